@@ -1,0 +1,27 @@
+"""ASGI entry point: `uvicorn memoryserver.asgi:application`."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "memoryserver.settings")
+
+from channels.routing import ProtocolTypeRouter
+from django.conf import settings
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.asgi import get_asgi_application
+
+from memoryserver.body_limit import BodySizeLimit
+from memoryserver.lifespan import Lifespan
+
+django_application = get_asgi_application()
+
+application = Lifespan(
+    ProtocolTypeRouter(
+        {
+            "http": BodySizeLimit(
+                ASGIStaticFilesHandler(django_application), settings.MAX_REQUEST_BODY_BYTES
+            ),
+        }
+    )
+)

@@ -1,0 +1,118 @@
+"""Typed configuration read once from the environment and an optional `.env` file.
+
+Every setting is an environment variable of the same name in upper case
+(`WINDOW_SIZE`, `REDIS_URL`, ...). Django's `settings.py` is the only reader;
+everything else reads `django.conf.settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """Raised at start-up when a setting has a bad value; the message names each one."""
+
+
+class AppConfig(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=os.environ.get("MEMORY_SERVER_ENV_FILE", BASE_DIR / ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    environment: Literal["development", "production"] = "development"
+    secret_key: SecretStr | None = None
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    data_dir: Path = BASE_DIR / "data"
+
+    port: int = Field(8000, ge=1, le=65535)
+    mcp_port: int = Field(9000, ge=1, le=65535)
+    disable_auth: bool = False
+
+    redis_url: str | None = None
+    working_memory_redis_url: str | None = None
+    long_term_memory_redis_url: str | None = None
+
+    default_namespace: str = "default"
+    window_size: int = Field(20, ge=1, le=10_000)
+    summarization_threshold: float = Field(0.7, gt=0, le=1)
+    max_request_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+
+    generation_model: str = "gpt-4o-mini"
+    embedding_model: str = "all-MiniLM-L6-v2"
+    openai_api_key: SecretStr | None = None
+    openai_api_base: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    anthropic_api_base: str | None = None
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url", "working_memory_redis_url", "long_term_memory_redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> AppConfig:
+        if self.environment == "production":
+            if self.secret_key is None:
+                raise ValueError("SECRET_KEY is required when ENVIRONMENT=production")
+            if self.allowed_hosts == ["*"]:
+                raise ValueError("ALLOWED_HOSTS must list host names when ENVIRONMENT=production")
+        return self
+
+
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD")
+_URL_CREDENTIALS = re.compile(r"//[^/@]*@")
+
+
+def _shown_value(name: str, raw: object) -> str:
+    """Quote a bad value for the error message without revealing secrets."""
+    if _SECRET_NAME.search(name):
+        return "'***'"
+    if isinstance(raw, str):
+        return repr(_URL_CREDENTIALS.sub("//***@", raw))
+    return repr(raw)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"]).upper()
+        if name:
+            shown = _shown_value(name, item.get("input"))
+            lines.append(f"Config '{name}' has value {shown}. {item['msg']}.")
+        else:
+            lines.append(f"Config: {item['msg'].removeprefix('Value error, ')}.")
+    return "\n".join(lines)
+
+
+def load_config() -> AppConfig:
+    """Read and validate the configuration, raising ConfigError with one line per problem."""
+    try:
+        return AppConfig()
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None

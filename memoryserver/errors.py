@@ -1,0 +1,78 @@
+"""Domain errors raised by services; each transport translates them in one place.
+
+MemoryServerError
+├── InvalidInput(field, problem)   -> 422 (one or more field problems)
+│   └── MalformedBody              -> 400 (the body is not valid JSON)
+├── PayloadTooLarge                -> 413
+├── NotFound                       -> 404
+├── Conflict                       -> 409
+├── FeatureDisabled                -> 501 (needs a model or package that is not configured)
+└── BackendUnavailable             -> 503 (Redis or a model API cannot be reached)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class MemoryServerError(Exception):
+    status_code = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    @property
+    def problems(self) -> list[FieldProblem]:
+        return []
+
+
+class InvalidInput(MemoryServerError):
+    status_code = 422
+
+    def __init__(self, field: str, problem: str, *more: FieldProblem) -> None:
+        self._problems = [FieldProblem(field, problem), *more]
+        first = self._problems[0]
+        summary = f"{first.field}: {first.message}" if first.field else first.message
+        if more:
+            summary += f" (and {len(more)} more)"
+        super().__init__(summary)
+
+    @classmethod
+    def from_problems(cls, problems: list[FieldProblem]) -> InvalidInput:
+        first, *rest = problems
+        return cls(first.field, first.message, *rest)
+
+    @property
+    def problems(self) -> list[FieldProblem]:
+        return self._problems
+
+
+class MalformedBody(InvalidInput):
+    status_code = 400
+
+
+class PayloadTooLarge(MemoryServerError):
+    status_code = 413
+
+
+class NotFound(MemoryServerError):
+    status_code = 404
+
+
+class Conflict(MemoryServerError):
+    status_code = 409
+
+
+class FeatureDisabled(MemoryServerError):
+    status_code = 501
+
+
+class BackendUnavailable(MemoryServerError):
+    status_code = 503

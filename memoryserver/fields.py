@@ -1,0 +1,79 @@
+"""Validated field types shared by every API: identifiers, timestamps, tags, free JSON."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from ulid import ULID
+
+IDENTIFIER_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,200}")
+IDENTIFIER_RULE = "must be 1-200 characters: letters, digits and _ . : @ -"
+MAX_TIMESTAMP = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+MAX_JSON_DEPTH = 32
+
+
+def check_identifier(value: str) -> str:
+    if not IDENTIFIER_PATTERN.fullmatch(value):
+        raise ValueError(IDENTIFIER_RULE)
+    return value
+
+
+def parse_timestamp(value: Any) -> float:
+    """Accept epoch seconds (int/float/numeric string) or an ISO-8601 date-time; return epoch seconds."""
+    if isinstance(value, bool):
+        raise ValueError("must be epoch seconds or an ISO-8601 date-time, not a boolean")
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, (int, float)):
+        seconds = float(value)
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_TIMESTAMP:
+            raise ValueError("must be epoch seconds between 0 and 253402300799")
+        return seconds
+    elif isinstance(value, str):
+        try:
+            return parse_timestamp(float(value))
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be epoch seconds or an ISO-8601 date-time") from None
+    else:
+        raise ValueError("must be epoch seconds or an ISO-8601 date-time")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def check_json_depth(value: Any, depth: int = 0) -> Any:
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nests deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, dict):
+        for item in value.values():
+            check_json_depth(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_json_depth(item, depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("contains NaN or Infinity, which JSON cannot carry")
+    return value
+
+
+def now() -> float:
+    """Epoch seconds with millisecond precision."""
+    return round(time.time(), 3)
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+Identifier = Annotated[str, AfterValidator(check_identifier)]
+Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
+Tag = Annotated[str, Field(min_length=1, max_length=200)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_depth)]

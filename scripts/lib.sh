@@ -1,0 +1,25 @@
+# Shared by scripts/serve and scripts/test: a virtualenv kept in step with requirements/.
+# shellcheck shell=bash
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+ensure_venv() {
+  # ensure_venv requirements/<file>.txt ... : install when a requirements file changed.
+  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "Python 3.11 or newer is needed (found: $("$PYTHON" --version 2>&1))." >&2
+    exit 1
+  fi
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  local stamp="$VENV/.requirements.sha256"
+  local wanted
+  wanted=$(cat requirements/*.txt "$@" | sha256sum | cut -d' ' -f1)-$(printf '%s ' "$@")
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    echo "Installing requirements: $*" >&2
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    local args=()
+    for file in "$@"; do args+=(-r "$file"); done
+    "$VENV/bin/python" -m pip install --quiet "${args[@]}"
+    echo "$wanted" > "$stamp"
+  fi
+}

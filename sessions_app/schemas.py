@@ -1,0 +1,108 @@
+"""Working-memory contract: what clients send and what the server stores and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from longterm_app.records import MemoryRecord
+from memoryserver.fields import Identifier, JsonObject, Timestamp, new_id, now
+
+Role = Literal["user", "assistant", "system", "tool"]
+MAX_MESSAGES = 10_000
+MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    """Identity of one working memory: the same session id in two namespaces is two sessions."""
+
+    namespace: str
+    user_id: str | None
+    session_id: str
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Role
+    content: str = Field(max_length=1_000_000)
+    id: Identifier = Field(default_factory=new_id)
+    created_at: Timestamp = Field(default_factory=now)
+
+
+class WorkingMemoryInput(BaseModel):
+    """Body of PUT: replaces the session's working memory. Server-computed fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[Message] = Field(default_factory=list, max_length=MAX_MESSAGES)
+    memories: list[MemoryRecord] = Field(default_factory=list, max_length=MAX_MESSAGES)
+    context: str | None = Field(default=None, max_length=1_000_000)
+    data: JsonObject | None = None
+    session_id: Identifier | None = None
+    namespace: Identifier | None = None
+    user_id: Identifier | None = None
+    ttl_seconds: int | None = Field(default=None, ge=1, le=MAX_TTL_SECONDS)
+
+
+class WorkingMemory(BaseModel):
+    """A session's working memory as stored and returned."""
+
+    session_id: Identifier
+    namespace: Identifier
+    user_id: Identifier | None = None
+    messages: list[Message] = Field(default_factory=list)
+    memories: list[MemoryRecord] = Field(default_factory=list)
+    context: str | None = None
+    data: JsonObject | None = None
+    tokens: int = Field(0, description="Tokens of the messages and context returned (cl100k).")
+    ttl_seconds: int | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+    last_accessed: Timestamp
+
+
+class SummarizationQueued(BaseModel):
+    job_id: str
+    reason: str
+
+
+class WorkingMemoryPutResponse(WorkingMemory):
+    summarization: SummarizationQueued | None = Field(
+        None, description="Set when the session outgrew its window and a summary job was queued."
+    )
+
+
+class SessionScope(BaseModel):
+    """Query parameters that select a session's namespace and user."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    namespace: Identifier | None = None
+    user_id: Identifier | None = None
+
+
+class WindowQuery(SessionScope):
+    """Query parameters of GET/PUT: which namespace, and how much the client model can take."""
+
+    window_size: int | None = Field(default=None, ge=1, le=MAX_MESSAGES)
+    model_name: str | None = Field(default=None, min_length=1, max_length=200)
+    context_window_max: int | None = Field(default=None, ge=1, le=100_000_000)
+
+
+class SessionListQuery(SessionScope):
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class SessionList(BaseModel):
+    sessions: list[str]
+    total: int
+
+
+class DeleteResult(BaseModel):
+    status: Literal["ok"] = "ok"
+    deleted: bool

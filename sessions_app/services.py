@@ -1,0 +1,109 @@
+"""Working-memory operations shared by every transport (REST now, MCP later)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from django.conf import settings
+
+from memoryserver.errors import InvalidInput, NotFound
+from memoryserver.fields import check_identifier, now
+from memoryserver.tokens import count_messages, count_text
+from sessions_app.repository import WorkingMemoryStore
+from sessions_app.schemas import (
+    SessionKey,
+    SessionListQuery,
+    SessionScope,
+    SummarizationQueued,
+    WindowQuery,
+    WorkingMemory,
+    WorkingMemoryInput,
+    WorkingMemoryPutResponse,
+)
+from sessions_app.windows import fit_messages, message_budget, summary_reason
+
+# Queues a summary of the session and returns the job id.
+SummaryScheduler = Callable[[SessionKey], Awaitable[str]]
+
+
+def session_key(session_id: str, scope: SessionScope) -> SessionKey:
+    try:
+        check_identifier(session_id)
+    except ValueError as error:
+        raise InvalidInput("session_id", str(error)) from None
+    return SessionKey(scope.namespace or settings.DEFAULT_NAMESPACE, scope.user_id, session_id)
+
+
+def _describe(key: SessionKey) -> str:
+    owner = f" for user '{key.user_id}'" if key.user_id else ""
+    return f"session '{key.session_id}' in namespace '{key.namespace}'{owner}"
+
+
+async def get_working_memory(store: WorkingMemoryStore, session_id: str, query: WindowQuery) -> WorkingMemory:
+    budget = message_budget(query)
+    key = session_key(session_id, query)
+    document = await store.read(key, now())
+    if document is None:
+        raise NotFound(f"No working memory for {_describe(key)}.")
+    memory = WorkingMemory.model_validate_json(document)
+    if len(memory.messages) > budget.max_messages or budget.max_tokens is not None:
+        memory.messages, memory.tokens = fit_messages(memory.messages, budget, memory.context)
+    return memory
+
+
+def _merged_scope(session_id: str, body: WorkingMemoryInput, query: WindowQuery) -> SessionScope:
+    """The body may repeat the session's identity; it must agree with the URL and query."""
+    if body.session_id is not None and body.session_id != session_id:
+        raise InvalidInput("session_id", f"body says '{body.session_id}' but the URL says '{session_id}'")
+    for field in ("namespace", "user_id"):
+        in_body, in_query = getattr(body, field), getattr(query, field)
+        if in_body and in_query and in_body != in_query:
+            raise InvalidInput(field, f"body says '{in_body}' but the query says '{in_query}'")
+    return SessionScope(namespace=body.namespace or query.namespace, user_id=body.user_id or query.user_id)
+
+
+async def put_working_memory(
+    store: WorkingMemoryStore,
+    session_id: str,
+    body: WorkingMemoryInput,
+    query: WindowQuery,
+    schedule_summary: SummaryScheduler,
+) -> WorkingMemoryPutResponse:
+    """Replace the session whole; queue a summary when it outgrows the client's window."""
+    budget = message_budget(query)
+    key = session_key(session_id, _merged_scope(session_id, body, query))
+    for record in body.memories:
+        record.session_id = record.session_id or key.session_id
+        record.namespace = record.namespace or key.namespace
+        record.user_id = record.user_id or key.user_id
+    timestamp = now()
+    memory = WorkingMemoryPutResponse(
+        session_id=key.session_id,
+        namespace=key.namespace,
+        user_id=key.user_id,
+        messages=body.messages,
+        memories=body.memories,
+        context=body.context,
+        data=body.data,
+        tokens=count_messages(m.content for m in body.messages) + count_text(body.context or ""),
+        ttl_seconds=body.ttl_seconds,
+        created_at=timestamp,
+        updated_at=timestamp,
+        last_accessed=timestamp,
+    )
+    document = memory.model_dump_json(exclude={"summarization"}).encode()
+    created_at = await store.write(key, document, timestamp, body.ttl_seconds)
+    if created_at is not None:
+        memory.created_at = created_at
+    reason = summary_reason(memory.messages, memory.context, budget)
+    if reason:
+        memory.summarization = SummarizationQueued(job_id=await schedule_summary(key), reason=reason)
+    return memory
+
+
+async def delete_working_memory(store: WorkingMemoryStore, session_id: str, scope: SessionScope) -> bool:
+    return await store.delete(session_key(session_id, scope))
+
+
+async def list_sessions(store: WorkingMemoryStore, query: SessionListQuery) -> tuple[list[str], int]:
+    return await store.list_sessions(query.namespace, query.offset, query.limit, now())

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from sessions_app.views import SessionListView, WorkingMemoryView
+
+urlpatterns = [
+    path("sessions/", SessionListView.as_view(), name="session-list"),
+    path("sessions/<str:session_id>/memory", WorkingMemoryView.as_view(), name="working-memory"),
+]

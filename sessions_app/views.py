@@ -1,0 +1,90 @@
+"""REST views of working memory: parse, call the service, render."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+
+from memoryserver.api.views import ApiView, json_response, parse_body, parse_query
+from memoryserver.redis import get_async_redis
+from sessions_app import services
+from sessions_app.repository import WorkingMemoryStore
+from sessions_app.schemas import (
+    DeleteResult,
+    SessionList,
+    SessionListQuery,
+    SessionScope,
+    WindowQuery,
+    WorkingMemory,
+    WorkingMemoryInput,
+    WorkingMemoryPutResponse,
+)
+from sessions_app.tasks import queue_summary
+
+NAMESPACE = OpenApiParameter(
+    "namespace", str, description="Namespace of the session (default: DEFAULT_NAMESPACE)."
+)
+USER_ID = OpenApiParameter("user_id", str, description="Owner of the session, when sessions are per user.")
+WINDOW = [
+    NAMESPACE,
+    USER_ID,
+    OpenApiParameter(
+        "window_size", int, description="Most recent messages to return (default: WINDOW_SIZE)."
+    ),
+    OpenApiParameter(
+        "model_name",
+        str,
+        description="Client model (OpenAI or Anthropic): trims messages to its context window.",
+    ),
+    OpenApiParameter(
+        "context_window_max", int, description="Token budget of the client; overrides model_name's window."
+    ),
+]
+
+
+def _store() -> WorkingMemoryStore:
+    return WorkingMemoryStore(get_async_redis("working"))
+
+
+class SessionListView(ApiView):
+    @extend_schema(
+        summary="List sessions, most recently updated first",
+        parameters=[
+            OpenApiParameter("limit", int, description="Sessions per page, 1-1000 (default 10)."),
+            OpenApiParameter("offset", int, description="Sessions to skip (default 0)."),
+            OpenApiParameter("namespace", str, description="Only sessions of this namespace."),
+        ],
+        responses=SessionList,
+    )
+    async def get(self, request: Request) -> HttpResponse:
+        query = parse_query(request, SessionListQuery)
+        sessions, total = await services.list_sessions(_store(), query)
+        return json_response(SessionList(sessions=sessions, total=total))
+
+
+class WorkingMemoryView(ApiView):
+    @extend_schema(summary="Get a session's working memory", parameters=WINDOW, responses=WorkingMemory)
+    async def get(self, request: Request, session_id: str) -> HttpResponse:
+        query = parse_query(request, WindowQuery)
+        return json_response(await services.get_working_memory(_store(), session_id, query))
+
+    @extend_schema(
+        summary="Replace a session's working memory",
+        parameters=WINDOW,
+        request=WorkingMemoryInput,
+        responses=WorkingMemoryPutResponse,
+    )
+    async def put(self, request: Request, session_id: str) -> HttpResponse:
+        query = parse_query(request, WindowQuery)
+        body = parse_body(request, WorkingMemoryInput)
+        memory = await services.put_working_memory(_store(), session_id, body, query, queue_summary)
+        return json_response(memory)
+
+    @extend_schema(
+        summary="Delete a session's working memory", parameters=[NAMESPACE, USER_ID], responses=DeleteResult
+    )
+    async def delete(self, request: Request, session_id: str) -> HttpResponse:
+        scope = parse_query(request, SessionScope)
+        deleted = await services.delete_working_memory(_store(), session_id, scope)
+        return json_response(DeleteResult(deleted=deleted))

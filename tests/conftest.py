@@ -1,0 +1,68 @@
+"""Real services for the tests: a throw-away Redis with the Query Engine and the ASGI server.
+
+The Redis runs on a free port for the whole test session and is always stopped. The API
+is served by uvicorn in a thread, so tests go through the same stack as production.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+import uvicorn
+from django.conf import settings
+from django.test import override_settings
+
+from memoryserver.localredis import LocalRedis, free_port
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[LocalRedis]:
+    with LocalRedis() as server:
+        yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def use_test_redis(redis_server: LocalRedis) -> Iterator[str]:
+    queues = {name: {"URL": redis_server.url, "DEFAULT_TIMEOUT": 60} for name in settings.TASK_QUEUES}
+    with override_settings(REDIS_URL=redis_server.url, RQ_QUEUES=queues):
+        yield redis_server.url
+
+
+@pytest.fixture
+def redis_client(use_test_redis: str) -> Iterator[redis.Redis]:
+    """A client on the test Redis, emptied before each test."""
+    client = redis.Redis.from_url(use_test_redis)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(use_test_redis: str) -> Iterator[str]:
+    from memoryserver.asgi import application
+
+    port = free_port()
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def api(live_server_url: str, redis_client: redis.Redis) -> Iterator[httpx.Client]:
+    """An HTTP client of the running server, on an empty Redis."""
+    with httpx.Client(base_url=live_server_url, timeout=10) as client:
+        yield client
