@@ -16,5 +16,5 @@ DEFAULT_RETRY = Retry(max=3, interval=[5, 30, 120])
 def enqueue(queue_name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     """Queue `func(*args, **kwargs)` with retries and return the job id."""
     queue = django_rq.get_queue(queue_name, connection=get_redis())
-    job = queue.enqueue(func, *args, retry=DEFAULT_RETRY, kwargs=kwargs)
+    job = queue.enqueue(func, args=args, kwargs=kwargs, retry=DEFAULT_RETRY)
     return str(job.id)

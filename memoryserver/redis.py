@@ -1,6 +1,7 @@
-"""Redis client factories, created lazily from settings and reset when settings change.
+"""Redis client factories, created lazily from settings.
 
-Async clients are bound to the event loop that created them, so one is kept per loop.
+Clients are cached by URL, so a settings change simply selects another client. Async
+clients are bound to the event loop that created them, so each loop has its own.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ from typing import Literal
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 Store = Literal["working", "long_term"]
 
-_SETTINGS = {"REDIS_URL", "WORKING_MEMORY_REDIS_URL", "LONG_TERM_MEMORY_REDIS_URL"}
 _sync_clients: dict[str, redis.Redis] = {}
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (
     weakref.WeakKeyDictionary()
@@ -59,15 +57,7 @@ async def close_async_clients() -> None:
         await client.aclose()
 
 
-def reset_clients() -> None:
-    """Forget cached clients, closing the synchronous ones (tests, settings changes)."""
+def close_sync_clients() -> None:
     for client in _sync_clients.values():
         client.close()
     _sync_clients.clear()
-    _async_clients.clear()
-
-
-@receiver(setting_changed)
-def _on_setting_changed(setting: str, **kwargs: object) -> None:
-    if setting in _SETTINGS:
-        reset_clients()

@@ -48,6 +48,8 @@ def _store() -> WorkingMemoryStore:
 
 
 class SessionListView(ApiView):
+    """Session ids, most recently updated first, optionally of one namespace."""
+
     @extend_schema(
         summary="List sessions, most recently updated first",
         parameters=[
@@ -64,6 +66,8 @@ class SessionListView(ApiView):
 
 
 class WorkingMemoryView(ApiView):
+    """A session's working memory: messages, structured memories, context summary and data."""
+
     @extend_schema(summary="Get a session's working memory", parameters=WINDOW, responses=WorkingMemory)
     async def get(self, request: Request, session_id: str) -> HttpResponse:
         query = parse_query(request, WindowQuery)

@@ -17,6 +17,8 @@ class Health(BaseModel):
 
 
 class HealthView(ApiView):
+    """Liveness probe; needs no authentication."""
+
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
 

@@ -1,0 +1,64 @@
+"""What every client sees: health, docs, schema, JSON errors, body limits."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+
+def test_health_reports_epoch_seconds(api):
+    response = api.get("/health")
+    assert response.status_code == 200
+    assert abs(response.json()["now"] - time.time()) < 5
+    assert isinstance(response.json()["now"], int)
+
+
+def test_openapi_schema_documents_every_endpoint(api):
+    schema = api.get("/openapi.json").json()
+    assert schema["info"]["title"] == "Agent Memory Server"
+    paths = schema["paths"]
+    assert set(paths["/sessions/{session_id}/memory"]) >= {"get", "put", "delete"}
+    assert "get" in paths["/sessions/"] and "get" in paths["/health"]
+    put = paths["/sessions/{session_id}/memory"]["put"]
+    parameters = {p["name"] for p in put["parameters"]}
+    assert {"namespace", "model_name", "context_window_max", "window_size"} <= parameters
+    components = schema["components"]["schemas"]
+    assert "messages" in components["WorkingMemoryInputRequest"]["properties"]
+
+
+def test_docs_are_served_with_local_assets(api):
+    page = api.get("/docs")
+    assert page.status_code == 200 and "swagger" in page.text.lower()
+    assert "cdn" not in page.text.lower()
+    asset = next(part.split('"')[0] for part in page.text.split('src="')[1:] if "swagger" in part)
+    assert api.get(asset).status_code == 200
+
+
+def test_unknown_path_is_a_json_404(api):
+    response = api.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No endpoint at /no/such/thing.", "status_code": 404}
+
+
+def test_wrong_method_is_a_json_405(api):
+    response = api.post("/sessions/s/memory", json={})
+    assert response.status_code == 405
+    assert response.json()["status_code"] == 405
+
+
+def raw_request(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        return conn.recv(65536)
+
+
+def test_declared_oversized_body_is_refused_before_it_is_sent(live_server_url, settings):
+    size = settings.MAX_REQUEST_BODY_BYTES + 1
+    head = (
+        f"PUT /sessions/s/memory HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {size}\r\n\r\n"
+    ).encode()
+    reply = raw_request(live_server_url, head + b"{")
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert b'"status_code":413' in reply

@@ -1,0 +1,70 @@
+"""A session that outgrows its window gets a summary job on the django-rq queue, which runs."""
+
+from __future__ import annotations
+
+import django_rq
+from rq import SimpleWorker
+from rq.job import Job
+
+from tests.helpers import conversation
+
+
+def run_queued_jobs(redis_client) -> None:
+    queue = django_rq.get_queue("summarization", connection=redis_client)
+    SimpleWorker([queue], connection=redis_client).work(burst=True)
+
+
+def test_within_the_window_nothing_is_queued(api, redis_client):
+    response = api.put("/sessions/s/memory", json={"messages": conversation(3)}, params={"window_size": 3})
+    assert response.json()["summarization"] is None
+    assert django_rq.get_queue("summarization", connection=redis_client).count == 0
+
+
+def test_more_messages_than_the_window_queues_a_summary_job(api, redis_client):
+    response = api.put("/sessions/s/memory", json={"messages": conversation(4)}, params={"window_size": 3})
+    summarization = response.json()["summarization"]
+    assert summarization["reason"] == "4 messages exceed the window of 3"
+    job = Job.fetch(summarization["job_id"], connection=redis_client)
+    assert job.func_name == "sessions_app.tasks.summarize_session"
+    assert job.args == ("default", None, "s")
+
+    run_queued_jobs(redis_client)
+    job.refresh()
+    assert job.is_finished
+    assert job.return_value() == {
+        "status": "disabled",
+        "reason": "no chat model is configured (set OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_API_BASE)",
+        "session_id": "s",
+        "messages": 4,
+    }
+    # The job changed nothing: all messages are still there.
+    assert len(api.get("/sessions/s/memory", params={"window_size": 10}).json()["messages"]) == 4
+
+
+def test_token_budget_of_the_client_model_queues_a_summary(api, redis_client, settings):
+    settings.SUMMARIZATION_THRESHOLD = 0.5
+    response = api.put(
+        "/sessions/s/memory",
+        json={"messages": conversation(4, words=60)},
+        params={"context_window_max": 200, "window_size": 100},
+    )
+    reason = response.json()["summarization"]["reason"]
+    assert reason.endswith("tokens exceed 100 (50% of 200)")
+
+
+def test_job_for_a_deleted_session_reports_it_is_gone(api, redis_client):
+    response = api.put("/sessions/s/memory", json={"messages": conversation(4)}, params={"window_size": 3})
+    job_id = response.json()["summarization"]["job_id"]
+    api.delete("/sessions/s/memory")
+    run_queued_jobs(redis_client)
+    assert Job.fetch(job_id, connection=redis_client).return_value() == {"status": "gone", "session_id": "s"}
+
+
+def test_job_says_when_a_model_is_configured_but_no_summariser_exists(api, redis_client, settings):
+    from pydantic import SecretStr
+
+    settings.OPENAI_API_KEY = SecretStr("sk-test-not-shown")
+    response = api.put("/sessions/s/memory", json={"messages": conversation(4)}, params={"window_size": 3})
+    run_queued_jobs(redis_client)
+    result = Job.fetch(response.json()["summarization"]["job_id"], connection=redis_client).return_value()
+    assert result["reason"] == "the chat-model summariser is not available in this version"
