@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
+from memoryserver.api_handler import ApiASGIHandler, PathRouter
 from memoryserver.body_limit import BodySizeLimit
 from memoryserver.lifespan import Lifespan
 
@@ -20,7 +21,8 @@ application = Lifespan(
     ProtocolTypeRouter(
         {
             "http": BodySizeLimit(
-                ASGIStaticFilesHandler(django_application), settings.MAX_REQUEST_BODY_BYTES
+                PathRouter(ApiASGIHandler(), ASGIStaticFilesHandler(django_application)),
+                settings.MAX_REQUEST_BODY_BYTES,
             ),
         }
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
-from ulid import ULID
 
 IDENTIFIER_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,200}")
 IDENTIFIER_RULE = "must be 1-200 characters: letters, digits and _ . : @ -"
@@ -69,8 +69,19 @@ def now() -> float:
     return round(time.time(), 3)
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CHAR_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]  # 10 bits -> 2 chars
+_PAIR_SHIFTS = range(120, -1, -10)
+
+
 def new_id() -> str:
-    return str(ULID())
+    """A ULID (48-bit millisecond time, 80 random bits) in Crockford base32.
+
+    Encoded 10 bits at a time from a table: several times faster than python-ulid,
+    which matters when a request carries hundreds of records without ids.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    return "".join([_CHAR_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 Identifier = Annotated[str, AfterValidator(check_identifier)]

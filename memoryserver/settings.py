@@ -107,6 +107,7 @@ RQ_QUEUES = {
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["memoryserver.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "memoryserver.api.renderers.JSONOnlyNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import tiktoken
@@ -92,10 +92,22 @@ def _encoding() -> tiktoken.Encoding:
     return tiktoken.get_encoding(ENCODING_NAME)
 
 
+# Clients resend a session's history on every write, so most texts were counted before.
+_CACHED_TEXT_CHARS = 8192
+
+
+@lru_cache(maxsize=8192)
+def _cached_count(text: str) -> int:
+    return len(_encoding().encode_ordinary(text))
+
+
 def count_text(text: str, family: Family = "openai") -> int:
     if not text:
         return 0
-    tokens = len(_encoding().encode_ordinary(text))
+    if len(text) <= _CACHED_TEXT_CHARS:
+        tokens = _cached_count(text)
+    else:
+        tokens = len(_encoding().encode_ordinary(text))
     return math.ceil(tokens * ANTHROPIC_TOKEN_FACTOR) if family == "anthropic" else tokens
 
 

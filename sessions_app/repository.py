@@ -47,6 +47,11 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
 return created
 """
 
+_READ_SCRIPT = """
+redis.call('JSON.SET', KEYS[1], '$.last_accessed', ARGV[1], 'XX')
+return redis.call('JSON.GET', KEYS[1])
+"""
+
 _LIST_SCRIPT = """
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)
 for _, member in ipairs(expired) do
@@ -89,11 +94,10 @@ class WorkingMemoryStore:
         self.client = client
 
     async def read(self, key: SessionKey, now: float) -> bytes | None:
-        """Return the stored JSON document, marking it accessed in the same transaction."""
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.execute_command("JSON.SET", doc_key(key), "$.last_accessed", repr(now), "XX")
-            pipe.execute_command("JSON.GET", doc_key(key))
-            _, document = await pipe.execute()
+        """Return the stored JSON document, marking it accessed in the same script."""
+        document: bytes | None = await self.client.register_script(_READ_SCRIPT)(
+            keys=[doc_key(key)], args=[repr(now)]
+        )
         return document
 
     async def write(self, key: SessionKey, document: bytes, now: float, ttl: int | None) -> float | None:
