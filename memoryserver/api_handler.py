@@ -15,8 +15,9 @@ from typing import Any
 
 from django.core.exceptions import DisallowedHost, RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.core.handlers.exception import convert_exception_to_response
-from django.core.handlers.exception import response_for_exception as _response_for_exception
+from django.core.handlers.exception import convert_exception_to_response, response_for_exception
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import set_script_prefix
 
 API_PREFIXES = ("/health", "/sessions/", "/long-term-memory", "/memory-prompt", "/tasks/", "/v1/")
@@ -30,7 +31,9 @@ class ApiASGIHandler(ASGIHandler):
         self._view_middleware: list[Any] = []
         self._template_response_middleware: list[Any] = []
         self._exception_middleware: list[Any] = []
-        self._middleware_chain = convert_exception_to_response(self._get_response_async)
+        # Django's own inner handler (URL resolution, view call), which stubs do not declare.
+        inner = self._get_response_async  # type: ignore[attr-defined]
+        self._middleware_chain = convert_exception_to_response(inner)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -39,17 +42,24 @@ class ApiASGIHandler(ASGIHandler):
             return
         set_script_prefix(get_script_prefix(scope))
         try:
-            request, response = self.create_request(scope, body_file)
-            if request is not None:
-                request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would check
-                response = await self.get_response_async(request)
-        except DisallowedHost as error:
-            response = _response_for_exception(request, error)
+            request, error_response = self.create_request(scope, body_file)
+            if request is None:
+                assert error_response is not None  # Django returns one or the other
+                response = error_response
+            else:
+                response = await self._respond(request)
         finally:
             body_file.close()
         for name, value in API_HEADERS.items():
             response.headers.setdefault(name, value)
         await self.send_response(response, send)
+
+    async def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        try:
+            request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would check
+        except DisallowedHost as error:
+            return response_for_exception(request, error)
+        return await self.get_response_async(request)
 
 
 class PathRouter:

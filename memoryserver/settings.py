@@ -133,4 +133,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": CONFIG.log_level},
+    # 4xx answers are the client's business; server errors are still logged.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }

@@ -62,3 +62,22 @@ def test_declared_oversized_body_is_refused_before_it_is_sent(live_server_url, s
     reply = raw_request(live_server_url, head + b"{")
     assert reply.startswith(b"HTTP/1.1 413")
     assert b'"status_code":413' in reply
+
+
+def test_api_responses_carry_safety_headers(api):
+    response = api.get("/health")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_api_paths_check_allowed_hosts(api, settings):
+    settings.ALLOWED_HOSTS = ["memory.example.com"]
+    assert api.get("/health", headers={"host": "evil.example"}).status_code == 400
+    assert api.get("/health", headers={"host": "memory.example.com"}).status_code == 200
+
+
+def test_admin_pages_keep_the_full_middleware_stack(api, db):
+    page = api.get("/admin/login/")
+    assert page.status_code == 200
+    assert "csrftoken" in page.cookies
+    assert page.headers["x-frame-options"] == "DENY"
