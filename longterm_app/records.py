@@ -33,6 +33,7 @@ class MemoryRecord(BaseModel):
     discrete_memory_extracted: Literal["t", "f"] = "f"
     persisted_at: Timestamp | None = None
     extracted_from: list[Identifier] = Field(default_factory=list, max_length=1000)
+    access_count: int = Field(0, ge=0, description="Search hits so far; kept by the server.")
 
 
 def memory_hash(text: str, namespace: str | None, user_id: str | None) -> str:

@@ -50,7 +50,13 @@ class AppConfig(BaseSettings):
     max_request_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
     generation_model: str = "gpt-4o-mini"
-    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_provider: Literal["auto", "local", "openai"] = "auto"
+    embedding_model: str | None = None
+    embedding_base_url: str | None = None
+    embedding_dimensions: int | None = Field(None, ge=1, le=65_536)
+    embedding_batch_size: int = Field(64, ge=1, le=2048)
+    embedding_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    embedding_threads: int | None = Field(None, ge=1, le=256)
     openai_api_key: SecretStr | None = None
     openai_api_base: str | None = None
     anthropic_api_key: SecretStr | None = None

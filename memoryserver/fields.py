@@ -23,6 +23,12 @@ def check_identifier(value: str) -> str:
     return value
 
 
+def check_tag(value: str) -> str:
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 def parse_timestamp(value: Any) -> float:
     """Accept epoch seconds (int/float/numeric string) or an ISO-8601 date-time; return epoch seconds."""
     if isinstance(value, bool):
@@ -86,5 +92,5 @@ def new_id() -> str:
 
 Identifier = Annotated[str, AfterValidator(check_identifier)]
 Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
-Tag = Annotated[str, Field(min_length=1, max_length=200)]
+Tag = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_tag)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_depth)]

@@ -1,13 +1,34 @@
-"""ASGI lifespan: warm up on start, close Redis connections on shutdown."""
+"""ASGI lifespan: warm up and check the index on start, close Redis connections on shutdown."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from memoryserver.config import ConfigError
+from memoryserver.errors import MemoryServerError
 from memoryserver.redis import close_async_clients
 from memoryserver.tokens import count_text
+
+logger = logging.getLogger(__name__)
+
+
+def _start_up() -> None:
+    """Load models now rather than on the first request, and make sure the index exists."""
+    from longterm_app.services import ensure_memory_index
+    from memoryserver.embeddings import get_embedder
+
+    count_text("warm up")
+    embedder = get_embedder()
+    embedder.embed("warm up")
+    try:
+        ensure_memory_index(embedder)
+    except (RedisConnectionError, RedisTimeoutError):
+        logger.warning("Redis is unreachable at start-up; the search index will be created on first use.")
 
 
 class Lifespan:
@@ -23,8 +44,11 @@ class Lifespan:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                # Load the tokenizer now, not on the first request that needs it.
-                await sync_to_async(count_text, thread_sensitive=False)("warm up")
+                try:
+                    await sync_to_async(_start_up, thread_sensitive=False)()
+                except (MemoryServerError, ConfigError) as error:
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await close_async_clients()

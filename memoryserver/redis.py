@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Literal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
 
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
 Store = Literal["working", "long_term"]
+# RESP3 everywhere, so search replies have one shape whatever the redis-py version.
+CLIENT_OPTIONS: dict[str, Any] = {"protocol": 3, "socket_connect_timeout": 2, "health_check_interval": 30}
 
 _sync_clients: dict[str, redis.Redis] = {}
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (
@@ -33,9 +37,7 @@ def get_redis(store: Store = "working") -> redis.Redis:
     url = redis_url(store)
     client = _sync_clients.get(url)
     if client is None:
-        client = _sync_clients[url] = redis.Redis.from_url(
-            url, socket_connect_timeout=2, health_check_interval=30
-        )
+        client = _sync_clients[url] = redis.Redis.from_url(url, **CLIENT_OPTIONS)
     return client
 
 
@@ -45,10 +47,18 @@ def get_async_redis(store: Store = "working") -> aioredis.Redis:
     per_loop = _async_clients.setdefault(asyncio.get_running_loop(), {})
     client = per_loop.get(url)
     if client is None:
-        client = per_loop[url] = aioredis.Redis.from_url(
-            url, socket_connect_timeout=2, health_check_interval=30
-        )
+        client = per_loop[url] = aioredis.Redis.from_url(url, **CLIENT_OPTIONS)
     return client
+
+
+@asynccontextmanager
+async def fresh_async_redis(store: Store = "working") -> AsyncIterator[aioredis.Redis]:
+    """A client of its own, closed afterwards: for async code run by workers (asyncio.run)."""
+    client = aioredis.Redis.from_url(redis_url(store), **CLIENT_OPTIONS)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 async def close_async_clients() -> None:

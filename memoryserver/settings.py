@@ -92,7 +92,13 @@ PORT = CONFIG.port
 MCP_PORT = CONFIG.mcp_port
 
 GENERATION_MODEL = CONFIG.generation_model
+EMBEDDING_PROVIDER = CONFIG.embedding_provider
 EMBEDDING_MODEL = CONFIG.embedding_model
+EMBEDDING_BASE_URL = CONFIG.embedding_base_url
+EMBEDDING_DIMENSIONS = CONFIG.embedding_dimensions
+EMBEDDING_BATCH_SIZE = CONFIG.embedding_batch_size
+EMBEDDING_TIMEOUT_SECONDS = CONFIG.embedding_timeout_seconds
+EMBEDDING_THREADS = CONFIG.embedding_threads
 OPENAI_API_KEY = CONFIG.openai_api_key
 OPENAI_API_BASE = CONFIG.openai_api_base
 ANTHROPIC_API_KEY = CONFIG.anthropic_api_key

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from memoryserver.api.health import HealthView
+from memoryserver.api.tasks import TaskView
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
@@ -10,7 +11,9 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    path("tasks/<str:task_id>", TaskView.as_view(), name="task"),
     path("", include("sessions_app.urls")),
+    path("", include("longterm_app.urls")),
 ]
 
 handler404 = "memoryserver.api.exceptions.not_found"

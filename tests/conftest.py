@@ -35,9 +35,12 @@ def use_test_redis(redis_server: LocalRedis) -> Iterator[str]:
 
 @pytest.fixture
 def redis_client(use_test_redis: str) -> Iterator[redis.Redis]:
-    """A client on the test Redis, emptied before each test."""
+    """A client on the test Redis, emptied before each test (with an empty memory index)."""
+    from longterm_app.services import ensure_memory_index
+
     client = redis.Redis.from_url(use_test_redis)
     client.flushdb()
+    ensure_memory_index()
     yield client
     client.close()
 

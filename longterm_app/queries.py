@@ -1,0 +1,154 @@
+"""RediSearch query strings built from API filters: pure functions, no I/O.
+
+Every user value is escaped here, for tags and full text alike: raw syntax errors have
+crashed the assembled test server's query parser (DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+import re
+
+from longterm_app.schemas import MemoryFilters, NumericFilter, TagFilter
+
+TAG_FIELDS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type", "memory_hash")
+NUMERIC_FIELDS = ("created_at", "updated_at", "last_accessed", "event_date")
+MAX_TERMS = 64
+
+# RediSearch's default English stop-words: dropped from the index, so dropped from queries too.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "is",
+        "the",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
+_TAG_SYNTAX = re.compile(r"([\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f])")
+_WORD = re.compile(r"\w+")
+
+
+def escape_tag(value: str) -> str:
+    """Backslash-escape every ASCII character that is not a letter, digit or underscore."""
+    return _TAG_SYNTAX.sub(r"\\\1", value)
+
+
+def _tag_set(values: list[str]) -> str:
+    return "{" + "|".join(escape_tag(v) for v in values) + "}"
+
+
+def tag_clauses(field: str, condition: TagFilter) -> list[str]:
+    clauses = []
+    if condition.eq is not None:
+        clauses.append(f"@{field}:{_tag_set([condition.eq])}")
+    if condition.ne is not None:
+        clauses.append(f"-@{field}:{_tag_set([condition.ne])}")
+    if condition.any is not None:
+        clauses.append(f"@{field}:{_tag_set(condition.any)}")
+    if condition.all is not None:
+        clauses.extend(f"@{field}:{_tag_set([value])}" for value in dict.fromkeys(condition.all))
+    return clauses
+
+
+def _number(value: float) -> str:
+    return repr(float(value))
+
+
+def numeric_clauses(field: str, condition: NumericFilter) -> list[str]:
+    ranges = []
+    if condition.gt is not None:
+        ranges.append(f"[({_number(condition.gt)} +inf]")
+    if condition.gte is not None:
+        ranges.append(f"[{_number(condition.gte)} +inf]")
+    if condition.lt is not None:
+        ranges.append(f"[-inf ({_number(condition.lt)}]")
+    if condition.lte is not None:
+        ranges.append(f"[-inf {_number(condition.lte)}]")
+    if condition.eq is not None:
+        ranges.append(f"[{_number(condition.eq)} {_number(condition.eq)}]")
+    if condition.between is not None:
+        low, high = condition.between
+        ranges.append(f"[{_number(low)} {_number(high)}]")
+    clauses = [f"@{field}:{r}" for r in ranges]
+    if condition.ne is not None:
+        clauses.append(f"-@{field}:[{_number(condition.ne)} {_number(condition.ne)}]")
+    return clauses
+
+
+def filter_clauses(filters: MemoryFilters) -> list[str]:
+    clauses: list[str] = []
+    for field in TAG_FIELDS:
+        tag_condition: TagFilter | None = getattr(filters, field)
+        if tag_condition is not None:
+            clauses.extend(tag_clauses(field, tag_condition))
+    for field in NUMERIC_FIELDS:
+        numeric_condition: NumericFilter | None = getattr(filters, field)
+        if numeric_condition is not None:
+            clauses.extend(numeric_clauses(field, numeric_condition))
+    return clauses
+
+
+def filter_query(filters: MemoryFilters) -> str:
+    """All filters ANDed; `*` matches everything."""
+    clauses = filter_clauses(filters)
+    return " ".join(f"({clause})" for clause in clauses) if clauses else "*"
+
+
+def text_terms(text: str) -> list[str]:
+    """Words of the query, lower-cased, without stop-words or repeats."""
+    words = (word.lower() for word in _WORD.findall(text))
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS))[:MAX_TERMS]
+
+
+def text_match(text: str) -> str | None:
+    """Matches any word of `text`; None when no word is left."""
+    terms = text_terms(text)
+    return "@text:(" + "|".join(terms) + ")" if terms else None
+
+
+def keyword_query(text: str, filters: MemoryFilters) -> str | None:
+    """Full-text query matching any word of `text` within the filters; None when no word is left."""
+    match = text_match(text)
+    if match is None:
+        return None
+    base = filter_query(filters)
+    return match if base == "*" else f"{match} {base}"
+
+
+def knn_query(filters: MemoryFilters, k: int) -> str:
+    return f"({filter_query(filters)})=>[KNN {k} @embedding $vector AS dist]"
+
+
+def range_query(filters: MemoryFilters) -> str:
+    """Every memory within $radius of $vector, with its distance as `dist`."""
+    vector_range = "@embedding:[VECTOR_RANGE $radius $vector]=>{$YIELD_DISTANCE_AS: dist}"
+    base = filter_query(filters)
+    return vector_range if base == "*" else f"({vector_range}) {base}"

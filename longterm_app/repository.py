@@ -1,0 +1,262 @@
+"""Every Redis key and command of long-term memory.
+
+Layout
+- `memory:{ns}:{id}`             JSON `{"record": {...}, "embedding": [...]}`, indexed by `memory_idx`
+- `memory_hash:{ns}:{hash}`      id of the memory holding that text for that owner (dedup)
+- `memory_idx:meta`              which embedding model built the index (see index.py)
+
+Writes that belong together run as Lua scripts: a memory and its dedup entry change at
+once, and two identical memories written at the same moment are stored once. The
+scripts reach keys passed as arguments, so Redis Cluster needs hash tags first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from longterm_app.index import INDEX_NAME, KEY_PREFIX
+from longterm_app.records import MemoryRecord
+
+HASH_PREFIX = "memory_hash:"
+
+_UPSERT_SCRIPT = """
+local merged = {}
+for i = 1, #ARGV, 5 do
+  local key, id, hash_key, hash, doc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local owner = redis.call('GET', hash_key)
+  if owner and owner ~= key and redis.call('EXISTS', owner) == 1 then
+    table.insert(merged, id)
+    table.insert(merged, cjson.decode(redis.call('JSON.GET', owner, '$.record.id'))[1])
+  else
+    local old = redis.call('JSON.GET', key, '$.record.memory_hash')
+    if old then
+      local old_hash = cjson.decode(old)[1]
+      if type(old_hash) == 'string' and old_hash ~= hash then
+        local old_key = string.sub(hash_key, 1, #hash_key - #hash) .. old_hash
+        if redis.call('GET', old_key) == key then redis.call('DEL', old_key) end
+      end
+    end
+    redis.call('JSON.SET', key, '$', doc)
+    redis.call('SET', hash_key, key)
+  end
+end
+return merged
+"""
+
+_DELETE_SCRIPT = """
+local deleted = {}
+for i = 1, #ARGV, 2 do
+  local key, hash_prefix = ARGV[i], ARGV[i + 1]
+  local old = redis.call('JSON.GET', key, '$.record.memory_hash')
+  if old then
+    local hash = cjson.decode(old)[1]
+    if type(hash) == 'string' and redis.call('GET', hash_prefix .. hash) == key then
+      redis.call('DEL', hash_prefix .. hash)
+    end
+    redis.call('DEL', key)
+    table.insert(deleted, key)
+  end
+end
+return deleted
+"""
+
+_TOUCH_SCRIPT = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('JSON.SET', KEYS[i], '$.record.last_accessed', ARGV[1])
+    redis.call('JSON.NUMINCRBY', KEYS[i], '$.record.access_count', 1)
+  end
+end
+return #KEYS
+"""
+
+
+def _part(value: str) -> str:
+    return quote(value, safe="")
+
+
+def doc_key(namespace: str, memory_id: str) -> str:
+    return f"{KEY_PREFIX}{_part(namespace)}:{_part(memory_id)}"
+
+
+def _hash_prefix(namespace: str) -> str:
+    return f"{HASH_PREFIX}{_part(namespace)}:"
+
+
+def document(record: MemoryRecord, vector: np.ndarray) -> bytes:
+    """The stored JSON: the record as the API shows it, plus its vector."""
+    return b'{"record":%s,"embedding":%s}' % (
+        record.model_dump_json().encode(),
+        orjson.dumps(vector, option=orjson.OPT_SERIALIZE_NUMPY),
+    )
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: str
+    record: bytes
+    dist: float | None
+    score: float | None
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    hits: list[Hit]
+
+
+class MissingIndex(Exception):
+    """The search index is gone (e.g. Redis was flushed); the caller recreates it."""
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _page(reply: dict[Any, Any]) -> Page:
+    hits = []
+    for item in reply[b"results"]:
+        attributes = item[b"extra_attributes"]
+        hits.append(
+            Hit(
+                key=item[b"id"].decode(),
+                record=attributes[b"record"],
+                dist=_float(attributes.get(b"dist")),
+                score=_float(item.get(b"score")),
+            )
+        )
+    return Page(int(reply[b"total_results"]), hits)
+
+
+@dataclass(frozen=True)
+class SearchCall:
+    """One FT.SEARCH: a query string plus how to order, page and score it."""
+
+    query: str
+    offset: int = 0
+    limit: int = 10
+    vector: bytes | None = None
+    radius: float | None = None
+    sort_by: tuple[str, str] | None = None
+    keyword_scores: bool = False
+
+    def args(self) -> list[Any]:
+        args: list[Any] = [
+            "FT.SEARCH",
+            INDEX_NAME,
+            self.query,
+            "RETURN",
+            4,
+            "$.record",
+            "AS",
+            "record",
+            "dist",
+        ]
+        if self.keyword_scores:
+            args += ["WITHSCORES", "SCORER", "BM25STD"]
+        if self.sort_by is not None:
+            args += ["SORTBY", *self.sort_by]
+        args += ["LIMIT", self.offset, self.limit]
+        params: list[Any] = []
+        if self.vector is not None:
+            params += ["vector", self.vector]
+        if self.radius is not None:
+            params += ["radius", self.radius]
+        if params:
+            args += ["PARAMS", len(params), *params]
+        return [*args, "DIALECT", 2]
+
+
+class MemoryStore:
+    """Async access for the request path."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+
+    key = staticmethod(doc_key)
+
+    async def upsert(self, items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> dict[str, str]:
+        """Write records with their vectors; return {sent id: existing id} for exact duplicates."""
+        args: list[Any] = []
+        for record, vector in items:
+            namespace = record.namespace or ""
+            hash_value = record.memory_hash or ""
+            args += [
+                doc_key(namespace, record.id),
+                record.id,
+                _hash_prefix(namespace) + hash_value,
+                hash_value,
+                document(record, vector),
+            ]
+        reply = await self.client.register_script(_UPSERT_SCRIPT)(keys=[], args=args)
+        pairs = [value.decode() for value in reply]
+        return {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
+
+    async def get_many(self, namespace: str, memory_ids: Sequence[str]) -> list[bytes | None]:
+        if not memory_ids:
+            return []
+        keys = [doc_key(namespace, memory_id) for memory_id in memory_ids]
+        replies = await self.client.execute_command("JSON.MGET", *keys, "$.record")
+        return [None if reply is None else reply[1:-1] for reply in replies]
+
+    async def get(self, namespace: str, memory_id: str) -> bytes | None:
+        return (await self.get_many(namespace, [memory_id]))[0]
+
+    async def delete_keys(self, keys: Sequence[str]) -> list[str]:
+        """Delete memories by key with their dedup entries; return the keys that existed."""
+        if not keys:
+            return []
+        args: list[Any] = []
+        for key in keys:
+            quoted_namespace = key[len(KEY_PREFIX) :].split(":", 1)[0]
+            args += [key, f"{HASH_PREFIX}{quoted_namespace}:"]
+        reply = await self.client.register_script(_DELETE_SCRIPT)(keys=[], args=args)
+        return [key.decode() for key in reply]
+
+    async def delete(self, namespace: str, memory_ids: Iterable[str]) -> list[str]:
+        return await self.delete_keys([doc_key(namespace, memory_id) for memory_id in memory_ids])
+
+    async def touch(self, keys: Sequence[str], now: float) -> None:
+        """Mark search hits accessed, in one script call."""
+        if keys:
+            await self.client.register_script(_TOUCH_SCRIPT)(keys=list(keys), args=[repr(now)])
+
+    async def search(self, calls: Sequence[SearchCall]) -> list[Page]:
+        """Run several FT.SEARCH calls in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.execute_command(*call.args())
+            try:
+                replies = await pipe.execute()
+            except ResponseError as error:
+                if "no such index" in str(error).lower():
+                    raise MissingIndex(str(error)) from None
+                raise
+        return [_page(reply) for reply in replies]
+
+    async def vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these memories (those that still exist)."""
+        replies = await self.client.execute_command("JSON.MGET", *keys, "$.embedding")
+        return {
+            key: np.asarray(orjson.loads(reply)[0], dtype=np.float32)
+            for key, reply in zip(keys, replies, strict=True)
+            if reply is not None
+        }
+
+    async def count(self, query: str) -> int:
+        return (await self.search([SearchCall(query, limit=0)]))[0].total
+
+    async def keys_matching(self, query: str, batch: int = 500) -> list[str]:
+        """Keys of the first `batch` memories matching a filter query."""
+        reply = await self.client.execute_command(
+            "FT.SEARCH", INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, batch, "DIALECT", 2
+        )
+        return [item[b"id"].decode() for item in reply[b"results"]]

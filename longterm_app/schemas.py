@@ -1,0 +1,144 @@
+"""Long-term memory contract: create, search (filters and modes), edit, forget."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from longterm_app.records import MemoryRecord, MemoryType
+from memoryserver.fields import Identifier, Tag, Timestamp
+
+MAX_BATCH = 1000
+SearchMode = Literal["semantic", "keyword", "hybrid"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateMemoriesRequest(BaseModel):
+    memories: list[MemoryRecord] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class MergedMemory(BaseModel):
+    id: str = Field(description="The id sent by the client.")
+    into: str = Field(description="The stored memory with the same text and owner.")
+
+
+class CreateMemoriesResult(BaseModel):
+    status: Literal["ok", "queued"]
+    stored: list[str] = Field(default_factory=list, description="Ids written (new or replaced).")
+    merged: list[MergedMemory] = Field(default_factory=list, description="Exact duplicates not stored.")
+    task_id: str | None = Field(None, description="For large batches indexed by a worker: see /tasks/{id}.")
+
+
+class TagFilter(Strict):
+    """Operators on a tag field; several operators are combined with AND."""
+
+    eq: Tag | None = None
+    ne: Tag | None = None
+    any: list[Tag] | None = Field(None, min_length=1, max_length=500)
+    all: list[Tag] | None = Field(None, min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _has_an_operator(self) -> TagFilter:
+        if self.eq is None and self.ne is None and self.any is None and self.all is None:
+            raise ValueError("needs one of the operators eq, ne, any, all")
+        return self
+
+
+class NumericFilter(Strict):
+    """Operators on a time field (epoch seconds or ISO-8601); several are combined with AND."""
+
+    gt: Timestamp | None = None
+    gte: Timestamp | None = None
+    lt: Timestamp | None = None
+    lte: Timestamp | None = None
+    eq: Timestamp | None = None
+    ne: Timestamp | None = None
+    between: tuple[Timestamp, Timestamp] | None = None
+
+    @model_validator(mode="after")
+    def _has_an_operator(self) -> NumericFilter:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError("needs one of the operators gt, gte, lt, lte, eq, ne, between")
+        if self.between is not None and self.between[0] > self.between[1]:
+            raise ValueError("between needs [low, high] with low <= high")
+        return self
+
+
+class MemoryFilters(Strict):
+    session_id: TagFilter | None = None
+    namespace: TagFilter | None = None
+    user_id: TagFilter | None = None
+    topics: TagFilter | None = None
+    entities: TagFilter | None = None
+    memory_type: TagFilter | None = None
+    memory_hash: TagFilter | None = None
+    created_at: NumericFilter | None = None
+    updated_at: NumericFilter | None = None
+    last_accessed: NumericFilter | None = None
+    event_date: NumericFilter | None = None
+
+
+class SearchRequest(MemoryFilters):
+    text: str = Field("", max_length=10_000, description="Query; empty lists matches newest first.")
+    limit: int = Field(10, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=10_000)
+    distance_threshold: float | None = Field(None, ge=0, le=2, description="Cosine distance cut-off.")
+    search_mode: SearchMode = "semantic"
+    hybrid_alpha: float = Field(0.7, ge=0, le=1, description="Weight of semantic rank in hybrid fusion.")
+    recency_boost: bool = False
+    recency_semantic_weight: float = Field(0.8, ge=0, le=1)
+    recency_recency_weight: float = Field(0.2, ge=0, le=1)
+    recency_freshness_weight: float = Field(0.6, ge=0, le=1)
+    recency_novelty_weight: float = Field(0.4, ge=0, le=1)
+    recency_half_life_last_access_days: float = Field(7.0, gt=0, le=36500)
+    recency_half_life_created_days: float = Field(30.0, gt=0, le=36500)
+
+
+class MemoryHit(MemoryRecord):
+    dist: float | None = Field(
+        description="Cosine distance to the query (0 is identical); null when no vector was compared."
+    )
+    score: float = Field(description="Ranking score of this search mode; higher is better.")
+
+
+class SearchResult(BaseModel):
+    memories: list[MemoryHit]
+    total: int = Field(description="Memories matching the query and filters.")
+    next_offset: int | None = Field(None, description="Offset of the next page, while more remain.")
+
+
+class MemoryPatch(Strict):
+    """Fields a client may change; a new text is re-embedded and re-hashed."""
+
+    text: str | None = Field(None, min_length=1, max_length=100_000)
+    memory_type: MemoryType | None = None
+    topics: list[Tag] | None = Field(None, max_length=100)
+    entities: list[Tag] | None = Field(None, max_length=100)
+    event_date: Timestamp | None = None
+    session_id: Identifier | None = None
+    user_id: Identifier | None = None
+
+
+class ForgetRequest(Strict):
+    """Delete every memory of a namespace, user or session; dry_run only counts them."""
+
+    namespace: Identifier | None = None
+    user_id: Identifier | None = None
+    session_id: Identifier | None = None
+    dry_run: bool = True
+
+
+class ForgetResult(BaseModel):
+    dry_run: bool
+    matched: int
+    deleted: int
+
+
+class DeleteMemoriesResult(BaseModel):
+    status: Literal["ok"] = "ok"
+    deleted: int
+    missing: list[str] = Field(default_factory=list)

@@ -1,0 +1,170 @@
+"""Long-term memory operations shared by every transport (REST now, MCP later)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from django.conf import settings
+
+from longterm_app.index import ensure_index
+from longterm_app.queries import filter_query
+from longterm_app.records import MemoryRecord, memory_hash
+from longterm_app.repository import MemoryStore, MissingIndex
+from longterm_app.schemas import (
+    CreateMemoriesRequest,
+    CreateMemoriesResult,
+    DeleteMemoriesResult,
+    ForgetRequest,
+    ForgetResult,
+    MemoryFilters,
+    MemoryPatch,
+    MergedMemory,
+    SearchRequest,
+    SearchResult,
+    TagFilter,
+)
+from longterm_app.search import Searcher
+from memoryserver.embeddings import Embedder, get_embedder
+from memoryserver.errors import Conflict, InvalidInput, NotFound
+from memoryserver.fields import check_identifier, now
+from memoryserver.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+# Calls up to this size are embedded and indexed before the response (read-your-writes).
+SYNC_BATCH_LIMIT = 100
+FORGET_BATCH = 500
+
+# Queues records for indexing by a worker and returns the task id.
+IndexScheduler = Callable[[list[MemoryRecord]], Awaitable[str]]
+
+_background: set[asyncio.Task[Any]] = set()
+
+
+def ensure_memory_index(embedder: Embedder | None = None) -> bool:
+    """Create the search index for the configured embedding model if it is missing."""
+    embedder = embedder or get_embedder()
+    return ensure_index(get_redis("long_term"), embedder.identity, embedder.dims)
+
+
+async def _with_index(operation: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Run a search; if the index vanished (Redis flushed or replaced), recreate it once."""
+    try:
+        return await operation()
+    except MissingIndex:
+        logger.warning("Search index missing: recreating it")
+        await asyncio.to_thread(ensure_memory_index)
+        return await operation()
+
+
+def prepare(record: MemoryRecord, timestamp: float) -> MemoryRecord:
+    """Fill the server-owned fields: default namespace, content hash, persistence time."""
+    record.namespace = record.namespace or settings.DEFAULT_NAMESPACE
+    record.memory_hash = memory_hash(record.text, record.namespace, record.user_id)
+    record.persisted_at = timestamp
+    record.access_count = 0
+    return record
+
+
+async def index_records(
+    store: MemoryStore, embedder: Embedder, records: list[MemoryRecord]
+) -> dict[str, str]:
+    """Embed all texts in one batched call, then write every record in one script call."""
+    vectors = await embedder.aembed_many([record.text for record in records])
+    return await store.upsert(list(zip(records, vectors, strict=True)))
+
+
+async def create_memories(
+    store: MemoryStore,
+    embedder: Embedder,
+    request: CreateMemoriesRequest,
+    schedule_indexing: IndexScheduler,
+) -> CreateMemoriesResult:
+    timestamp = now()
+    records = [prepare(record, timestamp) for record in request.memories]
+    if len(records) > SYNC_BATCH_LIMIT:
+        task_id = await schedule_indexing(records)
+        return CreateMemoriesResult(status="queued", task_id=task_id)
+    merged = await index_records(store, embedder, records)
+    return CreateMemoriesResult(
+        status="ok",
+        stored=[r.id for r in records if r.id not in merged],
+        merged=[MergedMemory(id=sent, into=kept) for sent, kept in merged.items()],
+    )
+
+
+async def search_memories(store: MemoryStore, embedder: Embedder, request: SearchRequest) -> SearchResult:
+    timestamp = now()
+    result, keys = await _with_index(lambda: Searcher(store, embedder, request).run(timestamp))
+    if keys:
+        # Off the response's critical path: mark the hits accessed in one script call.
+        task = asyncio.create_task(store.touch(keys, timestamp))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    return result
+
+
+def _checked_id(memory_id: str) -> str:
+    try:
+        return check_identifier(memory_id)
+    except ValueError as error:
+        raise InvalidInput("memory_id", str(error)) from None
+
+
+async def get_memory(store: MemoryStore, namespace: str, memory_id: str) -> MemoryRecord:
+    found = await store.get(namespace, _checked_id(memory_id))
+    if found is None:
+        raise NotFound(f"No memory '{memory_id}' in namespace '{namespace}'.")
+    return MemoryRecord.model_validate_json(found)
+
+
+async def edit_memory(
+    store: MemoryStore, embedder: Embedder, namespace: str, memory_id: str, patch: MemoryPatch
+) -> MemoryRecord:
+    """Apply a partial edit; a new text (or owner) is re-embedded and re-hashed."""
+    record = await get_memory(store, namespace, memory_id)
+    changes = patch.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        if value is None and field in ("text", "memory_type", "topics", "entities"):
+            raise InvalidInput(field, "cannot be null")
+    updated = record.model_copy(update=changes)
+    updated.updated_at = now()
+    updated.memory_hash = memory_hash(updated.text, updated.namespace, updated.user_id)
+    vector = (await store.vectors([store.key(namespace, memory_id)])).get(store.key(namespace, memory_id))
+    if vector is None or updated.text != record.text:
+        vector = (await embedder.aembed_many([updated.text]))[0]
+    merged = await store.upsert([(updated, vector)])
+    if merged:
+        raise Conflict(f"The new text duplicates memory '{merged[updated.id]}'; nothing was changed.")
+    return updated
+
+
+async def delete_memories(store: MemoryStore, namespace: str, memory_ids: list[str]) -> DeleteMemoriesResult:
+    ids = [_checked_id(memory_id) for memory_id in memory_ids]
+    deleted = set(await store.delete(namespace, ids))
+    missing = [memory_id for memory_id in ids if store.key(namespace, memory_id) not in deleted]
+    return DeleteMemoriesResult(deleted=len(deleted), missing=missing)
+
+
+async def forget(store: MemoryStore, request: ForgetRequest) -> ForgetResult:
+    """Delete everything of a namespace, user or session, in batches; a dry run only counts."""
+    scope = {
+        field: TagFilter(eq=value)
+        for field in ("namespace", "user_id", "session_id")
+        if (value := getattr(request, field)) is not None
+    }
+    if not scope:
+        raise InvalidInput("namespace", "name at least one of namespace, user_id or session_id to forget")
+    query = filter_query(MemoryFilters(**scope))
+    matched = await _with_index(lambda: store.count(query))
+    deleted = 0
+    if not request.dry_run:
+        while keys := await store.keys_matching(query, FORGET_BATCH):
+            removed = len(await store.delete_keys(keys))
+            deleted += removed
+            if not removed:  # deleted by someone else meanwhile; the index catches up
+                break
+    return ForgetResult(dry_run=request.dry_run, matched=matched, deleted=deleted)

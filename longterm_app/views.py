@@ -1,0 +1,111 @@
+"""REST views of long-term memory: parse, call the service, render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+
+from longterm_app import services
+from longterm_app.records import MemoryRecord
+from longterm_app.repository import MemoryStore
+from longterm_app.schemas import (
+    CreateMemoriesRequest,
+    CreateMemoriesResult,
+    DeleteMemoriesResult,
+    ForgetRequest,
+    ForgetResult,
+    MemoryPatch,
+    SearchRequest,
+    SearchResult,
+)
+from longterm_app.tasks import queue_indexing
+from memoryserver.api.views import ApiView, json_response, parse_body
+from memoryserver.embeddings import get_embedder
+from memoryserver.errors import InvalidInput
+from memoryserver.fields import check_identifier
+from memoryserver.redis import get_async_redis
+
+NAMESPACE = OpenApiParameter(
+    "namespace", str, description="Namespace of the memory (default: DEFAULT_NAMESPACE)."
+)
+
+
+def _store() -> MemoryStore:
+    return MemoryStore(get_async_redis("long_term"))
+
+
+def _namespace(request: Request) -> str:
+    namespace = request.query_params.get("namespace") or settings.DEFAULT_NAMESPACE
+    try:
+        return check_identifier(namespace)
+    except ValueError as error:
+        raise InvalidInput("namespace", str(error)) from None
+
+
+class MemoryCollectionView(ApiView):
+    """Create long-term memories directly (up to 1000 a call), or delete some by id."""
+
+    @extend_schema(
+        summary="Create long-term memories",
+        request=CreateMemoriesRequest,
+        responses={200: CreateMemoriesResult, 202: CreateMemoriesResult},
+    )
+    async def post(self, request: Request) -> HttpResponse:
+        body = parse_body(request, CreateMemoriesRequest)
+        result = await services.create_memories(_store(), get_embedder(), body, queue_indexing)
+        return json_response(result, status=202 if result.status == "queued" else 200)
+
+    @extend_schema(
+        summary="Delete long-term memories by id",
+        parameters=[
+            NAMESPACE,
+            OpenApiParameter("memory_ids", str, many=True, description="Ids, repeated or comma-separated."),
+        ],
+        responses=DeleteMemoriesResult,
+    )
+    async def delete(self, request: Request) -> HttpResponse:
+        ids = [
+            part for value in request.query_params.getlist("memory_ids") for part in value.split(",") if part
+        ]
+        if not ids:
+            raise InvalidInput("memory_ids", "name at least one memory id")
+        result = await services.delete_memories(_store(), _namespace(request), ids)
+        return json_response(result)
+
+
+class MemorySearchView(ApiView):
+    """Search long-term memories: semantic, keyword (BM25) or hybrid, with filters on every field."""
+
+    @extend_schema(summary="Search long-term memories", request=SearchRequest, responses=SearchResult)
+    async def post(self, request: Request) -> HttpResponse:
+        body = parse_body(request, SearchRequest)
+        return json_response(await services.search_memories(_store(), get_embedder(), body))
+
+
+class MemoryForgetView(ApiView):
+    """Delete every memory of a namespace, user or session; `dry_run` (the default) only counts."""
+
+    @extend_schema(
+        summary="Forget a namespace, user or session", request=ForgetRequest, responses=ForgetResult
+    )
+    async def post(self, request: Request) -> HttpResponse:
+        body = parse_body(request, ForgetRequest)
+        return json_response(await services.forget(_store(), body))
+
+
+class MemoryDetailView(ApiView):
+    """One long-term memory: read it or edit it."""
+
+    @extend_schema(summary="Get a long-term memory", parameters=[NAMESPACE], responses=MemoryRecord)
+    async def get(self, request: Request, memory_id: str) -> HttpResponse:
+        return json_response(await services.get_memory(_store(), _namespace(request), memory_id))
+
+    @extend_schema(
+        summary="Edit a long-term memory", parameters=[NAMESPACE], request=MemoryPatch, responses=MemoryRecord
+    )
+    async def patch(self, request: Request, memory_id: str) -> HttpResponse:
+        body = parse_body(request, MemoryPatch)
+        record = await services.edit_memory(_store(), get_embedder(), _namespace(request), memory_id, body)
+        return json_response(record)

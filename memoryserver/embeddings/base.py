@@ -1,0 +1,113 @@
+"""The embedder interface: the base class batches, checks and normalises; providers embed one batch.
+
+Like redisvl's `BaseVectorizer`, `Embedder.embed_many()` is a template method. A provider
+implements only `_embed_batch()` (and `dims`), so every provider returns the same thing:
+a float32 array of shape (n, dims) whose rows have unit length, in the order of the input.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+from asgiref.sync import sync_to_async
+
+from memoryserver.errors import BackendUnavailable
+
+Vectors = np.ndarray
+
+
+class EmbeddingMismatch(BackendUnavailable):
+    """The model answered with the wrong number of vectors or dimensions, or non-finite values."""
+
+
+class Embedder(ABC):
+    """Turns texts into unit-length float32 vectors."""
+
+    provider: ClassVar[str]
+    # Sorting a call's texts by length puts similar lengths in one batch: less padding.
+    sort_by_length: ClassVar[bool] = False
+
+    def __init__(self, model: str, batch_size: int = 64) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size has value {batch_size!r}. It must be at least 1.")
+        self.model = model
+        self.batch_size = batch_size
+
+    @property
+    @abstractmethod
+    def dims(self) -> int:
+        """The number of dimensions of every vector."""
+
+    @abstractmethod
+    def _embed_batch(self, texts: list[str]) -> Vectors:
+        """Embed at most `batch_size` texts: one row per text, in order, not necessarily normalised."""
+
+    @property
+    def identity(self) -> str:
+        """'provider:model:dims', stored with an index to notice when the model changes."""
+        return f"{self.provider}:{self.model}:{self.dims}"
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
+        """Release network clients; the embedder must not be used afterwards."""
+
+    def embed(self, text: str) -> Vectors:
+        """One text as a vector of shape (dims,)."""
+        return self.embed_many([text])[0]
+
+    def embed_many(self, texts: Sequence[str]) -> Vectors:
+        """Texts as an array of shape (len(texts), dims), in the order given."""
+        items = list(texts)
+        for position, text in enumerate(items):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{position}] is a {type(text).__name__}, not a str.")
+        if not items:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        order = sorted(range(len(items)), key=lambda i: len(items[i])) if self.sort_by_length else None
+        queue = [items[i] for i in order] if order is not None else items
+        parts = []
+        for start in range(0, len(queue), self.batch_size):
+            batch = queue[start : start + self.batch_size]
+            parts.append(self._checked(self._embed_batch(batch), len(batch)))
+        vectors = _normalised(np.concatenate(parts))
+        if order is None:
+            return vectors
+        restored = np.empty_like(vectors)
+        restored[order] = vectors
+        return restored
+
+    async def aembed_many(self, texts: Sequence[str]) -> Vectors:
+        """`embed_many` in a worker thread, so the event loop keeps serving."""
+        return await sync_to_async(self.embed_many, thread_sensitive=False)(texts)
+
+    async def aembed(self, text: str) -> Vectors:
+        return await sync_to_async(self.embed, thread_sensitive=False)(text)
+
+    def _checked(self, result: Vectors, count: int) -> Vectors:
+        try:
+            vectors = np.asarray(result, dtype=np.float32)
+        except ValueError as error:  # ragged rows
+            raise EmbeddingMismatch(
+                f"Embedding model '{self.model}' returned vectors of unequal length: {error}"
+            ) from None
+        if vectors.ndim != 2 or vectors.shape[0] != count:
+            raise EmbeddingMismatch(
+                f"Embedding model '{self.model}' returned an array of shape {vectors.shape} "
+                f"for {count} texts; expected ({count}, {self.dims})."
+            )
+        if vectors.shape[1] != self.dims:
+            raise EmbeddingMismatch(
+                f"Embedding model '{self.model}' returned {vectors.shape[1]}-dimensional vectors; "
+                f"expected {self.dims} dimensions."
+            )
+        if not np.isfinite(vectors).all():
+            raise EmbeddingMismatch(f"Embedding model '{self.model}' returned non-finite values.")
+        return vectors
+
+
+def _normalised(vectors: Vectors) -> Vectors:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    # A zero vector stays zero rather than becoming NaN.
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
