@@ -1,0 +1,131 @@
+"""Operator tasks on stored memories: rebuild the index, re-embed, versioned data migrations.
+
+Everything here works document by document with SCAN, so it never needs the index it may be
+rebuilding, and each step is safe to run again after an interruption.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import orjson
+import redis
+
+from longterm_app.index import INDEX_NAME, KEY_PREFIX, META_KEY, drop_index, ensure_index
+from longterm_app.records import memory_hash
+from longterm_app.repository import HASH_PREFIX
+from memoryserver.embeddings import Embedder
+
+logger = logging.getLogger(__name__)
+
+MIGRATION_VERSION_KEY = "memory_migrations:version"
+SCAN_BATCH = 256
+
+
+def memory_keys(client: redis.Redis, batch: int = SCAN_BATCH) -> Iterator[list[str]]:
+    """Batches of memory document keys (dedup entries and metadata excluded)."""
+    keys: list[str] = []
+    for raw in client.scan_iter(match=f"{KEY_PREFIX}*", count=batch, _type="ReJSON-RL"):
+        keys.append(raw.decode() if isinstance(raw, bytes) else raw)
+        if len(keys) >= batch:
+            yield keys
+            keys = []
+    if keys:
+        yield keys
+
+
+def _records(client: redis.Redis, keys: list[str]) -> list[tuple[str, dict]]:
+    replies = client.execute_command("JSON.MGET", *keys, "$.record")
+    return [(key, orjson.loads(reply)[0]) for key, reply in zip(keys, replies, strict=True) if reply]
+
+
+def reembed(client: redis.Redis, embedder: Embedder, batch: int = SCAN_BATCH) -> int:
+    """Replace every stored vector with the configured model's; return how many."""
+    done = 0
+    for keys in memory_keys(client, batch):
+        records = _records(client, keys)
+        vectors = embedder.embed_many([record["text"] for _, record in records])
+        with client.pipeline(transaction=False) as pipe:
+            for (key, _), vector in zip(records, vectors, strict=True):
+                pipe.execute_command(
+                    "JSON.SET", key, "$.embedding", orjson.dumps(vector, option=orjson.OPT_SERIALIZE_NUMPY)
+                )
+            pipe.execute()
+        done += len(records)
+        logger.info("Re-embedded %d memories", done)
+    return done
+
+
+def wait_for_indexing(client: redis.Redis, timeout: float = 3600) -> int:
+    """Wait until the index has caught up with existing documents; return its document count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = client.execute_command("FT.INFO", INDEX_NAME)
+        if float(info[b"percent_indexed"]) >= 1.0 or time.monotonic() > deadline:
+            return int(info[b"num_docs"])
+        time.sleep(0.2)
+
+
+def rebuild_index(client: redis.Redis, embedder: Embedder, reembed_vectors: bool) -> int:
+    """Recreate the index from the stored documents, which are never deleted; return its size."""
+    if reembed_vectors:
+        reembed(client, embedder)
+    drop_index(client, embedder.dims)
+    client.delete(META_KEY)
+    ensure_index(client, embedder.identity, embedder.dims)
+    return wait_for_indexing(client)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[redis.Redis], int]
+
+
+def _backfill_memory_hash(client: redis.Redis) -> int:
+    """Memories written before dedup existed get their hash and dedup entry."""
+    changed = 0
+    for keys in memory_keys(client):
+        for key, record in _records(client, keys):
+            if record.get("memory_hash"):
+                continue
+            value = memory_hash(record["text"], record.get("namespace"), record.get("user_id"))
+            namespace_part = key[len(KEY_PREFIX) :].split(":", 1)[0]
+            client.execute_command("JSON.SET", key, "$.record.memory_hash", orjson.dumps(value))
+            client.set(f"{HASH_PREFIX}{namespace_part}:{value}", key, nx=True)
+            changed += 1
+    return changed
+
+
+def _backfill_access_count(client: redis.Redis) -> int:
+    """Memories written before access counting start from zero."""
+    changed = 0
+    for keys in memory_keys(client):
+        for key, record in _records(client, keys):
+            if "access_count" not in record:
+                client.execute_command("JSON.SET", key, "$.record.access_count", 0)
+                changed += 1
+    return changed
+
+
+MIGRATIONS = [
+    Migration(1, "backfill memory_hash and its dedup entry", _backfill_memory_hash),
+    Migration(2, "backfill access_count", _backfill_access_count),
+]
+
+
+def migrate(client: redis.Redis, migrations: list[Migration] = MIGRATIONS) -> list[tuple[Migration, int]]:
+    """Apply, in order, the migrations newer than the stored version; each is safe to repeat."""
+    current = int(client.get(MIGRATION_VERSION_KEY) or 0)
+    applied = []
+    for migration in sorted(migrations, key=lambda m: m.version):
+        if migration.version <= current:
+            continue
+        changed = migration.apply(client)
+        client.set(MIGRATION_VERSION_KEY, migration.version)
+        applied.append((migration, changed))
+    return applied

@@ -1,0 +1,24 @@
+"""Apply versioned data migrations to stored memories (re-entrant)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from longterm_app.maintenance import MIGRATION_VERSION_KEY, migrate
+from memoryserver.redis import get_redis
+
+
+class Command(BaseCommand):
+    help = "Apply the memory data migrations newer than the stored version. Safe to run again."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        client = get_redis("long_term")
+        applied = migrate(client)
+        for migration, changed in applied:
+            self.stdout.write(f"Applied {migration.version}: {migration.description} ({changed} memories)")
+        version = int(client.get(MIGRATION_VERSION_KEY) or 0)
+        self.stdout.write(
+            f"Memory data is at version {version}." if applied else f"Up to date (version {version})."
+        )

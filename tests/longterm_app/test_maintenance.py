@@ -1,0 +1,111 @@
+"""Operator commands: rebuild the index, re-embed after a model change, data migrations."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+from django.core.management import CommandError, call_command
+
+from longterm_app.index import META_KEY
+from longterm_app.maintenance import MIGRATION_VERSION_KEY
+from longterm_app.services import ensure_memory_index
+from memoryserver.errors import Conflict
+
+
+def create(api, *memories):
+    response = api.post("/long-term-memory", json={"memories": list(memories)})
+    assert response.status_code == 200, response.text
+
+
+def search_ids(api, text, **body):
+    response = api.post("/long-term-memory/search", json={"text": text, **body})
+    return [m["id"] for m in response.json()["memories"]], response.json()["total"]
+
+
+def run(command, *args):
+    out = io.StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_rebuild_index_keeps_every_memory(api, redis_client):
+    create(api, *({"id": f"m{i}", "text": f"fact number {i} about rivers"} for i in range(30)))
+    output = run("rebuild_index")
+    assert "30 memories indexed" in output
+    ids, total = search_ids(api, "rivers", limit=100)
+    assert total == 30 and len(ids) == 30
+
+
+def test_reembed_recomputes_vectors(api, redis_client):
+    create(
+        api,
+        {"id": "cat", "text": "A grey cat sleeps on the sofa"},
+        {"id": "tax", "text": "Taxes are due in April"},
+    )
+    (key,) = [k for k in redis_client.keys("memory:*") if k.endswith(b":cat")]
+    redis_client.execute_command("JSON.SET", key, "$.embedding", orjson.dumps([0.0] * 383 + [1.0]))
+    run("rebuild_index", "--reembed")
+    ids, _ = search_ids(api, "kitten on a couch", limit=1)
+    assert ids == ["cat"]
+
+
+def test_a_changed_embedding_model_is_caught(api, redis_client):
+    redis_client.hset(META_KEY, "model", "openai:text-embedding-3-small:1536")
+    with pytest.raises(Conflict, match="rebuild_index --reembed"):
+        ensure_memory_index()
+    with pytest.raises(CommandError, match="Run with --reembed"):
+        run("rebuild_index")
+    run("rebuild_index", "--reembed")
+    assert redis_client.hget(META_KEY, "model") == b"local:all-MiniLM-L6-v2:384"
+    ensure_memory_index()
+
+
+def test_server_refuses_to_start_with_a_changed_model(redis_client):
+    import asyncio
+
+    from memoryserver.asgi import application
+
+    redis_client.hset(META_KEY, "model", "openai:text-embedding-3-small:1536")
+    sent = []
+    messages = iter([{"type": "lifespan.startup"}])
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(application({"type": "lifespan"}, receive, send))
+    assert sent[0]["type"] == "lifespan.startup.failed"
+    assert "rebuild_index --reembed" in sent[0]["message"]
+
+
+def test_migrations_backfill_old_memories_and_are_reentrant(api, redis_client):
+    create(api, {"id": "new", "text": "written by this version"})
+    old = {
+        "record": {
+            "id": "old",
+            "text": "Written  before dedup",
+            "namespace": "default",
+            "topics": [],
+            "entities": [],
+            "created_at": 1,
+            "updated_at": 1,
+            "last_accessed": 1,
+        },
+        "embedding": [0.0] * 383 + [1.0],
+    }
+    redis_client.execute_command("JSON.SET", "memory:default:old", "$", orjson.dumps(old))
+    first = run("migrate_memories")
+    assert "Applied 1: backfill memory_hash" in first and "(1 memories)" in first
+    assert "Applied 2: backfill access_count" in first
+    record = api.get("/long-term-memory/old").json()
+    assert len(record["memory_hash"]) == 64 and record["access_count"] == 0
+    duplicate = api.post(
+        "/long-term-memory", json={"memories": [{"id": "dup", "text": "written before DEDUP"}]}
+    )
+    assert duplicate.json()["merged"] == [{"id": "dup", "into": "old"}]
+    assert "Up to date (version 2)" in run("migrate_memories")
+    assert redis_client.get(MIGRATION_VERSION_KEY) == b"2"
