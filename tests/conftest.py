@@ -18,6 +18,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from memoryserver.localredis import LocalRedis, free_port
+from tests.fake_openai import fake_openai  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="session")

@@ -127,13 +127,15 @@ class FakeOpenAI:
 
     embedding_dims: int = 128
     default_text: str = "OK"
-    requests: list[RecordedRequest] = field(default_factory=list)
-    _queues: dict[str, deque[Reply]] = field(default_factory=lambda: {"chat": deque(), "embeddings": deque()})
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _stopping: threading.Event = field(default_factory=threading.Event)
-    _ids: Iterator[int] = field(default_factory=itertools.count)
-    _httpd: _Server | None = None
-    _thread: threading.Thread | None = None
+    requests: list[RecordedRequest] = field(default_factory=list, repr=False)
+    _queues: dict[str, deque[Reply]] = field(
+        default_factory=lambda: {"chat": deque(), "embeddings": deque()}, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _ids: Iterator[int] = field(default_factory=itertools.count, repr=False)
+    _httpd: _Server | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -166,6 +168,7 @@ class FakeOpenAI:
             return [request.body for request in self.requests if request.path == path]
 
     def start(self) -> FakeOpenAI:
+        self._stopping.clear()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.fake = self
         # A short poll interval makes stop() quick; shutdown() waits for the next poll.
@@ -239,23 +242,24 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(400, _openai_error(400, "The body is not JSON."))
             return
-        fake._record(RecordedRequest("POST", self.path, self._headers(), body))
+        path = self.path.split("?", 1)[0]  # e.g. Anthropic's /v1/messages?beta=true
+        fake._record(RecordedRequest("POST", path, self._headers(), body))
         routes: dict[str, tuple[Route, Any]] = {
             "/v1/embeddings": ("embeddings", _embeddings),
             "/v1/chat/completions": ("chat", _chat_completion),
             "/v1/messages": ("chat", _anthropic_message),
         }
-        if self.path not in routes:
-            self._send(404, _openai_error(404, f"No route POST {self.path}"))
+        if path not in routes:
+            self._send(404, _openai_error(404, f"No route POST {path}"))
             return
         if not isinstance(body, dict):
             self._send(400, _openai_error(400, "The body must be a JSON object."))
             return
-        route, answer = routes[self.path]
+        route, answer = routes[path]
         reply = fake._next_reply(route)
         if reply.delay and fake._stopping.wait(reply.delay):
             return
-        anthropic = self.path == "/v1/messages"
+        anthropic = path == "/v1/messages"
         if reply.kind == "raw":
             self._send(reply.status, reply.payload)
         elif reply.kind == "error":

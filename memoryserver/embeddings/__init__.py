@@ -15,8 +15,8 @@ that overrides settings gets its own embedder; `reset_embedders()` closes and fo
 
 from __future__ import annotations
 
-import hashlib
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -25,13 +25,13 @@ from memoryserver.config import ConfigError
 from memoryserver.embeddings.base import Embedder, EmbeddingMismatch
 from memoryserver.errors import FeatureDisabled
 
-__all__ = ["Embedder", "EmbeddingMismatch", "get_embedder", "reset_embedders"]
+__all__ = ["Embedder", "EmbeddingConfig", "EmbeddingMismatch", "get_embedder", "reset_embedders"]
 
 LOCAL_DEFAULT_MODEL = "all-MiniLM-L6-v2"
 OPENAI_DEFAULT_MODEL = "text-embedding-3-small"
 PROVIDERS = ("auto", "local", "openai")
 
-_embedders: dict[tuple[Any, ...], Embedder] = {}
+_embedders: dict[EmbeddingConfig, Embedder] = {}
 _lock = threading.Lock()
 
 
@@ -43,11 +43,15 @@ def _secret(value: Any) -> str | None:
     return plain or None
 
 
-def _positive_int(name: str, default: int) -> int:
+def _positive(name: str, default: Any, kind: type[int] | type[float] = int) -> Any:
+    """The setting as a positive int (or float), None if it is None, else ConfigError naming it."""
     value = getattr(settings, name, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"Config '{name}' has value {value!r}. It must be a positive integer.")
-    return value
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | kind) or value <= 0:
+        rule = "a positive integer" if kind is int else "a positive number"
+        raise ConfigError(f"Config '{name}' has value {value!r}. It must be {rule}.")
+    return kind(value)
 
 
 def _provider(api_key: str | None, base_url: str | None) -> str:
@@ -59,69 +63,75 @@ def _provider(api_key: str | None, base_url: str | None) -> str:
     return str(provider)
 
 
-def _config() -> tuple[Any, ...]:
-    """Every settings value that shapes an embedder, as a hashable key."""
-    api_key = _secret(getattr(settings, "OPENAI_API_KEY", None))
-    embedding_url = getattr(settings, "EMBEDDING_BASE_URL", None) or None
-    provider = _provider(api_key, embedding_url)
-    default_model = OPENAI_DEFAULT_MODEL if provider == "openai" else LOCAL_DEFAULT_MODEL
-    model = getattr(settings, "EMBEDDING_MODEL", None) or default_model
-    dimensions = getattr(settings, "EMBEDDING_DIMENSIONS", None)
-    if dimensions is not None:
-        dimensions = _positive_int("EMBEDDING_DIMENSIONS", 1)
-    batch_size = _positive_int("EMBEDDING_BATCH_SIZE", 64)
-    if provider == "local":
-        threads = getattr(settings, "EMBEDDING_THREADS", None)
-        return ("local", model, dimensions, batch_size, threads)
-    base_url = embedding_url or getattr(settings, "OPENAI_API_BASE", None) or None
-    timeout = float(getattr(settings, "EMBEDDING_TIMEOUT_SECONDS", 30))
-    return ("openai", model, dimensions, batch_size, base_url, timeout, api_key)
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    """Every settings value that shapes an embedder; equal configs share one embedder."""
+
+    provider: str
+    model: str
+    dimensions: int | None
+    batch_size: int
+    threads: int | None = None
+    base_url: str | None = None
+    timeout: float = 30.0
+    api_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls) -> EmbeddingConfig:
+        api_key = _secret(getattr(settings, "OPENAI_API_KEY", None))
+        embedding_url = getattr(settings, "EMBEDDING_BASE_URL", None) or None
+        provider = _provider(api_key, embedding_url)
+        default_model = OPENAI_DEFAULT_MODEL if provider == "openai" else LOCAL_DEFAULT_MODEL
+        common = {
+            "provider": provider,
+            "model": getattr(settings, "EMBEDDING_MODEL", None) or default_model,
+            "dimensions": _positive("EMBEDDING_DIMENSIONS", None),
+            "batch_size": _positive("EMBEDDING_BATCH_SIZE", 64) or 64,
+        }
+        if provider == "local":
+            return cls(**common, threads=_positive("EMBEDDING_THREADS", None))
+        return cls(
+            **common,
+            base_url=embedding_url or getattr(settings, "OPENAI_API_BASE", None) or None,
+            timeout=_positive("EMBEDDING_TIMEOUT_SECONDS", 30.0, float) or 30.0,
+            api_key=api_key,
+        )
 
 
-def _create(config: tuple[Any, ...]) -> Embedder:
-    if config[0] == "local":
+def _create(config: EmbeddingConfig) -> Embedder:
+    if config.provider == "local":
         from memoryserver.embeddings.local import DIMS, LocalOnnxEmbedder
 
-        _, model, dimensions, batch_size, threads = config
-        if dimensions not in (None, DIMS):
+        if config.dimensions not in (None, DIMS):
             raise ConfigError(
-                f"Config 'EMBEDDING_DIMENSIONS' has value {dimensions}. "
+                f"Config 'EMBEDDING_DIMENSIONS' has value {config.dimensions}. "
                 f"The local model {LOCAL_DEFAULT_MODEL} has {DIMS} dimensions."
             )
-        return LocalOnnxEmbedder(model, batch_size=batch_size, threads=threads)
+        return LocalOnnxEmbedder(config.model, batch_size=config.batch_size, threads=config.threads)
 
     from memoryserver.embeddings.openai import OpenAIEmbedder
 
-    _, model, dimensions, batch_size, base_url, timeout, api_key = config
-    if not api_key and not base_url:
+    if not config.api_key and not config.base_url:
         raise FeatureDisabled(
             "EMBEDDING_PROVIDER is 'openai' but neither OPENAI_API_KEY nor EMBEDDING_BASE_URL is set."
         )
     return OpenAIEmbedder(
-        model,
-        api_key=api_key,
-        base_url=base_url,
-        dimensions=dimensions,
-        batch_size=batch_size,
-        timeout=timeout,
+        config.model,
+        api_key=config.api_key,
+        base_url=config.base_url,
+        dimensions=config.dimensions,
+        batch_size=config.batch_size,
+        timeout=config.timeout,
     )
-
-
-def _cache_key(config: tuple[Any, ...]) -> tuple[Any, ...]:
-    # Keep a digest of the API key in the cache, not the key itself.
-    if config[0] == "openai" and config[-1]:
-        return (*config[:-1], hashlib.sha256(config[-1].encode()).hexdigest())
-    return config
 
 
 def get_embedder() -> Embedder:
     """The embedder the current settings ask for, created on first use."""
-    config = _config()
-    key = _cache_key(config)
+    config = EmbeddingConfig.from_settings()
     with _lock:
-        embedder = _embedders.get(key)
+        embedder = _embedders.get(config)
         if embedder is None:
-            embedder = _embedders[key] = _create(config)
+            embedder = _embedders[config] = _create(config)
         return embedder
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import openai
 
-from memoryserver.embeddings.base import Embedder, Vectors
+from memoryserver.embeddings.base import Embedder, EmbeddingMismatch, Vectors
 from memoryserver.errors import BackendUnavailable
 
 KNOWN_DIMS = {
@@ -61,7 +61,13 @@ class OpenAIEmbedder(Embedder):
         if self._dims is None:
             with self._dims_lock:
                 if self._dims is None:
-                    self._dims = int(self._request([_PROBE_TEXT]).shape[1])
+                    probe = self._request([_PROBE_TEXT])
+                    if probe.ndim != 2 or probe.shape[0] != 1:
+                        raise EmbeddingMismatch(
+                            f"Embedding model '{self.model}' answered a probe text with an array of "
+                            f"shape {probe.shape}; expected one vector."
+                        )
+                    self._dims = int(probe.shape[1])
         return self._dims
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from memoryserver.embeddings.local import LocalOnnxEmbedder
 from memoryserver.embeddings.openai import OpenAIEmbedder
 from memoryserver.errors import BackendUnavailable, FeatureDisabled
 from memoryserver.localredis import free_port
-from tests.fake_openai import FakeOpenAI, Reply, bag_of_words, fake_openai  # noqa: F401
+from tests.fake_openai import Reply, bag_of_words, fake_openai  # noqa: F401
 
 API_KEY = "sk-test-0123456789abcdef"
 EMBEDDINGS = "/v1/embeddings"
@@ -38,6 +38,7 @@ def embedding_settings(settings):
     settings.EMBEDDING_DIMENSIONS = None
     settings.EMBEDDING_BATCH_SIZE = 64
     settings.EMBEDDING_TIMEOUT_SECONDS = 30
+    settings.EMBEDDING_THREADS = None
     settings.OPENAI_API_KEY = None
     settings.OPENAI_API_BASE = None
     yield settings
@@ -230,6 +231,23 @@ def test_known_models_need_no_probe_and_wrong_dimensions_are_reported(make_opena
         embedder.embed("the server answers 128 dimensions")
 
 
+def answer(*vectors: list[float]) -> Reply:
+    data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+    return Reply.raw(
+        {"object": "list", "data": data, "model": "m", "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+    )
+
+
+def test_malformed_answers_are_reported(make_openai, fake_openai):  # noqa: F811
+    fake_openai.push(answer(), answer([1.0, 0.0], [1.0]), answer([1.0]), route="embeddings")
+    with pytest.raises(EmbeddingMismatch, match=r"answered a probe text with an array of shape \(0,\)"):
+        assert make_openai("unknown-model").dims
+    with pytest.raises(EmbeddingMismatch, match="vectors of unequal length"):
+        make_openai("unknown-model").embed_many(["a", "b"])
+    with pytest.raises(EmbeddingMismatch, match=r"shape \(1, 1\) for 2 texts"):
+        make_openai("unknown-model").embed_many(["a", "b"])
+
+
 @pytest.mark.parametrize(("status", "wording"), [(500, "answered 500"), (429, "rate-limiting")])
 def test_server_errors_are_retried_then_reported_without_the_key(make_openai, fake_openai, status, wording):  # noqa: F811
     fake_openai.push(*[Reply.error(status, "try later")] * 3, route="embeddings")
@@ -266,12 +284,15 @@ def test_a_slow_server_times_out(make_openai, fake_openai):  # noqa: F811
 
 
 def test_an_unreachable_server_is_reported():
-    embedder = OpenAIEmbedder(
-        "m", api_key=API_KEY, base_url=f"http://127.0.0.1:{free_port()}/v1", dimensions=8, max_retries=0
-    )
-    with pytest.raises(BackendUnavailable, match=r"at http://127.0.0.1:\d+ \(model 'm'\) cannot be reached"):
-        embedder.embed("hello")
-    embedder.close()
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    embedder = OpenAIEmbedder("m", api_key=API_KEY, base_url=url, dimensions=8, max_retries=0)
+    try:
+        with pytest.raises(
+            BackendUnavailable, match=r"at http://127.0.0.1:\d+ \(model 'm'\) cannot be reached"
+        ):
+            embedder.embed("hello")
+    finally:
+        embedder.close()
 
 
 def test_openai_embedder_works_from_async_code(make_openai):
@@ -334,6 +355,11 @@ def test_changed_settings_give_a_new_embedder(settings):
     [
         ({"EMBEDDING_PROVIDER": "cohere"}, ConfigError, "'EMBEDDING_PROVIDER' has value 'cohere'"),
         ({"EMBEDDING_BATCH_SIZE": 0}, ConfigError, "'EMBEDDING_BATCH_SIZE' has value 0"),
+        (
+            {"EMBEDDING_BASE_URL": "http://127.0.0.1:1/v1", "EMBEDDING_TIMEOUT_SECONDS": "soon"},
+            ConfigError,
+            "'EMBEDDING_TIMEOUT_SECONDS' has value 'soon'. It must be a positive number",
+        ),
         ({"EMBEDDING_DIMENSIONS": 1536}, ConfigError, "all-MiniLM-L6-v2 has 384 dimensions"),
         ({"EMBEDDING_PROVIDER": "openai"}, FeatureDisabled, "neither OPENAI_API_KEY nor EMBEDDING_BASE_URL"),
     ],
