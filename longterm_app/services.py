@@ -7,8 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from django.conf import settings
-
+from longterm_app.access import check_owner, scoped_filters, scoped_record
 from longterm_app.index import ensure_index
 from longterm_app.queries import filter_query
 from longterm_app.records import MemoryRecord, memory_hash
@@ -27,6 +26,7 @@ from longterm_app.schemas import (
     TagFilter,
 )
 from longterm_app.search import Searcher
+from memoryserver.auth.principal import Principal
 from memoryserver.embeddings import Embedder, get_embedder
 from memoryserver.errors import Conflict, InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
@@ -60,9 +60,9 @@ async def _with_index(operation: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         return await operation()
 
 
-def prepare(record: MemoryRecord, timestamp: float) -> MemoryRecord:
-    """Fill the server-owned fields: default namespace, content hash, persistence time."""
-    record.namespace = record.namespace or settings.DEFAULT_NAMESPACE
+def prepare(record: MemoryRecord, timestamp: float, principal: Principal) -> MemoryRecord:
+    """Fill the server-owned fields: tenant, content hash, persistence time."""
+    scoped_record(record, principal)
     record.memory_hash = memory_hash(record.text, record.namespace, record.user_id)
     record.persisted_at = timestamp
     record.access_count = 0
@@ -80,11 +80,12 @@ async def index_records(
 async def create_memories(
     store: MemoryStore,
     embedder: Embedder,
+    principal: Principal,
     request: CreateMemoriesRequest,
     schedule_indexing: IndexScheduler,
 ) -> CreateMemoriesResult:
     timestamp = now()
-    records = [prepare(record, timestamp) for record in request.memories]
+    records = [prepare(record, timestamp, principal) for record in request.memories]
     if len(records) > SYNC_BATCH_LIMIT:
         task_id = await schedule_indexing(records)
         return CreateMemoriesResult(status="queued", task_id=task_id)
@@ -96,7 +97,10 @@ async def create_memories(
     )
 
 
-async def search_memories(store: MemoryStore, embedder: Embedder, request: SearchRequest) -> SearchResult:
+async def search_memories(
+    store: MemoryStore, embedder: Embedder, principal: Principal, request: SearchRequest
+) -> SearchResult:
+    request = scoped_filters(request, principal)
     timestamp = now()
     result, keys = await _with_index(lambda: Searcher(store, embedder, request).run(timestamp))
     if keys:
@@ -114,22 +118,37 @@ def _checked_id(memory_id: str) -> str:
         raise InvalidInput("memory_id", str(error)) from None
 
 
-async def get_memory(store: MemoryStore, namespace: str, memory_id: str) -> MemoryRecord:
+def _namespace(principal: Principal, namespace: str | None) -> str:
+    return principal.check_namespace(namespace) if namespace else principal.default_namespace()
+
+
+async def get_memory(
+    store: MemoryStore, principal: Principal, namespace: str | None, memory_id: str
+) -> MemoryRecord:
+    namespace = _namespace(principal, namespace)
     found = await store.get(namespace, _checked_id(memory_id))
     if found is None:
         raise NotFound(f"No memory '{memory_id}' in namespace '{namespace}'.")
-    return MemoryRecord.model_validate_json(found)
+    return check_owner(MemoryRecord.model_validate_json(found), principal)
 
 
 async def edit_memory(
-    store: MemoryStore, embedder: Embedder, namespace: str, memory_id: str, patch: MemoryPatch
+    store: MemoryStore,
+    embedder: Embedder,
+    principal: Principal,
+    namespace: str | None,
+    memory_id: str,
+    patch: MemoryPatch,
 ) -> MemoryRecord:
     """Apply a partial edit; a new text (or owner) is re-embedded and re-hashed."""
-    record = await get_memory(store, namespace, memory_id)
+    record = await get_memory(store, principal, namespace, memory_id)
+    namespace = record.namespace or ""
     changes = patch.model_dump(exclude_unset=True)
     for field, value in changes.items():
         if value is None and field in ("text", "memory_type", "topics", "entities"):
             raise InvalidInput(field, "cannot be null")
+    if "user_id" in changes:
+        changes["user_id"] = principal.check_user(changes["user_id"])
     updated = record.model_copy(update=changes)
     updated.updated_at = now()
     updated.memory_hash = memory_hash(updated.text, updated.namespace, updated.user_id)
@@ -142,14 +161,23 @@ async def edit_memory(
     return updated
 
 
-async def delete_memories(store: MemoryStore, namespace: str, memory_ids: list[str]) -> DeleteMemoriesResult:
+async def delete_memories(
+    store: MemoryStore, principal: Principal, namespace: str | None, memory_ids: list[str]
+) -> DeleteMemoriesResult:
+    namespace = _namespace(principal, namespace)
     ids = [_checked_id(memory_id) for memory_id in memory_ids]
-    deleted = set(await store.delete(namespace, ids))
+    if principal.user_id is not None:  # only the caller's own memories
+        found = await store.get_many(namespace, ids)
+        owned = [MemoryRecord.model_validate_json(raw) for raw in found if raw is not None]
+        ids_to_delete = [r.id for r in owned if r.user_id == principal.user_id]
+    else:
+        ids_to_delete = ids
+    deleted = set(await store.delete(namespace, ids_to_delete))
     missing = [memory_id for memory_id in ids if store.key(namespace, memory_id) not in deleted]
     return DeleteMemoriesResult(deleted=len(deleted), missing=missing)
 
 
-async def forget(store: MemoryStore, request: ForgetRequest) -> ForgetResult:
+async def forget(store: MemoryStore, principal: Principal, request: ForgetRequest) -> ForgetResult:
     """Delete everything of a namespace, user or session, in batches; a dry run only counts."""
     scope = {
         field: TagFilter(eq=value)
@@ -158,7 +186,7 @@ async def forget(store: MemoryStore, request: ForgetRequest) -> ForgetResult:
     }
     if not scope:
         raise InvalidInput("namespace", "name at least one of namespace, user_id or session_id to forget")
-    query = filter_query(MemoryFilters(**scope))
+    query = filter_query(scoped_filters(MemoryFilters(**scope), principal))
     matched = await _with_index(lambda: store.count(query))
     deleted = 0
     if not request.dry_run:

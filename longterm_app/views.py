@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import ClassVar
+
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -21,7 +22,8 @@ from longterm_app.schemas import (
     SearchResult,
 )
 from longterm_app.tasks import queue_indexing
-from memoryserver.api.views import ApiView, json_response, parse_body
+from memoryserver.api.views import ApiView, json_response, parse_body, principal_of
+from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
 from memoryserver.fields import check_identifier
@@ -36,8 +38,10 @@ def _store() -> MemoryStore:
     return MemoryStore(get_async_redis("long_term"))
 
 
-def _namespace(request: Request) -> str:
-    namespace = request.query_params.get("namespace") or settings.DEFAULT_NAMESPACE
+def _namespace(request: Request) -> str | None:
+    namespace = request.query_params.get("namespace")
+    if not namespace:
+        return None
     try:
         return check_identifier(namespace)
     except ValueError as error:
@@ -54,7 +58,9 @@ class MemoryCollectionView(ApiView):
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, CreateMemoriesRequest)
-        result = await services.create_memories(_store(), get_embedder(), body, queue_indexing)
+        result = await services.create_memories(
+            _store(), get_embedder(), principal_of(request), body, queue_indexing
+        )
         return json_response(result, status=202 if result.status == "queued" else 200)
 
     @extend_schema(
@@ -71,28 +77,33 @@ class MemoryCollectionView(ApiView):
         ]
         if not ids:
             raise InvalidInput("memory_ids", "name at least one memory id")
-        result = await services.delete_memories(_store(), _namespace(request), ids)
+        result = await services.delete_memories(_store(), principal_of(request), _namespace(request), ids)
         return json_response(result)
 
 
 class MemorySearchView(ApiView):
     """Search long-term memories: semantic, keyword (BM25) or hybrid, with filters on every field."""
 
+    method_scopes: ClassVar[dict[str, Scope]] = {"post": READ}
+
     @extend_schema(summary="Search long-term memories", request=SearchRequest, responses=SearchResult)
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, SearchRequest)
-        return json_response(await services.search_memories(_store(), get_embedder(), body))
+        result = await services.search_memories(_store(), get_embedder(), principal_of(request), body)
+        return json_response(result)
 
 
 class MemoryForgetView(ApiView):
     """Delete every memory of a namespace, user or session; `dry_run` (the default) only counts."""
+
+    method_scopes: ClassVar[dict[str, Scope]] = {"post": ADMIN}
 
     @extend_schema(
         summary="Forget a namespace, user or session", request=ForgetRequest, responses=ForgetResult
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, ForgetRequest)
-        return json_response(await services.forget(_store(), body))
+        return json_response(await services.forget(_store(), principal_of(request), body))
 
 
 class MemoryDetailView(ApiView):
@@ -100,12 +111,15 @@ class MemoryDetailView(ApiView):
 
     @extend_schema(summary="Get a long-term memory", parameters=[NAMESPACE], responses=MemoryRecord)
     async def get(self, request: Request, memory_id: str) -> HttpResponse:
-        return json_response(await services.get_memory(_store(), _namespace(request), memory_id))
+        record = await services.get_memory(_store(), principal_of(request), _namespace(request), memory_id)
+        return json_response(record)
 
     @extend_schema(
         summary="Edit a long-term memory", parameters=[NAMESPACE], request=MemoryPatch, responses=MemoryRecord
     )
     async def patch(self, request: Request, memory_id: str) -> HttpResponse:
         body = parse_body(request, MemoryPatch)
-        record = await services.edit_memory(_store(), get_embedder(), _namespace(request), memory_id, body)
+        record = await services.edit_memory(
+            _store(), get_embedder(), principal_of(request), _namespace(request), memory_id, body
+        )
         return json_response(record)

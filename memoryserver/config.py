@@ -38,7 +38,19 @@ class AppConfig(BaseSettings):
 
     port: int = Field(8000, ge=1, le=65535)
     mcp_port: int = Field(9000, ge=1, le=65535)
+
     disable_auth: bool = False
+    auth_mode: Literal["oauth2", "token", "disabled"] | None = None
+    auth_enforce_scopes: bool = True
+    oauth2_issuer_url: str | None = None
+    oauth2_audience: str | None = None
+    oauth2_jwks_url: str | None = None
+    oauth2_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
+    oauth2_leeway_seconds: int = Field(30, ge=0, le=3600)
+    oauth2_jwks_cache_seconds: int = Field(600, ge=1)
+    oauth2_jwks_refetch_seconds: int = Field(30, ge=0)
+    oauth2_namespaces_claim: str = "namespaces"
+    oauth2_user_id_claim: str | None = None
 
     redis_url: str | None = None
     working_memory_redis_url: str | None = None
@@ -81,8 +93,25 @@ class AppConfig(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
 
+    @field_validator("oauth2_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+        refused = [alg for alg in value if alg not in allowed]
+        if refused or not value:
+            raise ValueError(f"only asymmetric algorithms are accepted ({', '.join(sorted(allowed))})")
+        return value
+
+    @property
+    def effective_auth_mode(self) -> str:
+        if self.disable_auth:
+            return "disabled"
+        return self.auth_mode or ("oauth2" if self.oauth2_issuer_url else "token")
+
     @model_validator(mode="after")
     def _production_is_safe(self) -> AppConfig:
+        if self.effective_auth_mode == "oauth2" and not self.oauth2_issuer_url:
+            raise ValueError("AUTH_MODE=oauth2 needs OAUTH2_ISSUER_URL")
         if self.environment == "production":
             if self.secret_key is None:
                 raise ValueError("SECRET_KEY is required when ENVIRONMENT=production")

@@ -58,6 +58,14 @@ class MalformedBody(InvalidInput):
     status_code = 400
 
 
+class Unauthenticated(MemoryServerError):
+    status_code = 401
+
+
+class Forbidden(MemoryServerError):
+    status_code = 403
+
+
 class PayloadTooLarge(MemoryServerError):
     status_code = 413
 

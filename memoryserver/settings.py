@@ -88,6 +88,17 @@ DEFAULT_NAMESPACE = CONFIG.default_namespace
 WINDOW_SIZE = CONFIG.window_size
 SUMMARIZATION_THRESHOLD = CONFIG.summarization_threshold
 DISABLE_AUTH = CONFIG.disable_auth
+AUTH_MODE = CONFIG.effective_auth_mode
+AUTH_ENFORCE_SCOPES = CONFIG.auth_enforce_scopes
+OAUTH2_ISSUER_URL = CONFIG.oauth2_issuer_url
+OAUTH2_AUDIENCE = CONFIG.oauth2_audience
+OAUTH2_JWKS_URL = CONFIG.oauth2_jwks_url
+OAUTH2_ALGORITHMS = CONFIG.oauth2_algorithms
+OAUTH2_LEEWAY_SECONDS = CONFIG.oauth2_leeway_seconds
+OAUTH2_JWKS_CACHE_SECONDS = CONFIG.oauth2_jwks_cache_seconds
+OAUTH2_JWKS_REFETCH_SECONDS = CONFIG.oauth2_jwks_refetch_seconds
+OAUTH2_NAMESPACES_CLAIM = CONFIG.oauth2_namespaces_claim
+OAUTH2_USER_ID_CLAIM = CONFIG.oauth2_user_id_claim
 PORT = CONFIG.port
 MCP_PORT = CONFIG.mcp_port
 

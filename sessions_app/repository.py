@@ -4,6 +4,7 @@ Layout
 - `working_memory:{ns}:{user}:{session}`  JSON document of one session (optional TTL)
 - `working_memory_sessions`                sorted set of all sessions, scored by last update
 - `working_memory_sessions:{ns}`           the same for one namespace
+- `working_memory_sessions:{ns}:{user}`    the same for one user of a namespace
 - `working_memory_expiries`                sessions with a TTL, scored by expiry time
 
 Key parts are percent-encoded, so `:` inside an id can never make two sessions collide.
@@ -44,6 +45,7 @@ else
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
+if KEYS[5] ~= KEYS[2] then redis.call('ZADD', KEYS[5], ARGV[2], ARGV[4]) end
 return created
 """
 
@@ -56,8 +58,10 @@ _LIST_SCRIPT = """
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)
 for _, member in ipairs(expired) do
   if redis.call('EXISTS', ARGV[4] .. member) == 0 then
+    local namespace, user = string.match(member, '^([^:]*):([^:]*):')
     redis.call('ZREM', ARGV[6], member)
-    redis.call('ZREM', ARGV[5] .. string.match(member, '^([^:]*):'), member)
+    redis.call('ZREM', ARGV[5] .. namespace, member)
+    if user ~= '' then redis.call('ZREM', ARGV[5] .. namespace .. ':' .. user, member) end
     redis.call('ZREM', KEYS[2], member)
   end
 end
@@ -83,8 +87,13 @@ def session_id_of(member: bytes) -> str:
     return unquote(member.decode().rsplit(":", 1)[1])
 
 
-def _index_key(namespace: str | None) -> str:
-    return NAMESPACE_SESSIONS_PREFIX + _part(namespace) if namespace else ALL_SESSIONS
+def _index_key(namespace: str | None, user_id: str | None = None) -> str:
+    """The listing of all sessions, of a namespace, or of one user in a namespace."""
+    if not namespace:
+        return ALL_SESSIONS
+    if user_id:
+        return f"{NAMESPACE_SESSIONS_PREFIX}{_part(namespace)}:{_part(user_id)}"
+    return NAMESPACE_SESSIONS_PREFIX + _part(namespace)
 
 
 class WorkingMemoryStore:
@@ -102,7 +111,13 @@ class WorkingMemoryStore:
 
     async def write(self, key: SessionKey, document: bytes, now: float, ttl: int | None) -> float | None:
         """Replace the session atomically; return the original `created_at` if it existed."""
-        keys = [doc_key(key), _index_key(key.namespace), ALL_SESSIONS, EXPIRIES]
+        keys = [
+            doc_key(key),
+            _index_key(key.namespace),
+            ALL_SESSIONS,
+            EXPIRIES,
+            _index_key(key.namespace, key.user_id),
+        ]
         args: list[bytes | str | int] = [document, repr(now), ttl or 0, member_of(key)]
         created = await self.client.register_script(_PUT_SCRIPT)(keys=keys, args=args)
         return float(created) if created else None
@@ -113,15 +128,16 @@ class WorkingMemoryStore:
             pipe.delete(doc_key(key))
             pipe.zrem(ALL_SESSIONS, member)
             pipe.zrem(_index_key(key.namespace), member)
+            pipe.zrem(_index_key(key.namespace, key.user_id), member)
             pipe.zrem(EXPIRIES, member)
             deleted, *_ = await pipe.execute()
         return bool(deleted)
 
     async def list_sessions(
-        self, namespace: str | None, offset: int, limit: int, now: float
+        self, namespace: str | None, user_id: str | None, offset: int, limit: int, now: float
     ) -> tuple[list[str], int]:
         """One page of session ids, most recently updated first, and the total count."""
-        keys = [_index_key(namespace), EXPIRIES]
+        keys = [_index_key(namespace, user_id), EXPIRIES]
         args: list[str | int] = [
             repr(now),
             offset,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from django.conf import settings
-
+from memoryserver.auth.principal import Principal
 from memoryserver.errors import InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
 from memoryserver.tokens import count_messages, count_text
@@ -26,12 +25,16 @@ from sessions_app.windows import fit_messages, message_budget, summary_reason
 SummaryScheduler = Callable[[SessionKey], Awaitable[str]]
 
 
-def session_key(session_id: str, scope: SessionScope) -> SessionKey:
+def session_key(session_id: str, scope: SessionScope, principal: Principal) -> SessionKey:
+    """The session named by the request, within the namespaces and user the caller may use."""
     try:
         check_identifier(session_id)
     except ValueError as error:
         raise InvalidInput("session_id", str(error)) from None
-    return SessionKey(scope.namespace or settings.DEFAULT_NAMESPACE, scope.user_id, session_id)
+    namespace = (
+        principal.check_namespace(scope.namespace) if scope.namespace else principal.default_namespace()
+    )
+    return SessionKey(namespace, principal.check_user(scope.user_id), session_id)
 
 
 def _describe(key: SessionKey) -> str:
@@ -39,9 +42,11 @@ def _describe(key: SessionKey) -> str:
     return f"session '{key.session_id}' in namespace '{key.namespace}'{owner}"
 
 
-async def get_working_memory(store: WorkingMemoryStore, session_id: str, query: WindowQuery) -> WorkingMemory:
+async def get_working_memory(
+    store: WorkingMemoryStore, principal: Principal, session_id: str, query: WindowQuery
+) -> WorkingMemory:
     budget = message_budget(query)
-    key = session_key(session_id, query)
+    key = session_key(session_id, query, principal)
     document = await store.read(key, now())
     if document is None:
         raise NotFound(f"No working memory for {_describe(key)}.")
@@ -64,6 +69,7 @@ def _merged_scope(session_id: str, body: WorkingMemoryInput, query: WindowQuery)
 
 async def put_working_memory(
     store: WorkingMemoryStore,
+    principal: Principal,
     session_id: str,
     body: WorkingMemoryInput,
     query: WindowQuery,
@@ -71,11 +77,11 @@ async def put_working_memory(
 ) -> WorkingMemoryPutResponse:
     """Replace the session whole; queue a summary when it outgrows the client's window."""
     budget = message_budget(query)
-    key = session_key(session_id, _merged_scope(session_id, body, query))
+    key = session_key(session_id, _merged_scope(session_id, body, query), principal)
     for record in body.memories:
         record.session_id = record.session_id or key.session_id
-        record.namespace = record.namespace or key.namespace
-        record.user_id = record.user_id or key.user_id
+        record.namespace = principal.check_namespace(record.namespace or key.namespace)
+        record.user_id = principal.check_user(record.user_id or key.user_id)
     timestamp = now()
     memory = WorkingMemoryPutResponse(
         session_id=key.session_id,
@@ -101,9 +107,18 @@ async def put_working_memory(
     return memory
 
 
-async def delete_working_memory(store: WorkingMemoryStore, session_id: str, scope: SessionScope) -> bool:
-    return await store.delete(session_key(session_id, scope))
+async def delete_working_memory(
+    store: WorkingMemoryStore, principal: Principal, session_id: str, scope: SessionScope
+) -> bool:
+    return await store.delete(session_key(session_id, scope, principal))
 
 
-async def list_sessions(store: WorkingMemoryStore, query: SessionListQuery) -> tuple[list[str], int]:
-    return await store.list_sessions(query.namespace, query.offset, query.limit, now())
+async def list_sessions(
+    store: WorkingMemoryStore, principal: Principal, query: SessionListQuery
+) -> tuple[list[str], int]:
+    """All sessions, or those of a namespace or of a user; confined to what the caller may see."""
+    user_id = principal.check_user(query.user_id)
+    namespace = query.namespace and principal.check_namespace(query.namespace)
+    if namespace is None and (user_id or principal.namespaces is not None):
+        namespace = principal.default_namespace()
+    return await store.list_sessions(namespace, user_id, query.offset, query.limit, now())

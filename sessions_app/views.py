@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 
-from memoryserver.api.views import ApiView, json_response, parse_body, parse_query
+from memoryserver.api.views import ApiView, json_response, parse_body, parse_query, principal_of
 from memoryserver.redis import get_async_redis
 from sessions_app import services
 from sessions_app.repository import WorkingMemoryStore
@@ -56,12 +56,13 @@ class SessionListView(ApiView):
             OpenApiParameter("limit", int, description="Sessions per page, 1-1000 (default 10)."),
             OpenApiParameter("offset", int, description="Sessions to skip (default 0)."),
             OpenApiParameter("namespace", str, description="Only sessions of this namespace."),
+            OpenApiParameter("user_id", str, description="Only sessions of this user (in the namespace)."),
         ],
         responses=SessionList,
     )
     async def get(self, request: Request) -> HttpResponse:
         query = parse_query(request, SessionListQuery)
-        sessions, total = await services.list_sessions(_store(), query)
+        sessions, total = await services.list_sessions(_store(), principal_of(request), query)
         return json_response(SessionList(sessions=sessions, total=total))
 
 
@@ -71,7 +72,8 @@ class WorkingMemoryView(ApiView):
     @extend_schema(summary="Get a session's working memory", parameters=WINDOW, responses=WorkingMemory)
     async def get(self, request: Request, session_id: str) -> HttpResponse:
         query = parse_query(request, WindowQuery)
-        return json_response(await services.get_working_memory(_store(), session_id, query))
+        memory = await services.get_working_memory(_store(), principal_of(request), session_id, query)
+        return json_response(memory)
 
     @extend_schema(
         summary="Replace a session's working memory",
@@ -82,7 +84,9 @@ class WorkingMemoryView(ApiView):
     async def put(self, request: Request, session_id: str) -> HttpResponse:
         query = parse_query(request, WindowQuery)
         body = parse_body(request, WorkingMemoryInput)
-        memory = await services.put_working_memory(_store(), session_id, body, query, queue_summary)
+        memory = await services.put_working_memory(
+            _store(), principal_of(request), session_id, body, query, queue_summary
+        )
         return json_response(memory)
 
     @extend_schema(
@@ -90,5 +94,5 @@ class WorkingMemoryView(ApiView):
     )
     async def delete(self, request: Request, session_id: str) -> HttpResponse:
         scope = parse_query(request, SessionScope)
-        deleted = await services.delete_working_memory(_store(), session_id, scope)
+        deleted = await services.delete_working_memory(_store(), principal_of(request), session_id, scope)
         return json_response(DeleteResult(deleted=deleted))

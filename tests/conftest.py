@@ -30,7 +30,8 @@ def redis_server() -> Iterator[LocalRedis]:
 @pytest.fixture(scope="session", autouse=True)
 def use_test_redis(redis_server: LocalRedis) -> Iterator[str]:
     queues = {name: {"URL": redis_server.url, "DEFAULT_TIMEOUT": 60} for name in settings.TASK_QUEUES}
-    with override_settings(REDIS_URL=redis_server.url, RQ_QUEUES=queues):
+    # Auth is off for the suites that test other things; tests/auth turns it on.
+    with override_settings(REDIS_URL=redis_server.url, RQ_QUEUES=queues, AUTH_MODE="disabled"):
         yield redis_server.url
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from adrf.views import APIView as AsyncAPIView
 from django.http import HttpResponse
 from pydantic import BaseModel, ValidationError
 from rest_framework.request import Request
 
+from memoryserver.auth.authenticate import authenticate
+from memoryserver.auth.principal import READ, WRITE, Principal, Scope
 from memoryserver.errors import FieldProblem, InvalidInput, MalformedBody
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -48,12 +50,28 @@ def json_response(model: BaseModel, status: int = 200) -> HttpResponse:
     return HttpResponse(model.model_dump_json(), status=status, content_type="application/json")
 
 
-class ApiView(AsyncAPIView):
-    """Async API view that runs DRF's `initial()` (authentication, permissions) in the loop.
+def principal_of(request: Request) -> Principal:
+    principal = request.user
+    assert isinstance(principal, Principal), "ApiView authenticates every non-public request"
+    return principal
 
-    adrf hops to a thread for `initial()`; ours stays on the event loop, so
-    authenticators must never block (see memoryserver auth).
+
+class ApiView(AsyncAPIView):
+    """Async API view: authenticates (awaiting JWKS or Redis when needed) and checks scopes.
+
+    adrf hops to a thread for DRF's `initial()`; ours runs it on the event loop, after
+    our own async authentication, so nothing here blocks.
     """
+
+    public = False
+    # The scope each method needs; views where a POST only reads (search) override it.
+    method_scopes: ClassVar[dict[str, Scope]] = {
+        "get": READ,
+        "post": WRITE,
+        "put": WRITE,
+        "patch": WRITE,
+        "delete": WRITE,
+    }
 
     async def async_dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         self.args, self.kwargs = args, kwargs
@@ -61,8 +79,12 @@ class ApiView(AsyncAPIView):
         self.request = request
         self.headers = self.default_response_headers
         try:
-            self.initial(request, *args, **kwargs)
             method = (request.method or "").lower()
+            if not self.public:
+                principal = await authenticate(request)
+                principal.require(self.method_scopes.get(method, WRITE))
+                request.user = principal
+            self.initial(request, *args, **kwargs)
             handler: Any = getattr(self, method, self.http_method_not_allowed)
             response = await handler(request, *args, **kwargs)
         except Exception as exc:
