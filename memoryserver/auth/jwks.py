@@ -31,13 +31,17 @@ class JwksCache:
     jwks_url: str | None = None
     keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     fetched_at: float = 0.0
-    attempted_at: float = float("-inf")
+    refetched_for_kid_at: float = float("-inf")
+    attempts: int = 0
     _lock: asyncio.Lock | None = None
 
     async def key(self, kid: str | None) -> jwt.PyJWK | None:
         """The key for `kid` (or the only key when the token names none); None if unknown."""
         stale = time.monotonic() - self.fetched_at > settings.OAUTH2_JWKS_CACHE_SECONDS
-        if stale or (self._find(kid) is None and self._may_refetch()):
+        if stale:
+            await self._refresh()
+        elif self._find(kid) is None and self._may_refetch():
+            self.refetched_for_kid_at = time.monotonic()
             await self._refresh()
         return self._find(kid)
 
@@ -47,21 +51,26 @@ class JwksCache:
         return self.keys.get(kid)
 
     def _may_refetch(self) -> bool:
-        return time.monotonic() - self.attempted_at >= settings.OAUTH2_JWKS_REFETCH_SECONDS
+        """One refetch for an unknown kid (a rotation) per OAUTH2_JWKS_REFETCH_SECONDS."""
+        return time.monotonic() - self.refetched_for_kid_at >= settings.OAUTH2_JWKS_REFETCH_SECONDS
 
     async def _refresh(self) -> None:
         if self._lock is None:
             self._lock = asyncio.Lock()
+        seen = self.attempts
         async with self._lock:
-            if time.monotonic() - self.attempted_at < 0.5:
-                return  # another request just refreshed
-            self.attempted_at = time.monotonic()
+            if self.attempts != seen:
+                return  # another request fetched while this one waited
+            self.attempts += 1
             try:
                 keys = await self._fetch()
             except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as error:
                 logger.warning("Could not fetch the issuer's keys: %s", type(error).__name__)
                 if not self.keys:
                     raise BackendUnavailable("The token issuer's signing keys cannot be fetched.") from None
+                # Keep answering from the cached keys; try the issuer again after a pause.
+                pause = max(settings.OAUTH2_JWKS_REFETCH_SECONDS, 1)
+                self.fetched_at = time.monotonic() - settings.OAUTH2_JWKS_CACHE_SECONDS + pause
                 return
             self.keys, self.fetched_at = keys, time.monotonic()
 
