@@ -52,6 +52,16 @@ class AppConfig(BaseSettings):
     oauth2_namespaces_claim: str = "namespaces"
     oauth2_user_id_claim: str | None = None
 
+    # Web console login through OIDC (mozilla-django-oidc); Django's own login otherwise.
+    oidc_rp_client_id: str | None = None
+    oidc_rp_client_secret: SecretStr | None = None
+    oidc_op_authorization_endpoint: str | None = None
+    oidc_op_token_endpoint: str | None = None
+    oidc_op_user_endpoint: str | None = None
+    oidc_op_jwks_endpoint: str | None = None
+    oidc_rp_sign_algo: str = "RS256"
+    oidc_staff_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     redis_url: str | None = None
     working_memory_redis_url: str | None = None
     long_term_memory_redis_url: str | None = None
@@ -74,7 +84,7 @@ class AppConfig(BaseSettings):
     anthropic_api_key: SecretStr | None = None
     anthropic_api_base: str | None = None
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "oidc_staff_emails", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
@@ -112,6 +122,18 @@ class AppConfig(BaseSettings):
     def _production_is_safe(self) -> AppConfig:
         if self.effective_auth_mode == "oauth2" and not self.oauth2_issuer_url:
             raise ValueError("AUTH_MODE=oauth2 needs OAUTH2_ISSUER_URL")
+        oidc = [
+            self.oidc_rp_client_secret,
+            self.oidc_op_authorization_endpoint,
+            self.oidc_op_token_endpoint,
+            self.oidc_op_user_endpoint,
+            self.oidc_op_jwks_endpoint,
+        ]
+        if self.oidc_rp_client_id and not all(oidc):
+            raise ValueError(
+                "OIDC_RP_CLIENT_ID needs OIDC_RP_CLIENT_SECRET, OIDC_OP_AUTHORIZATION_ENDPOINT, "
+                "OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT and OIDC_OP_JWKS_ENDPOINT"
+            )
         if self.environment == "production":
             if self.secret_key is None:
                 raise ValueError("SECRET_KEY is required when ENVIRONMENT=production")

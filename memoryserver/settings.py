@@ -41,6 +41,25 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Web console login: OIDC when configured, else Django's own staff login.
+OIDC_ENABLED = CONFIG.oidc_rp_client_id is not None
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.insert(0, "memoryserver.auth.console.ConsoleOIDCBackend")
+    OIDC_RP_CLIENT_ID = CONFIG.oidc_rp_client_id
+    OIDC_RP_CLIENT_SECRET = (
+        CONFIG.oidc_rp_client_secret.get_secret_value() if CONFIG.oidc_rp_client_secret else ""
+    )
+    OIDC_OP_AUTHORIZATION_ENDPOINT = CONFIG.oidc_op_authorization_endpoint
+    OIDC_OP_TOKEN_ENDPOINT = CONFIG.oidc_op_token_endpoint
+    OIDC_OP_USER_ENDPOINT = CONFIG.oidc_op_user_endpoint
+    OIDC_OP_JWKS_ENDPOINT = CONFIG.oidc_op_jwks_endpoint
+    OIDC_RP_SIGN_ALGO = CONFIG.oidc_rp_sign_algo
+    LOGIN_URL = "/oidc/authenticate/"
+OIDC_STAFF_EMAILS = [email.lower() for email in CONFIG.oidc_staff_emails]
+LOGIN_REDIRECT_URL = "/admin/"
+
 ROOT_URLCONF = "memoryserver.urls"
 ASGI_APPLICATION = "memoryserver.asgi.application"
 APPEND_SLASH = False

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -15,6 +16,9 @@ urlpatterns = [
     path("", include("sessions_app.urls")),
     path("", include("longterm_app.urls")),
 ]
+
+if settings.OIDC_ENABLED:
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
 
 handler404 = "memoryserver.api.exceptions.not_found"
 handler500 = "memoryserver.api.exceptions.server_error"
