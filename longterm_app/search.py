@@ -34,7 +34,8 @@ class Searcher:
         self.embedder = embedder
         self.request = request
         self.window = request.offset + request.limit
-        self.pool = min(MAX_POOL, max(self.window, RECENCY_POOL if request.recency_boost else 0))
+        # Candidates to rank: the requested window, or more when re-ranking may reorder them.
+        self.pool = max(self.window, RECENCY_POOL if request.recency_boost else 0)
 
     async def run(self, now: float) -> tuple[SearchResult, list[str]]:
         """The page of results, and the keys of its memories (to mark them accessed)."""
@@ -109,7 +110,7 @@ class Searcher:
         return count.total, _ranked(search.hits, use_score=False)
 
     async def _hybrid(self, vector: np.ndarray) -> tuple[int, list[Ranked]]:
-        pool = min(MAX_POOL, max(self.pool, HYBRID_POOL, 3 * self.window))
+        pool = max(self.pool, HYBRID_POOL, min(3 * self.window, MAX_POOL))
         keyword = keyword_query(self.request.text, self.request)
         calls = [self._vector_call(vector, pool), self._count_call(vector, with_words=True)]
         if keyword is not None:

@@ -107,8 +107,14 @@ async def search_memories(
         # Off the response's critical path: mark the hits accessed in one script call.
         task = asyncio.create_task(store.touch(keys, timestamp))
         _background.add(task)
-        task.add_done_callback(_background.discard)
+        task.add_done_callback(_touched)
     return result
+
+
+def _touched(task: asyncio.Task[Any]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("Could not mark search hits accessed: %s", type(task.exception()).__name__)
 
 
 def _checked_id(memory_id: str) -> str:

@@ -403,3 +403,9 @@ def test_bad_edits_and_lookups(api, pets):
     assert api.patch("/long-term-memory/ghost", json={"text": "x"}).status_code == 404
     assert api.get("/long-term-memory/bad%20id").status_code == 422
     assert api.delete("/long-term-memory").status_code == 422
+
+
+def test_deep_pages_beyond_the_candidate_cap(api):
+    create(api, *({"id": f"d{i}", "text": f"deep page note {i}"} for i in range(30)))
+    result = search(api, text="deep page note", limit=5, offset=25)
+    assert len(result["memories"]) == 5 and result["total"] == 30
