@@ -38,6 +38,8 @@ class AppConfig(BaseSettings):
 
     port: int = Field(8000, ge=1, le=65535)
     mcp_port: int = Field(9000, ge=1, le=65535)
+    mcp_namespace: str | None = None
+    mcp_user_id: str | None = None
 
     disable_auth: bool = False
     auth_mode: Literal["oauth2", "token", "disabled"] | None = None

@@ -120,6 +120,8 @@ OAUTH2_NAMESPACES_CLAIM = CONFIG.oauth2_namespaces_claim
 OAUTH2_USER_ID_CLAIM = CONFIG.oauth2_user_id_claim
 PORT = CONFIG.port
 MCP_PORT = CONFIG.mcp_port
+MCP_NAMESPACE = CONFIG.mcp_namespace
+MCP_USER_ID = CONFIG.mcp_user_id
 
 GENERATION_MODEL = CONFIG.generation_model
 EMBEDDING_PROVIDER = CONFIG.embedding_provider
@@ -175,5 +177,7 @@ LOGGING = {
         # The HTTP clients of the model SDKs log every request at INFO.
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
+        # The MCP SDK logs every request at INFO.
+        "mcp": {"level": "WARNING"},
     },
 }

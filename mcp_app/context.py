@@ -1,0 +1,46 @@
+"""What a running tool call needs: who it acts for, and the stores and embedder it uses.
+
+The principal is set by the server around each call (mcp_app.server.MemoryMCP.call_tool),
+from the HTTP request that carried the call or, over stdio, the process's own principal.
+Redis clients are per event loop and the embedder is cached by settings, as for REST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from longterm_app.repository import MemoryStore
+from memoryserver.auth.principal import Principal, Scope
+from memoryserver.errors import Unauthenticated
+from memoryserver.redis import get_async_redis
+from sessions_app.repository import WorkingMemoryStore
+
+_principal: ContextVar[Principal | None] = ContextVar("mcp_principal", default=None)
+
+
+@contextmanager
+def acting_as(principal: Principal) -> Iterator[None]:
+    token = _principal.set(principal)
+    try:
+        yield
+    finally:
+        _principal.reset(token)
+
+
+def caller(scope: Scope) -> Principal:
+    """The principal of the current tool call, once it is known to hold `scope`."""
+    principal = _principal.get()
+    if principal is None:
+        raise Unauthenticated("This tool call has no authenticated caller.")
+    principal.require(scope)
+    return principal
+
+
+def working_store() -> WorkingMemoryStore:
+    return WorkingMemoryStore(get_async_redis("working"))
+
+
+def memory_store() -> MemoryStore:
+    return MemoryStore(get_async_redis("long_term"))

@@ -1,0 +1,91 @@
+"""The HTTP transports (SSE at /sse, streamable HTTP at /mcp) behind the REST API's auth.
+
+`McpAuth` is ASGI middleware around FastMCP's Starlette app. It authenticates every HTTP
+request as the REST API does (AUTH_MODE oauth2 / token / disabled, bearer token), narrows
+the principal to the process's tenant binding, and leaves it in the ASGI scope, where the
+server finds it for each tool call: the SDK hands tools the request that carried the call.
+(A context variable would not do: streamable-HTTP sessions run in tasks started by the
+session's first request, so they would keep its caller.) Failures answer like the REST
+API: 401 with `WWW-Authenticate: Bearer`, 403, or 503, as `{"detail", "status_code"}`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mcp_app.server import PRINCIPAL_SCOPE_KEY, MemoryMCP
+from mcp_app.tenancy import Binding
+from memoryserver.api.exceptions import REDIS_DOWN, error_body
+from memoryserver.auth.authenticate import authenticate
+from memoryserver.auth.principal import Principal
+from memoryserver.errors import MemoryServerError, Unauthenticated
+from memoryserver.redis import close_async_clients
+
+HttpMode = Literal["sse", "streamable-http"]
+
+
+def _django_request(scope: Scope) -> HttpRequest:
+    """A Django request carrying the Authorization header, for the REST API's authenticate()."""
+    request = HttpRequest()
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            request.META["HTTP_AUTHORIZATION"] = value.decode("latin-1")
+    return request
+
+
+def _refusal(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, detail), status_code=status, headers=headers)
+
+
+class McpAuth:
+    """Authenticates each HTTP request and closes this loop's Redis clients at shutdown."""
+
+    def __init__(self, app: ASGIApp, binding: Binding) -> None:
+        self.app = app
+        self.binding = binding
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing_clients(send))
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await self._authenticate(scope)
+        except MemoryServerError as error:
+            is_401 = isinstance(error, Unauthenticated)
+            headers = {"WWW-Authenticate": "Bearer"} if is_401 else None
+            await _refusal(error.status_code, error.detail, headers)(scope, receive, send)
+            return
+        except (RedisConnectionError, RedisTimeoutError):
+            await _refusal(503, REDIS_DOWN, {"Retry-After": "1"})(scope, receive, send)
+            return
+        scope[PRINCIPAL_SCOPE_KEY] = principal
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope) -> Principal:
+        return self.binding.bind(await authenticate(_django_request(scope)))
+
+    @staticmethod
+    def _closing_clients(send: Send) -> Send:
+        """Close the Redis clients of the serving loop before reporting shutdown complete."""
+
+        async def send_after_closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await close_async_clients()
+            await send(message)
+
+        return send_after_closing
+
+
+def build_http_app(server: MemoryMCP, mode: HttpMode, binding: Binding) -> McpAuth:
+    """The ASGI app of one HTTP transport: SSE (/sse, /messages/) or streamable HTTP (/mcp)."""
+    inner = server.sse_app() if mode == "sse" else server.streamable_http_app()
+    return McpAuth(inner, binding)

@@ -1,0 +1,146 @@
+"""Long-term memory tools: create, get, edit, delete and compact memories by id."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from longterm_app import services
+from longterm_app.records import MemoryRecord, MemoryType
+from longterm_app.schemas import (
+    CreateMemoriesRequest,
+    CreateMemoriesResult,
+    DeleteMemoriesResult,
+    MemoryPatch,
+)
+from longterm_app.tasks import queue_indexing
+from mcp_app.arguments import MemoryArg
+from mcp_app.context import caller, memory_store
+from mcp_app.errors import parse
+from mcp_app.filters import DateTime
+from memoryserver.auth.principal import READ, WRITE
+from memoryserver.embeddings import get_embedder
+from memoryserver.errors import FeatureDisabled, InvalidInput
+
+MemoryId = Annotated[str, Field(description="The memory's id, as returned by create or search.")]
+Namespace = Annotated[
+    str | None, Field(description="The namespace the memory is in; the default namespace when omitted.")
+]
+
+
+async def create_long_term_memories(
+    memories: Annotated[list[MemoryArg], Field(description="The memories to store (1-1000).")],
+) -> CreateMemoriesResult:
+    """Store lasting memories: facts, preferences and events worth recalling in later conversations.
+
+    Call it when you learn something about the user that will matter later. Write each
+    memory self-contained: names instead of pronouns ("User prefers..." not "He
+    prefers..."), absolute dates instead of "yesterday" (get_current_datetime tells today's
+    date), concrete places and things instead of "there" or "the project".
+    - semantic memories are lasting facts and preferences: "User is vegetarian".
+    - episodic memories are events; give their `event_date`: "User moved to Berlin in May 2025".
+    An exact duplicate of a stored memory (same text, namespace and user) is not stored
+    twice: the answer lists it under `merged`. Reusing an id replaces that memory.
+
+    Example:
+      create_long_term_memories(memories=[
+          {"text": "User prefers dark mode in every application", "topics": ["preferences"]},
+          {"text": "User ran the Berlin marathon on 2025-09-21", "memory_type": "episodic",
+           "event_date": "2025-09-21T09:00:00Z", "entities": ["Berlin marathon"]}])
+    """
+    principal = caller(WRITE)
+    request = parse(CreateMemoriesRequest, {"memories": [memory.payload() for memory in memories]})
+    return await services.create_memories(memory_store(), get_embedder(), principal, request, queue_indexing)
+
+
+async def get_long_term_memory(memory_id: MemoryId, namespace: Namespace = None) -> MemoryRecord:
+    """Read one long-term memory by id, with all its fields.
+
+    Call it to check a memory before editing or deleting it.
+
+    Example:
+      get_long_term_memory(memory_id="01JQ3Z8KX4M2V7T5R9N6B1C0DE")
+    """
+    return await services.get_memory(memory_store(), caller(READ), namespace, memory_id)
+
+
+async def edit_long_term_memory(
+    memory_id: MemoryId,
+    text: Annotated[str | None, Field(description="The corrected text (re-embedded for search).")] = None,
+    topics: Annotated[list[str] | None, Field(description="Replaces the topics.")] = None,
+    entities: Annotated[list[str] | None, Field(description="Replaces the entities.")] = None,
+    memory_type: Annotated[MemoryType | None, Field(description="semantic, episodic or message.")] = None,
+    namespace: Namespace = None,
+    user_id: Annotated[str | None, Field(description="Assign the memory to this user.")] = None,
+    session_id: Annotated[str | None, Field(description="Assign the memory to this session.")] = None,
+    event_date: Annotated[
+        DateTime | None, Field(description="When the event happened, e.g. 2025-09-21T09:00:00Z.")
+    ] = None,
+    pinned: Annotated[bool | None, Field(description="Not supported by this server; leave it out.")] = None,
+) -> MemoryRecord:
+    """Correct or update a stored memory; only the fields you give change.
+
+    Call it when the user corrects something remembered or a fact changes ("I moved to
+    Lisbon"), rather than creating a contradicting memory. Find the id with
+    search_long_term_memory first. `namespace` says where the memory is; memories do not
+    move between namespaces. For dated events, set event_date and write the date in the text.
+
+    Examples:
+      edit_long_term_memory(memory_id="01JQ3Z8KX4M2V7T5R9N6B1C0DE", text="User lives in Lisbon since 2025")
+      edit_long_term_memory(memory_id="01JQ3Z8KX4M2V7T5R9N6B1C0DE", memory_type="episodic",
+          event_date="2025-06-01T00:00:00Z")
+    """
+    principal = caller(WRITE)
+    if pinned is not None:
+        raise InvalidInput("pinned", "pinning memories is not supported by this server; leave it out")
+    changes: dict[str, Any] = {
+        "text": text,
+        "topics": topics,
+        "entities": entities,
+        "memory_type": memory_type,
+        "user_id": user_id,
+        "session_id": session_id,
+        "event_date": event_date,
+    }
+    patch = parse(MemoryPatch, {name: value for name, value in changes.items() if value is not None})
+    store = memory_store()
+    return await services.edit_memory(store, get_embedder(), principal, namespace, memory_id, patch)
+
+
+async def delete_long_term_memories(
+    memory_ids: Annotated[list[str], Field(description="Ids of the memories to delete.")],
+    namespace: Namespace = None,
+) -> DeleteMemoriesResult:
+    """Delete long-term memories by id, permanently.
+
+    Call it when the user asks you to forget something, or a memory is wrong and cannot be
+    corrected with edit_long_term_memory. Ids that do not exist are listed in `missing`.
+
+    Example:
+      delete_long_term_memories(memory_ids=["01JQ3Z8KX4M2V7T5R9N6B1C0DE"])
+    """
+    principal = caller(WRITE)
+    if not memory_ids:
+        raise InvalidInput("memory_ids", "name at least one memory id")
+    return await services.delete_memories(memory_store(), principal, namespace, memory_ids)
+
+
+async def compact_long_term_memories(
+    namespace: Annotated[str | None, Field(description="Only this namespace.")] = None,
+    user_id: Annotated[str | None, Field(description="Only this user's memories.")] = None,
+    session_id: Annotated[str | None, Field(description="Only this session's memories.")] = None,
+) -> dict[str, Any]:
+    """Merge duplicate and near-duplicate long-term memories. Not available yet in this server.
+
+    Exact duplicates are already merged when memories are created, so there is no need
+    to call it. Until compaction exists it answers with an error and changes nothing.
+
+    Example:
+      compact_long_term_memories(namespace="work")
+    """
+    caller(WRITE)
+    raise FeatureDisabled(
+        "Compaction of long-term memories is not available yet in this server; nothing was changed. "
+        "Exact duplicates are already merged when memories are created."
+    )

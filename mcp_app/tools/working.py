@@ -1,0 +1,118 @@
+"""Working-memory tools: set_working_memory and get_working_memory (one session's state)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from mcp_app.arguments import MemoryArg, MessageArg, StrategyArg
+from mcp_app.context import caller, working_store
+from mcp_app.errors import parse
+from memoryserver.auth.principal import READ, WRITE
+from sessions_app import services
+from sessions_app.schemas import WindowQuery, WorkingMemory, WorkingMemoryInput, WorkingMemoryPutResponse
+from sessions_app.tasks import queue_summary
+
+SessionId = Annotated[str, Field(description="The conversation's session id, e.g. 'chat-42'.")]
+Namespace = Annotated[
+    str | None, Field(description="Namespace of the session; the default one when omitted.")
+]
+UserId = Annotated[
+    str | None, Field(description="The user the session belongs to, when sessions are per user.")
+]
+
+
+async def set_working_memory(
+    session_id: SessionId,
+    memories: Annotated[
+        list[MemoryArg] | None,
+        Field(description="Structured memories of this session, e.g. [{'text': 'User prefers tea'}]."),
+    ] = None,
+    messages: Annotated[
+        list[MessageArg] | None,
+        Field(description="The conversation so far, oldest first: [{'role': 'user', 'content': '...'}]."),
+    ] = None,
+    context: Annotated[str | None, Field(description="A summary of the conversation so far.")] = None,
+    data: Annotated[
+        dict[str, Any] | None, Field(description="Any JSON object to keep with the session, e.g. settings.")
+    ] = None,
+    namespace: Namespace = None,
+    user_id: UserId = None,
+    ttl_seconds: Annotated[
+        int | None,
+        Field(description="Seconds until the session expires (default 3600); 0 or null keeps it."),
+    ] = 3600,
+    long_term_memory_strategy: Annotated[
+        StrategyArg | None, Field(description="Only the default {'strategy': 'discrete'} is available.")
+    ] = None,
+) -> WorkingMemoryPutResponse:
+    """Save a session's working memory: its messages, structured memories, summary and data.
+
+    Call it to keep the state of the current conversation between turns. It REPLACES the
+    whole session, so send everything you want to keep (read it first with
+    get_working_memory when adding to it). For facts that should outlive the session, use
+    create_long_term_memories instead. When the messages outgrow the window, a summary job
+    is queued and the answer says so in `summarization`.
+
+    Examples:
+      set_working_memory(session_id="chat-42",
+          messages=[{"role": "user", "content": "I'm planning a trip to Japan"},
+                    {"role": "assistant", "content": "When are you going?"}])
+      set_working_memory(session_id="chat-42", data={"itinerary": ["Tokyo", "Kyoto"]},
+          memories=[{"text": "User is planning a trip to Japan in April 2026", "topics": ["travel"]}])
+    """
+    principal = caller(WRITE)
+    if long_term_memory_strategy is not None:
+        long_term_memory_strategy.check()
+    body = parse(
+        WorkingMemoryInput,
+        {
+            "messages": [message.model_dump(exclude_none=True) for message in messages or []],
+            "memories": [memory.payload() for memory in memories or []],
+            "context": context,
+            "data": data,
+            "ttl_seconds": ttl_seconds or None,
+        },
+    )
+    query = parse(WindowQuery, {"namespace": namespace, "user_id": user_id})
+    return await services.put_working_memory(
+        working_store(), principal, session_id, body, query, queue_summary
+    )
+
+
+async def get_working_memory(
+    session_id: SessionId,
+    user_id: UserId = None,
+    namespace: Namespace = None,
+    recent_messages_limit: Annotated[
+        int | None, Field(description="At most this many recent messages (default WINDOW_SIZE).")
+    ] = None,
+    model_name: Annotated[
+        str | None, Field(description="Your model, e.g. gpt-4o: messages are trimmed to fit its window.")
+    ] = None,
+    context_window_max: Annotated[
+        int | None, Field(description="A token budget for messages and summary; overrides model_name.")
+    ] = None,
+) -> WorkingMemory:
+    """Read a session's working memory: recent messages, structured memories, summary and data.
+
+    Call it at the start of a turn to recall the conversation so far, or before
+    set_working_memory to add to the session. A session that does not exist is an error
+    (nothing was saved under that id, namespace and user).
+
+    Example:
+      get_working_memory(session_id="chat-42", recent_messages_limit=10)
+    """
+    principal = caller(READ)
+    query = parse(
+        WindowQuery,
+        {
+            "namespace": namespace,
+            "user_id": user_id,
+            "window_size": recent_messages_limit,
+            "model_name": model_name,
+            "context_window_max": context_window_max,
+        },
+    )
+    return await services.get_working_memory(working_store(), principal, session_id, query)
