@@ -7,35 +7,17 @@ from typing import Literal
 
 import anyio
 import uvicorn
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from longterm_app.services import ensure_memory_index
 from mcp_app.http import build_http_app
 from mcp_app.server import MemoryMCP, build_server
 from mcp_app.tenancy import Binding
-from memoryserver.embeddings import get_embedder
 from memoryserver.redis import close_async_clients
-from memoryserver.tokens import count_text
+from memoryserver.startup import warm_up
 
 logger = logging.getLogger(__name__)
 
 Mode = Literal["stdio", "sse", "streamable-http"]
 ENDPOINTS = {"sse": "/sse", "streamable-http": "/mcp"}
-
-
-def warm_up() -> None:
-    """Load the tokenizer and embedding model, and make sure the search index exists.
-
-    Done before serving, so the first tool call is not the slow one.
-    """
-    count_text("warm up")
-    embedder = get_embedder()
-    embedder.embed("warm up")
-    try:
-        ensure_memory_index(embedder)
-    except (RedisConnectionError, RedisTimeoutError):
-        logger.warning("Redis is unreachable at start-up; the search index will be created on first use.")
 
 
 async def _serve_stdio(server: MemoryMCP) -> None:
