@@ -88,7 +88,7 @@ class SearchRequest(MemoryFilters):
     offset: int = Field(0, ge=0, le=10_000)
     distance_threshold: float | None = Field(None, ge=0, le=2, description="Cosine distance cut-off.")
     search_mode: SearchMode = "semantic"
-    hybrid_alpha: float = Field(0.7, ge=0, le=1, description="Weight of semantic rank in hybrid fusion.")
+    hybrid_alpha: float = Field(0.5, ge=0, le=1, description="Weight of semantic rank in hybrid fusion.")
     recency_boost: bool = False
     recency_semantic_weight: float = Field(0.8, ge=0, le=1)
     recency_recency_weight: float = Field(0.2, ge=0, le=1)

@@ -91,5 +91,5 @@ ServerSideRecency = Annotated[
     bool | None, Field(description="Upstream name for recency_boost; recency_boost wins when both are given.")
 ]
 HybridAlpha = Annotated[
-    float | None, Field(description="Hybrid mode: weight of the semantic side, 0-1 (default 0.7).")
+    float | None, Field(description="Hybrid mode: weight of the semantic side, 0-1 (default 0.5).")
 ]
