@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_stats import summarise
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPOSITORY / ".." / "shared" / "bench" / "locomo10.json"
@@ -165,20 +166,6 @@ def memory(turn: Turn, namespace: str, text_format: str, captions: bool) -> dict
         "session_id": f"session_{turn.session}",
         "created_at": turn.time.epoch,
         "event_date": turn.time.epoch,
-    }
-
-
-def summarise(timings: list[float]) -> dict[str, float]:
-    """Percentiles and mean in milliseconds."""
-    if len(timings) < 2:
-        value = round(timings[0], 3) if timings else 0.0
-        return {"p50": value, "p95": value, "p99": value, "mean": value}
-    cuts = statistics.quantiles(timings, n=100, method="inclusive")
-    return {
-        "p50": round(cuts[49], 3),
-        "p95": round(cuts[94], 3),
-        "p99": round(cuts[98], 3),
-        "mean": round(statistics.fmean(timings), 3),
     }
 
 

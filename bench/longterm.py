@@ -36,13 +36,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import time
 import uuid
 from typing import Any
 
 import httpx
+from bench_stats import summarise
 
 # Twenty topics, each with things a user might say about it.
 TOPIC_THINGS: dict[str, tuple[str, ...]] = {
@@ -149,20 +149,6 @@ def search_bodies(rng: random.Random, count: int, namespace: str, mode: str) -> 
             }
         )
     return bodies
-
-
-def summarise(timings: list[float]) -> dict[str, float]:
-    """Percentiles and mean in milliseconds."""
-    if len(timings) < 2:
-        value = round(timings[0], 3) if timings else 0.0
-        return {"p50": value, "p95": value, "p99": value, "mean": value}
-    cuts = statistics.quantiles(timings, n=100, method="inclusive")
-    return {
-        "p50": round(cuts[49], 3),
-        "p95": round(cuts[94], 3),
-        "p99": round(cuts[98], 3),
-        "mean": round(statistics.fmean(timings), 3),
-    }
 
 
 class Runner:

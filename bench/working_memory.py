@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 import uuid
 from collections.abc import Callable
 
 import httpx
+from bench_stats import summarise
 
 NAMESPACE = "bench"
 
@@ -89,20 +89,6 @@ def session_body() -> dict[str, object]:
     """The 20-message working memory that every PUT sends."""
     messages = [{"role": ROLES[i % 2], "content": text} for i, text in enumerate(CONVERSATION)]
     return {"messages": messages}
-
-
-def summarise(timings: list[float]) -> dict[str, float]:
-    """Percentiles and mean of request times in milliseconds."""
-    if len(timings) < 2:
-        value = round(timings[0], 3) if timings else 0.0
-        return {"p50": value, "p95": value, "p99": value, "mean": value}
-    cuts = statistics.quantiles(timings, n=100, method="inclusive")
-    return {
-        "p50": round(cuts[49], 3),
-        "p95": round(cuts[94], 3),
-        "p99": round(cuts[98], 3),
-        "mean": round(statistics.fmean(timings), 3),
-    }
 
 
 def round_trips(get: Callable[[], httpx.Response]) -> bool:
