@@ -317,7 +317,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--hybrid-alpha", nargs="+", type=unit_interval, default=None, metavar="ALPHA")
     parser.add_argument("--keep", action="store_true", help="Do not forget the namespaces at the end.")
     parser.add_argument("--reuse", metavar="RUN", default=None, help="Query namespaces kept by run RUN.")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.data = args.data.resolve()
+    args.qrels = (args.qrels or args.data.with_name(QRELS_NAME)).resolve()
+    for path in (args.data, args.qrels):
+        if not path.is_file():
+            parser.error(f"{path} is not a file (see --data and --qrels)")
+    if args.reuse is not None and not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,100}", args.reuse):
+        parser.error("--reuse takes the run id of an earlier run (letters, digits and _ . : @ -)")
+    return args
 
 
 def run_questions(
@@ -333,11 +341,8 @@ def run_questions(
 
 def main() -> int:
     args = parse_args()
-    data = args.data.resolve()
-    conversations = {c.sample_id: c for c in load_conversations(data)}
-    questions = [
-        q for q in load_questions(args.qrels or data.with_name(QRELS_NAME)) if q.sample_id in conversations
-    ]
+    conversations = {c.sample_id: c for c in load_conversations(args.data)}
+    questions = [q for q in load_questions(args.qrels) if q.sample_id in conversations]
     run = args.reuse or uuid.uuid4().hex[:8]
     records = {}
     for conversation in conversations.values():

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from longterm_app.records import MemoryRecord
 from longterm_app.schemas import SearchRequest
 
-RRF_K = 60
+# A small k lets the top of each list count; k=60 let semantic rank 50 outweigh keyword rank 1.
+RRF_K = 10
 SECONDS_PER_DAY = 86_400.0
 
 
