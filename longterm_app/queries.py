@@ -143,8 +143,11 @@ def keyword_query(text: str, filters: MemoryFilters) -> str | None:
     return match if base == "*" else f"{match} {base}"
 
 
-def knn_query(filters: MemoryFilters, k: int) -> str:
-    return f"({filter_query(filters)})=>[KNN {k} @embedding $vector AS dist]"
+def knn_query(filters: MemoryFilters, k: int, policy: str | None = None) -> str:
+    """The k nearest memories among the filtered ones; `policy` is RediSearch's HYBRID_POLICY."""
+    base = filter_query(filters)
+    hint = f" HYBRID_POLICY {policy}" if policy and base != "*" else ""
+    return f"({base})=>[KNN {k} @embedding $vector{hint} AS dist]"
 
 
 def range_query(filters: MemoryFilters) -> str:

@@ -3,11 +3,17 @@
 Layout
 - `memory:{ns}:{id}`             JSON `{"record": {...}, "embedding": [...]}`, indexed by `memory_idx`
 - `memory_hash:{ns}:{hash}`      id of the memory holding that text for that owner (dedup)
+- `memory_access:{ns}:{id}`      hash `n` (search hits) and `t` (last hit), not indexed
 - `memory_idx:meta`              which embedding model built the index (see index.py)
 
 Writes that belong together run as Lua scripts: a memory and its dedup entry change at
 once, and two identical memories written at the same moment are stored once. The
 scripts reach keys passed as arguments, so Redis Cluster needs hash tags first.
+
+Access statistics live beside the document because any write to an indexed JSON document
+re-indexes all of it: counting every search hit inside the document cost a full re-index
+per hit. Readers add the side counts to the record (`with_access`); the indexed
+`last_accessed` (for filters) is refreshed at most once per `ACCESS_INDEX_INTERVAL`.
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ from longterm_app.index import INDEX_NAME, KEY_PREFIX
 from longterm_app.records import MemoryRecord
 
 HASH_PREFIX = "memory_hash:"
+ACCESS_PREFIX = "memory_access:"
+# The indexed `last_accessed` may lag the true last access by at most this many seconds.
+ACCESS_INDEX_INTERVAL = 3600.0
 
 _UPSERT_SCRIPT = """
 local merged = {}
-for i = 1, #ARGV, 5 do
+for i = 1, #ARGV, 6 do
   local key, id, hash_key, hash, doc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local access_key = ARGV[i + 5]
   local owner = redis.call('GET', hash_key)
   if owner and owner ~= key and redis.call('EXISTS', owner) == 1 then
     table.insert(merged, id)
@@ -46,6 +56,7 @@ for i = 1, #ARGV, 5 do
     end
     redis.call('JSON.SET', key, '$', doc)
     redis.call('SET', hash_key, key)
+    redis.call('DEL', access_key)
   end
 end
 return merged
@@ -53,15 +64,15 @@ return merged
 
 _DELETE_SCRIPT = """
 local deleted = {}
-for i = 1, #ARGV, 2 do
-  local key, hash_prefix = ARGV[i], ARGV[i + 1]
+for i = 1, #ARGV, 3 do
+  local key, hash_prefix, access_key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local old = redis.call('JSON.GET', key, '$.record.memory_hash')
   if old then
     local hash = cjson.decode(old)[1]
     if type(hash) == 'string' and redis.call('GET', hash_prefix .. hash) == key then
       redis.call('DEL', hash_prefix .. hash)
     end
-    redis.call('DEL', key)
+    redis.call('DEL', key, access_key)
     table.insert(deleted, key)
   end
 end
@@ -69,10 +80,17 @@ return deleted
 """
 
 _TOUCH_SCRIPT = """
-for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('JSON.SET', KEYS[i], '$.record.last_accessed', ARGV[1])
-    redis.call('JSON.NUMINCRBY', KEYS[i], '$.record.access_count', 1)
+local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 1, #KEYS, 2 do
+  local key, access_key = KEYS[i], KEYS[i + 1]
+  local indexed = redis.call('JSON.GET', key, '$.record.last_accessed')
+  if indexed then
+    redis.call('HINCRBY', access_key, 'n', 1)
+    redis.call('HSET', access_key, 't', ARGV[1])
+    local last = cjson.decode(indexed)[1]
+    if type(last) ~= 'number' or now - last >= interval then
+      redis.call('JSON.SET', key, '$.record.last_accessed', ARGV[1])
+    end
   end
 end
 return #KEYS
@@ -87,6 +105,11 @@ def doc_key(namespace: str, memory_id: str) -> str:
     return f"{KEY_PREFIX}{_part(namespace)}:{_part(memory_id)}"
 
 
+def access_key(key: str) -> str:
+    """The access statistics key of the memory stored under document key `key`."""
+    return ACCESS_PREFIX + key[len(KEY_PREFIX) :]
+
+
 def _hash_prefix(namespace: str) -> str:
     return f"{HASH_PREFIX}{_part(namespace)}:"
 
@@ -97,6 +120,20 @@ def document(record: MemoryRecord, vector: np.ndarray) -> bytes:
         record.model_dump_json().encode(),
         orjson.dumps(vector, option=orjson.OPT_SERIALIZE_NUMPY),
     )
+
+
+@dataclass(frozen=True)
+class AccessStats:
+    count: int
+    last: float
+
+    def applied(self, record: MemoryRecord) -> MemoryRecord:
+        return record.model_copy(
+            update={
+                "access_count": record.access_count + self.count,
+                "last_accessed": max(record.last_accessed, self.last),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -189,12 +226,14 @@ class MemoryStore:
         for record, vector in items:
             namespace = record.namespace or ""
             hash_value = record.memory_hash or ""
+            key = doc_key(namespace, record.id)
             args += [
-                doc_key(namespace, record.id),
+                key,
                 record.id,
                 _hash_prefix(namespace) + hash_value,
                 hash_value,
                 document(record, vector),
+                access_key(key),
             ]
         reply = await self.client.register_script(_UPSERT_SCRIPT)(keys=[], args=args)
         pairs = [value.decode() for value in reply]
@@ -217,7 +256,7 @@ class MemoryStore:
         args: list[Any] = []
         for key in keys:
             quoted_namespace = key[len(KEY_PREFIX) :].split(":", 1)[0]
-            args += [key, f"{HASH_PREFIX}{quoted_namespace}:"]
+            args += [key, f"{HASH_PREFIX}{quoted_namespace}:", access_key(key)]
         reply = await self.client.register_script(_DELETE_SCRIPT)(keys=[], args=args)
         return [key.decode() for key in reply]
 
@@ -225,9 +264,34 @@ class MemoryStore:
         return await self.delete_keys([doc_key(namespace, memory_id) for memory_id in memory_ids])
 
     async def touch(self, keys: Sequence[str], now: float) -> None:
-        """Mark search hits accessed, in one script call."""
+        """Count search hits and note their access time, in one script call."""
         if keys:
-            await self.client.register_script(_TOUCH_SCRIPT)(keys=list(keys), args=[repr(now)])
+            script_keys = [k for key in keys for k in (key, access_key(key))]
+            await self.client.register_script(_TOUCH_SCRIPT)(
+                keys=script_keys, args=[repr(now), repr(ACCESS_INDEX_INTERVAL)]
+            )
+
+    async def access_stats(self, keys: Sequence[str]) -> dict[str, AccessStats]:
+        """Search hits and last hit time of these memories (those ever hit), in one round trip."""
+        if not keys:
+            return {}
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hmget(access_key(key), "n", "t")
+            replies = await pipe.execute()
+        return {
+            key: AccessStats(int(count), float(last))
+            for key, (count, last) in zip(keys, replies, strict=True)
+            if count is not None and last is not None
+        }
+
+    async def with_access(self, keys: Sequence[str], records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
+        """The records with their side access statistics added."""
+        stats = await self.access_stats(keys)
+        return [
+            stats[key].applied(record) if key in stats else record
+            for key, record in zip(keys, records, strict=True)
+        ]
 
     async def search(self, calls: Sequence[SearchCall]) -> list[Page]:
         """Run several FT.SEARCH calls in one round trip."""

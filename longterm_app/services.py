@@ -135,7 +135,9 @@ async def get_memory(
     found = await store.get(namespace, _checked_id(memory_id))
     if found is None:
         raise NotFound(f"No memory '{memory_id}' in namespace '{namespace}'.")
-    return check_owner(MemoryRecord.model_validate_json(found), principal)
+    record = MemoryRecord.model_validate_json(found)
+    (record,) = await store.with_access([store.key(namespace, memory_id)], [record])
+    return check_owner(record, principal)
 
 
 async def edit_memory(

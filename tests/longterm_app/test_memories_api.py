@@ -231,6 +231,51 @@ def test_search_hits_are_marked_accessed(api, pets):
     assert api.get("/long-term-memory/tax").json()["access_count"] == 0
 
 
+def wait_for_access_count(api, memory_id: str, count: int) -> dict:
+    for _ in range(100):
+        memory = api.get(f"/long-term-memory/{memory_id}").json()
+        if memory["access_count"] >= count:
+            return memory
+        time.sleep(0.02)
+    raise AssertionError(f"{memory_id} has access_count {memory['access_count']}, expected {count}")
+
+
+def test_hits_are_counted_beside_the_indexed_document(api, redis_client):
+    """A recent memory's hit is counted without rewriting (and so re-indexing) its document."""
+    accessed = time.time() - 60
+    create(api, {"id": "fresh", "text": "The user drinks oat milk", "last_accessed": accessed})
+    for expected in (1, 2):
+        search(api, text="oat milk")
+        memory = wait_for_access_count(api, "fresh", expected)
+    assert memory["access_count"] == 2 and memory["last_accessed"] > accessed + 30
+    (key,) = redis_client.keys("memory:*:fresh")
+    stored = redis_client.execute_command("JSON.GET", key, "$.record")
+    assert b'"access_count":0' in stored and repr(accessed).encode() in stored
+
+
+def test_a_stale_indexed_last_access_is_refreshed_by_a_hit(api):
+    old = time.time() - 2 * 86400
+    create(api, {"id": "stale", "text": "The user drinks oat milk", "last_accessed": old})
+    recent = {"last_accessed": {"gt": time.time() - 600}}
+    assert search(api, **recent)["total"] == 0
+    search(api, text="oat milk")
+    wait_for_access_count(api, "stale", 1)
+    assert ids(search(api, **recent)) == ["stale"]
+
+
+def test_access_counts_survive_an_edit_and_go_with_a_delete(api, redis_client):
+    create(api, {"id": "edited", "text": "The user drinks oat milk"})
+    search(api, text="oat milk")
+    wait_for_access_count(api, "edited", 1)
+    patched = api.patch("/long-term-memory/edited", json={"topics": ["drinks"]})
+    assert patched.status_code == 200, patched.text
+    assert api.get("/long-term-memory/edited").json()["access_count"] == 1  # not counted twice
+    assert api.delete("/long-term-memory", params={"memory_ids": "edited"}).status_code == 200
+    assert redis_client.keys("memory_access:*") == []
+    create(api, {"id": "edited", "text": "The user drinks oat milk again"})
+    assert api.get("/long-term-memory/edited").json()["access_count"] == 0
+
+
 def test_patch_edits_and_reembeds(api, pets):
     before = api.get("/long-term-memory/tax").json()
     response = api.patch("/long-term-memory/tax", json={"text": "Alice adopted a parrot", "topics": ["pets"]})
