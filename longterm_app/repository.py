@@ -97,6 +97,26 @@ return #KEYS
 """
 
 
+# Fills empty topics/entities of memories whose text did not change since they were read.
+_TAGS_SCRIPT = """
+local done = 0
+for i = 1, #ARGV, 4 do
+  local key, hash = ARGV[i], ARGV[i + 1]
+  local current = redis.call('JSON.GET', key, '$.record.memory_hash')
+  if current and cjson.decode(current)[1] == hash then
+    if ARGV[i + 2] ~= '[]' and redis.call('JSON.ARRLEN', key, '$.record.topics')[1] == 0 then
+      redis.call('JSON.SET', key, '$.record.topics', ARGV[i + 2])
+    end
+    if ARGV[i + 3] ~= '[]' and redis.call('JSON.ARRLEN', key, '$.record.entities')[1] == 0 then
+      redis.call('JSON.SET', key, '$.record.entities', ARGV[i + 3])
+    end
+    done = done + 1
+  end
+end
+return done
+"""
+
+
 def _part(value: str) -> str:
     return quote(value, safe="")
 
@@ -120,6 +140,23 @@ def document(record: MemoryRecord, vector: np.ndarray) -> bytes:
         record.model_dump_json().encode(),
         orjson.dumps(vector, option=orjson.OPT_SERIALIZE_NUMPY),
     )
+
+
+def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> list[Any]:
+    args: list[Any] = []
+    for record, vector in items:
+        namespace = record.namespace or ""
+        hash_value = record.memory_hash or ""
+        key = doc_key(namespace, record.id)
+        args += [
+            key,
+            record.id,
+            _hash_prefix(namespace) + hash_value,
+            hash_value,
+            document(record, vector),
+            access_key(key),
+        ]
+    return args
 
 
 @dataclass(frozen=True)
@@ -222,20 +259,7 @@ class MemoryStore:
 
     async def upsert(self, items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> dict[str, str]:
         """Write records with their vectors; return {sent id: existing id} for exact duplicates."""
-        args: list[Any] = []
-        for record, vector in items:
-            namespace = record.namespace or ""
-            hash_value = record.memory_hash or ""
-            key = doc_key(namespace, record.id)
-            args += [
-                key,
-                record.id,
-                _hash_prefix(namespace) + hash_value,
-                hash_value,
-                document(record, vector),
-                access_key(key),
-            ]
-        reply = await self.client.register_script(_UPSERT_SCRIPT)(keys=[], args=args)
+        reply = await self.client.register_script(_UPSERT_SCRIPT)(keys=[], args=_upsert_args(items))
         pairs = [value.decode() for value in reply]
         return {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
 
@@ -253,15 +277,72 @@ class MemoryStore:
         """Delete memories by key with their dedup entries; return the keys that existed."""
         if not keys:
             return []
+        reply = await self.client.register_script(_DELETE_SCRIPT)(keys=[], args=self._delete_args(keys))
+        return [key.decode() for key in reply]
+
+    def _delete_args(self, keys: Sequence[str]) -> list[Any]:
         args: list[Any] = []
         for key in keys:
             quoted_namespace = key[len(KEY_PREFIX) :].split(":", 1)[0]
             args += [key, f"{HASH_PREFIX}{quoted_namespace}:", access_key(key)]
-        reply = await self.client.register_script(_DELETE_SCRIPT)(keys=[], args=args)
-        return [key.decode() for key in reply]
+        return args
+
+    async def replace(
+        self, remove_keys: Sequence[str], items: Sequence[tuple[MemoryRecord, np.ndarray]]
+    ) -> None:
+        """Delete some memories and write others in one transaction: merges are never half done."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            if remove_keys:
+                await self.client.register_script(_DELETE_SCRIPT)(
+                    keys=[], args=self._delete_args(remove_keys), client=pipe
+                )
+            if items:
+                await self.client.register_script(_UPSERT_SCRIPT)(
+                    keys=[], args=_upsert_args(items), client=pipe
+                )
+            await pipe.execute()
+
+    async def records(self, query: str, offset: int, limit: int) -> list[tuple[str, bytes]]:
+        """(key, record JSON) of a filter's matches, oldest first."""
+        (page,) = await self.search(
+            [SearchCall(query, offset=offset, limit=limit, sort_by=("created_at", "ASC"))]
+        )
+        return [(hit.key, hit.record) for hit in page.hits]
+
+    async def neighbours(
+        self, query: str, vectors: Sequence[np.ndarray], radius: float, limit: int
+    ) -> list[list[Hit]]:
+        """For each vector, the memories matching `query` within `radius`, nearest first (one round trip)."""
+        vector_range = "@embedding:[VECTOR_RANGE $radius $vector]=>{$YIELD_DISTANCE_AS: dist}"
+        full = vector_range if query == "*" else f"({vector_range}) {query}"
+        calls = [
+            SearchCall(
+                full,
+                limit=limit,
+                vector=v.astype(np.float32).tobytes(),
+                radius=radius,
+                sort_by=("dist", "ASC"),
+            )
+            for v in vectors
+        ]
+        return [page.hits for page in await self.search(calls)] if calls else []
 
     async def delete(self, namespace: str, memory_ids: Iterable[str]) -> list[str]:
         return await self.delete_keys([doc_key(namespace, memory_id) for memory_id in memory_ids])
+
+    async def fill_tags(
+        self, namespace: str, tags: Sequence[tuple[MemoryRecord, list[str], list[str]]]
+    ) -> int:
+        """Set topics and entities that are still empty, on memories whose text is unchanged."""
+        args: list[Any] = []
+        for record, topics, entities in tags:
+            args += [
+                doc_key(namespace, record.id),
+                record.memory_hash or "",
+                orjson.dumps(topics),
+                orjson.dumps(entities),
+            ]
+        return int(await self.client.register_script(_TAGS_SCRIPT)(keys=[], args=args)) if args else 0
 
     async def touch(self, keys: Sequence[str], now: float) -> None:
         """Count search hits and note their access time, in one script call."""

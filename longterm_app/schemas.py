@@ -132,6 +132,20 @@ class ForgetRequest(Strict):
     dry_run: bool = True
 
 
+class CompactRequest(Strict):
+    """Merge duplicate memories of a namespace (or of every namespace the caller may use)."""
+
+    namespace: Identifier | None = None
+    user_id: Identifier | None = None
+    dry_run: bool = False
+    distance_threshold: float | None = Field(None, gt=0, le=1, description="Near-duplicate distance.")
+
+
+class CompactQueued(BaseModel):
+    status: Literal["queued"] = "queued"
+    task_id: str
+
+
 class ForgetResult(BaseModel):
     dry_run: bool
     matched: int

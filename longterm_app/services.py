@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from longterm_app.access import check_owner, scoped_filters, scoped_record
@@ -13,6 +14,8 @@ from longterm_app.queries import filter_query
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repository import MemoryStore, MissingIndex
 from longterm_app.schemas import (
+    CompactQueued,
+    CompactRequest,
     CreateMemoriesRequest,
     CreateMemoriesResult,
     DeleteMemoriesResult,
@@ -26,7 +29,7 @@ from longterm_app.schemas import (
     TagFilter,
 )
 from longterm_app.search import Searcher
-from memoryserver.auth.principal import Principal
+from memoryserver.auth.principal import SYSTEM, Principal
 from memoryserver.embeddings import Embedder, get_embedder
 from memoryserver.errors import Conflict, InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
@@ -38,8 +41,14 @@ logger = logging.getLogger(__name__)
 SYNC_BATCH_LIMIT = 100
 FORGET_BATCH = 500
 
-# Queues records for indexing by a worker and returns the task id.
-IndexScheduler = Callable[[list[MemoryRecord]], Awaitable[str]]
+
+@dataclass(frozen=True)
+class BackgroundWork:
+    """How a create queues work: indexing of large batches (returns the task id), tagging."""
+
+    indexing: Callable[[list[MemoryRecord]], Awaitable[str]]
+    tagging: Callable[[list[MemoryRecord]], Awaitable[None]]
+
 
 _background: set[asyncio.Task[Any]] = set()
 
@@ -77,19 +86,28 @@ async def index_records(
     return await store.upsert(list(zip(records, vectors, strict=True)))
 
 
+async def store_worker_records(
+    store: MemoryStore, embedder: Embedder, records: list[MemoryRecord], timestamp: float | None = None
+) -> dict[str, str]:
+    """Store records a worker made (promoted or extracted); their owners are already set."""
+    timestamp = timestamp or now()
+    return await index_records(store, embedder, [prepare(record, timestamp, SYSTEM) for record in records])
+
+
 async def create_memories(
     store: MemoryStore,
     embedder: Embedder,
     principal: Principal,
     request: CreateMemoriesRequest,
-    schedule_indexing: IndexScheduler,
+    work: BackgroundWork,
 ) -> CreateMemoriesResult:
     timestamp = now()
     records = [prepare(record, timestamp, principal) for record in request.memories]
     if len(records) > SYNC_BATCH_LIMIT:
-        task_id = await schedule_indexing(records)
+        task_id = await work.indexing(records)
         return CreateMemoriesResult(status="queued", task_id=task_id)
     merged = await index_records(store, embedder, records)
+    await work.tagging([r for r in records if r.id not in merged])
     return CreateMemoriesResult(
         status="ok",
         stored=[r.id for r in records if r.id not in merged],
@@ -204,3 +222,18 @@ async def forget(store: MemoryStore, principal: Principal, request: ForgetReques
             if not removed:  # deleted by someone else meanwhile; the index catches up
                 break
     return ForgetResult(dry_run=request.dry_run, matched=matched, deleted=deleted)
+
+
+async def queue_compaction(
+    principal: Principal, request: CompactRequest, schedule: Callable[..., Awaitable[str]]
+) -> CompactQueued:
+    """Queue a compaction run for the caller's namespace (and user, when bound to one)."""
+    namespace = _namespace(principal, request.namespace)
+    user_id = principal.check_user(request.user_id)
+    task_id = await schedule(
+        namespace=namespace,
+        user_id=user_id,
+        dry_run=request.dry_run,
+        distance_threshold=request.distance_threshold,
+    )
+    return CompactQueued(task_id=task_id)

@@ -1,18 +1,32 @@
-"""Background jobs of long-term memory (run by django-rq workers)."""
+"""Background jobs of long-term memory, run by django-rq workers.
+
+- `index_memories`: embeds and stores a large POST /long-term-memory batch.
+- `compact_memories`: merges exact and near duplicates (see compaction.py); can repeat itself.
+- `tag_memories`: fills missing topics and entities of new memories with the chat model.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
+from longterm_app.compaction import compact
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore
-from longterm_app.services import index_records
+from longterm_app.services import BackgroundWork, index_records
+from longterm_app.tagging import missing_tags, tag_records
 from memoryserver.embeddings import get_embedder
-from memoryserver.queues import enqueue
+from memoryserver.llm import ModelNotConfigured, chat_model_status, get_chat_model
+from memoryserver.queues import RESULT_TTL_SECONDS, enqueue, get_queue
 from memoryserver.redis import fresh_async_redis
+
+logger = logging.getLogger(__name__)
 
 INDEX_BATCH = 200
 
@@ -29,6 +43,8 @@ async def _index(records: list[MemoryRecord]) -> dict[str, Any]:
         store, embedder = MemoryStore(client), get_embedder()
         for start in range(0, len(records), INDEX_BATCH):
             merged |= await index_records(store, embedder, records[start : start + INDEX_BATCH])
+    if tagging_enabled():
+        queue_tagging_sync(records)
     return {
         "stored": [record.id for record in records if record.id not in merged],
         "merged": [{"id": sent, "into": kept} for sent, kept in merged.items()],
@@ -38,3 +54,92 @@ async def _index(records: list[MemoryRecord]) -> dict[str, Any]:
 async def queue_indexing(records: list[MemoryRecord]) -> str:
     payload = [record.model_dump() for record in records]
     return await sync_to_async(enqueue, thread_sensitive=False)("default", index_memories, payload)
+
+
+def compact_memories(
+    namespace: str | None = None,
+    user_id: str | None = None,
+    dry_run: bool = False,
+    distance_threshold: float | None = None,
+    limit: int = 10_000,
+    repeat_every_seconds: int = 0,
+) -> dict[str, Any]:
+    """Merge duplicates of one namespace (or all); with repeat_every_seconds, run again after that long."""
+    threshold = distance_threshold or settings.COMPACTION_DISTANCE_THRESHOLD
+    try:
+        model, reason = get_chat_model(), None
+    except ModelNotConfigured as error:
+        model, reason = None, f"near duplicates need a chat model: {error.detail}"
+    report = asyncio.run(_compact(model, reason, namespace, user_id, threshold, dry_run, limit))
+    if repeat_every_seconds > 0:
+        get_queue("default").enqueue_in(
+            timedelta(seconds=repeat_every_seconds),
+            compact_memories,
+            namespace=namespace,
+            user_id=user_id,
+            dry_run=dry_run,
+            distance_threshold=distance_threshold,
+            limit=limit,
+            repeat_every_seconds=repeat_every_seconds,
+            result_ttl=RESULT_TTL_SECONDS,
+        )
+    return asdict(report)
+
+
+async def _compact(
+    model: Any,
+    reason: str | None,
+    namespace: str | None,
+    user_id: str | None,
+    threshold: float,
+    dry_run: bool,
+    limit: int,
+) -> Any:
+    async with fresh_async_redis("long_term") as client:
+        return await compact(
+            MemoryStore(client),
+            get_embedder(),
+            model,
+            namespace=namespace,
+            user_id=user_id,
+            threshold=threshold,
+            dry_run=dry_run,
+            limit=limit,
+            unavailable_reason=reason,
+        )
+
+
+async def queue_compaction(**options: Any) -> str:
+    return await sync_to_async(enqueue, thread_sensitive=False)("default", compact_memories, **options)
+
+
+def tag_memories(namespace: str, memory_ids: list[str]) -> dict[str, Any]:
+    """Fill the empty topics and entities of these memories: one model call per batch."""
+    return asyncio.run(_tag(namespace, memory_ids))
+
+
+async def _tag(namespace: str, memory_ids: list[str]) -> dict[str, Any]:
+    async with fresh_async_redis("long_term") as client:
+        tagged = await tag_records(MemoryStore(client), get_chat_model(), namespace, memory_ids)
+    return {"namespace": namespace, "tagged": tagged}
+
+
+def tagging_enabled() -> bool:
+    wanted = settings.ENABLE_TOPIC_EXTRACTION or settings.ENABLE_NER
+    return bool(wanted) and chat_model_status()[0]
+
+
+def queue_tagging_sync(records: list[MemoryRecord]) -> list[str]:
+    """One tagging job per namespace for the records that lack topics or entities."""
+    by_namespace: dict[str, list[str]] = {}
+    for record in missing_tags(records):
+        by_namespace.setdefault(record.namespace or "", []).append(record.id)
+    return [enqueue("extraction", tag_memories, ns, ids) for ns, ids in by_namespace.items()]
+
+
+async def queue_tagging(records: list[MemoryRecord]) -> None:
+    if tagging_enabled() and missing_tags(records):
+        await sync_to_async(queue_tagging_sync, thread_sensitive=False)(records)
+
+
+BACKGROUND = BackgroundWork(indexing=queue_indexing, tagging=queue_tagging)

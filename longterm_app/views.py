@@ -12,6 +12,8 @@ from longterm_app import services
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore
 from longterm_app.schemas import (
+    CompactQueued,
+    CompactRequest,
     CreateMemoriesRequest,
     CreateMemoriesResult,
     DeleteMemoriesResult,
@@ -21,7 +23,7 @@ from longterm_app.schemas import (
     SearchRequest,
     SearchResult,
 )
-from longterm_app.tasks import queue_indexing
+from longterm_app.tasks import BACKGROUND, queue_compaction
 from memoryserver.api.views import ApiView, json_response, parse_body, principal_of
 from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.embeddings import get_embedder
@@ -59,7 +61,7 @@ class MemoryCollectionView(ApiView):
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, CreateMemoriesRequest)
         result = await services.create_memories(
-            _store(), get_embedder(), principal_of(request), body, queue_indexing
+            _store(), get_embedder(), principal_of(request), body, BACKGROUND
         )
         return json_response(result, status=202 if result.status == "queued" else 200)
 
@@ -104,6 +106,20 @@ class MemoryForgetView(ApiView):
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, ForgetRequest)
         return json_response(await services.forget(_store(), principal_of(request), body))
+
+
+class MemoryCompactView(ApiView):
+    """Queue a compaction run: exact duplicates merge, near duplicates merge by the chat model."""
+
+    method_scopes: ClassVar[dict[str, Scope]] = {"post": ADMIN}
+
+    @extend_schema(
+        summary="Compact long-term memories", request=CompactRequest, responses={202: CompactQueued}
+    )
+    async def post(self, request: Request) -> HttpResponse:
+        body = parse_body(request, CompactRequest)
+        queued = await services.queue_compaction(principal_of(request), body, queue_compaction)
+        return json_response(queued, status=202)
 
 
 class MemoryDetailView(ApiView):

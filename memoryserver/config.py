@@ -71,9 +71,20 @@ class AppConfig(BaseSettings):
     default_namespace: str = "default"
     window_size: int = Field(20, ge=1, le=10_000)
     summarization_threshold: float = Field(0.7, gt=0, le=1)
+    enable_discrete_memory_extraction: bool = True
+    enable_topic_extraction: bool = True
+    enable_ner: bool = True
+    topic_model_source: Literal["llm", "bertopic"] = "llm"
+    ner_model_path: str | None = None
+    compaction_distance_threshold: float = Field(0.12, gt=0, le=1)
     max_request_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
     generation_model: str = "gpt-4o-mini"
+    # Chat models (memoryserver/llm): the cheaper model for small tasks defaults to GENERATION_MODEL.
+    fast_model: str | None = None
+    llm_provider: Literal["auto", "openai", "anthropic"] = "auto"
+    llm_timeout_seconds: float = Field(60.0, gt=0, le=1800)
+    llm_max_retries: int = Field(3, ge=0, le=10)
     embedding_provider: Literal["auto", "local", "openai"] = "auto"
     embedding_model: str | None = None
     embedding_base_url: str | None = None

@@ -6,17 +6,65 @@ from collections.abc import Callable
 from typing import Any
 
 import django_rq
-from rq import Retry
+from django.conf import settings
+from rq import Queue, Retry
 
+from memoryserver.fields import new_id
 from memoryserver.redis import get_redis
 
 DEFAULT_RETRY = Retry(max=3, interval=[5, 30, 120])
 # Results stay readable through GET /tasks/{id} for a day.
 RESULT_TTL_SECONDS = 86_400
+# A job's "already queued" marker outlives any sane queue wait, so a lost job never blocks for long.
+PENDING_TTL_SECONDS = 600
+PENDING_PREFIX = "job_pending:"
 
 
-def enqueue(queue_name: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+def get_queue(queue_name: str) -> Queue:
+    """A queue of settings.RQ_QUEUES; its "ASYNC": False (RQ's own switch) runs jobs at once, for tests."""
+    is_async = bool(settings.RQ_QUEUES[queue_name].get("ASYNC", True))
+    return django_rq.get_queue(queue_name, connection=get_redis(), is_async=is_async)
+
+
+def enqueue(
+    queue_name: str, func: Callable[..., Any] | str, *args: Any, job_id: str | None = None, **kwargs: Any
+) -> str:
     """Queue `func(*args, **kwargs)` with retries and return the job id."""
-    queue = django_rq.get_queue(queue_name, connection=get_redis())
-    job = queue.enqueue(func, args=args, kwargs=kwargs, retry=DEFAULT_RETRY, result_ttl=RESULT_TTL_SECONDS)
+    queue = get_queue(queue_name)
+    job = queue.enqueue(
+        func,  # type: ignore[type-var]  # RQ takes a dotted path as well as a function
+        args=args,
+        kwargs=kwargs,
+        retry=DEFAULT_RETRY,
+        result_ttl=RESULT_TTL_SECONDS,
+        job_id=job_id or new_id(),
+    )
     return str(job.id)
+
+
+def enqueue_once(
+    pending_key: str, queue_name: str, func: Callable[..., Any], *args: Any, **kwargs: Any
+) -> str:
+    """Queue the job unless one for `pending_key` is already waiting; return the job id either way.
+
+    Coalesces bursts (a PUT per message) into one job. The job calls `release(pending_key)`
+    when it starts, so writes that arrive while it runs queue the next one.
+    """
+    key = PENDING_PREFIX + pending_key
+    job_id = new_id()
+    client = get_redis()
+    if not client.set(key, job_id, nx=True, ex=PENDING_TTL_SECONDS):
+        waiting = client.get(key)
+        if waiting is not None:
+            return waiting.decode() if isinstance(waiting, bytes) else str(waiting)
+        client.set(key, job_id, ex=PENDING_TTL_SECONDS)
+    try:
+        return enqueue(queue_name, func, *args, job_id=job_id, **kwargs)
+    except BaseException:
+        client.delete(key)
+        raise
+
+
+def release(pending_key: str) -> None:
+    """Called by a coalesced job as it starts: later writes may queue another job."""
+    get_redis().delete(PENDING_PREFIX + pending_key)

@@ -106,6 +106,12 @@ LONG_TERM_MEMORY_REDIS_URL = CONFIG.long_term_memory_redis_url
 DEFAULT_NAMESPACE = CONFIG.default_namespace
 WINDOW_SIZE = CONFIG.window_size
 SUMMARIZATION_THRESHOLD = CONFIG.summarization_threshold
+ENABLE_DISCRETE_MEMORY_EXTRACTION = CONFIG.enable_discrete_memory_extraction
+ENABLE_TOPIC_EXTRACTION = CONFIG.enable_topic_extraction
+ENABLE_NER = CONFIG.enable_ner
+TOPIC_MODEL_SOURCE = CONFIG.topic_model_source
+NER_MODEL_PATH = CONFIG.ner_model_path
+COMPACTION_DISTANCE_THRESHOLD = CONFIG.compaction_distance_threshold
 DISABLE_AUTH = CONFIG.disable_auth
 AUTH_MODE = CONFIG.effective_auth_mode
 AUTH_ENFORCE_SCOPES = CONFIG.auth_enforce_scopes
@@ -124,6 +130,10 @@ MCP_NAMESPACE = CONFIG.mcp_namespace
 MCP_USER_ID = CONFIG.mcp_user_id
 
 GENERATION_MODEL = CONFIG.generation_model
+FAST_MODEL = CONFIG.fast_model
+LLM_PROVIDER = CONFIG.llm_provider
+LLM_TIMEOUT_SECONDS = CONFIG.llm_timeout_seconds
+LLM_MAX_RETRIES = CONFIG.llm_max_retries
 EMBEDDING_PROVIDER = CONFIG.embedding_provider
 EMBEDDING_MODEL = CONFIG.embedding_model
 EMBEDDING_BASE_URL = CONFIG.embedding_base_url
@@ -137,7 +147,7 @@ ANTHROPIC_API_KEY = CONFIG.anthropic_api_key
 ANTHROPIC_API_BASE = CONFIG.anthropic_api_base
 
 # Background work (django-rq). Queues share the working-memory Redis by default.
-TASK_QUEUES = ("summarization", "default")
+TASK_QUEUES = ("summarization", "extraction", "default")
 RQ_QUEUES = {
     name: {"URL": WORKING_MEMORY_REDIS_URL or REDIS_URL, "DEFAULT_TIMEOUT": 300} for name in TASK_QUEUES
 }

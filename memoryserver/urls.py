@@ -4,10 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from memoryserver.api.health import HealthView
+from memoryserver.api.info import InfoView
 from memoryserver.api.tasks import TaskView
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
+    path("info", InfoView.as_view(), name="info"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),

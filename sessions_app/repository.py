@@ -6,6 +6,7 @@ Layout
 - `working_memory_sessions:{ns}`           the same for one namespace
 - `working_memory_sessions:{ns}:{user}`    the same for one user of a namespace
 - `working_memory_expiries`                sessions with a TTL, scored by expiry time
+- `working_memory_extraction:{ns}:{user}:{session}`  message id -> extraction job id, or "done"
 
 Key parts are percent-encoded, so `:` inside an id can never make two sessions collide.
 Sorted-set members are `{ns}:{user}:{session}`, the document key without its prefix.
@@ -15,6 +16,8 @@ keys they derive from members, so a Redis Cluster deployment needs hash tags fir
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 import redis
@@ -26,14 +29,53 @@ DOC_PREFIX = "working_memory:"
 ALL_SESSIONS = "working_memory_sessions"
 NAMESPACE_SESSIONS_PREFIX = "working_memory_sessions:"
 EXPIRIES = "working_memory_expiries"
+EXTRACTION_PREFIX = "working_memory_extraction:"
 
+# Replaces a session whole, keeping what the server computed about it: `created_at`, which
+# messages were already extracted and which memories were already promoted (same id, same
+# text), so a client need not send those flags back. Returns
+# {created_at or false, extracted message ids, {memory id, persisted_at}..., pending counts}.
 _PUT_SCRIPT = """
+local function decoded(path)
+  local raw = redis.call('JSON.GET', KEYS[1], path)
+  if raw then return cjson.decode(raw) end
+  return {}
+end
 local old = redis.call('JSON.GET', KEYS[1], '$.created_at')
+local extracted = {}
+for _, id in ipairs(decoded('$.messages[?(@.discrete_memory_extracted=="t")].id')) do extracted[id] = true end
+local persisted = {}
+for _, memory in ipairs(decoded('$.memories[?(@.persisted_at)]')) do persisted[memory.id] = memory end
 redis.call('JSON.SET', KEYS[1], '$', ARGV[1])
 local created = false
 if old and string.len(old) > 2 then
   created = string.sub(old, 2, -2)
   redis.call('JSON.SET', KEYS[1], '$.created_at', created)
+end
+local kept_extracted, unextracted = {}, 0
+for i, message in ipairs(decoded('$.messages')[1] or {}) do
+  if message.discrete_memory_extracted ~= 't' then
+    if extracted[message.id] then
+      redis.call('JSON.SET', KEYS[1], '$.messages[' .. (i - 1) .. '].discrete_memory_extracted', '"t"')
+      table.insert(kept_extracted, message.id)
+    elseif message.role ~= 'system' then
+      unextracted = unextracted + 1
+    end
+  end
+end
+local kept_persisted, unpersisted = {}, 0
+for i, memory in ipairs(decoded('$.memories')[1] or {}) do
+  if memory.persisted_at == cjson.null or memory.persisted_at == nil then
+    local before = persisted[memory.id]
+    if before and before.text == memory.text then
+      local at = cjson.encode(before.persisted_at)
+      redis.call('JSON.SET', KEYS[1], '$.memories[' .. (i - 1) .. '].persisted_at', at)
+      table.insert(kept_persisted, memory.id)
+      table.insert(kept_persisted, at)
+    else
+      unpersisted = unpersisted + 1
+    end
+  end
 end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
@@ -46,7 +88,7 @@ end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
 if KEYS[5] ~= KEYS[2] then redis.call('ZADD', KEYS[5], ARGV[2], ARGV[4]) end
-return created
+return {created, kept_extracted, kept_persisted, unextracted, unpersisted}
 """
 
 _READ_SCRIPT = """
@@ -68,6 +110,62 @@ end
 local offset = tonumber(ARGV[2])
 local page = redis.call('ZREVRANGE', KEYS[1], offset, offset + tonumber(ARGV[3]) - 1)
 return {redis.call('ZCARD', KEYS[1]), page}
+"""
+
+
+# Folds summarised messages into the context, unless the context changed since the snapshot
+# (a client replaced it): then nothing changes and the caller reports the conflict.
+_APPLY_SUMMARY_SCRIPT = """
+local current = redis.call('JSON.GET', KEYS[1], '$.context')
+if not current then return -1 end
+local context = cjson.decode(current)[1]
+if context == cjson.null then context = '' end
+if context ~= ARGV[1] then return -2 end
+local fold = {}
+for i = 5, #ARGV do fold[ARGV[i]] = true end
+local ids = cjson.decode(redis.call('JSON.GET', KEYS[1], '$.messages[*].id'))
+local removed = 0
+for i = #ids, 1, -1 do
+  if fold[ids[i]] then
+    redis.call('JSON.ARRPOP', KEYS[1], '$.messages', i - 1)
+    removed = removed + 1
+  end
+end
+redis.call('JSON.SET', KEYS[1], '$.context', ARGV[2])
+redis.call('JSON.NUMINCRBY', KEYS[1], '$.tokens', ARGV[3])
+redis.call('JSON.SET', KEYS[1], '$.updated_at', ARGV[4])
+return removed
+"""
+
+# Sets one field on the items (messages or memories) whose ids are given, wherever they are now.
+_MARK_SCRIPT = """
+local found = redis.call('JSON.GET', KEYS[1], '$.' .. ARGV[1] .. '[*].id')
+if not found then return 0 end
+local want = {}
+for i = 4, #ARGV do want[ARGV[i]] = true end
+local ids, marked = cjson.decode(found), 0
+for i = 1, #ids do
+  if want[ids[i]] then
+    redis.call('JSON.SET', KEYS[1], '$.' .. ARGV[1] .. '[' .. (i - 1) .. '].' .. ARGV[2], ARGV[3])
+    marked = marked + 1
+  end
+end
+return marked
+"""
+
+# Claims messages for one extraction job: unclaimed ones, and those it claimed before a retry.
+_CLAIM_SCRIPT = """
+local claimed = {}
+for i = 2, #ARGV do
+  local owner = redis.call('HGET', KEYS[1], ARGV[i])
+  if not owner or owner == ARGV[1] then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+    table.insert(claimed, ARGV[i])
+  end
+end
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return claimed
 """
 
 
@@ -96,6 +194,15 @@ def _index_key(namespace: str | None, user_id: str | None = None) -> str:
     return NAMESPACE_SESSIONS_PREFIX + _part(namespace)
 
 
+@dataclass(frozen=True)
+class WriteOutcome:
+    created_at: float | None  # of the session replaced, if there was one
+    extracted: set[str]  # message ids already extracted before this write
+    persisted: dict[str, float]  # memory id -> persisted_at, for memories promoted before
+    unextracted: int  # messages still to extract
+    unpersisted: int  # memories still to promote
+
+
 class WorkingMemoryStore:
     """Async access for the request path."""
 
@@ -109,8 +216,8 @@ class WorkingMemoryStore:
         )
         return document
 
-    async def write(self, key: SessionKey, document: bytes, now: float, ttl: int | None) -> float | None:
-        """Replace the session atomically; return the original `created_at` if it existed."""
+    async def write(self, key: SessionKey, document: bytes, now: float, ttl: int | None) -> WriteOutcome:
+        """Replace the session atomically, keeping the server's own fields (see _PUT_SCRIPT)."""
         keys = [
             doc_key(key),
             _index_key(key.namespace),
@@ -119,13 +226,22 @@ class WorkingMemoryStore:
             _index_key(key.namespace, key.user_id),
         ]
         args: list[bytes | str | int] = [document, repr(now), ttl or 0, member_of(key)]
-        created = await self.client.register_script(_PUT_SCRIPT)(keys=keys, args=args)
-        return float(created) if created else None
+        created, extracted, persisted, unextracted, unpersisted = await self.client.register_script(
+            _PUT_SCRIPT
+        )(keys=keys, args=args)
+        pairs = [item.decode() for item in persisted]
+        return WriteOutcome(
+            created_at=float(created) if created else None,
+            extracted={item.decode() for item in extracted},
+            persisted={pairs[i]: float(pairs[i + 1]) for i in range(0, len(pairs), 2)},
+            unextracted=int(unextracted),
+            unpersisted=int(unpersisted),
+        )
 
     async def delete(self, key: SessionKey) -> bool:
         member = member_of(key)
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(doc_key(key))
+            pipe.delete(doc_key(key), EXTRACTION_PREFIX + member)
             pipe.zrem(ALL_SESSIONS, member)
             pipe.zrem(_index_key(key.namespace), member)
             pipe.zrem(_index_key(key.namespace, key.user_id), member)
@@ -154,3 +270,49 @@ def read_snapshot(client: redis.Redis, key: SessionKey) -> bytes | None:
     """Synchronous read for workers: the stored document, without marking it accessed."""
     document: bytes | None = client.execute_command("JSON.GET", doc_key(key))
     return document
+
+
+class SessionJobStore:
+    """Synchronous access for workers: snapshots, and merges that respect concurrent writes."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def snapshot(self, key: SessionKey) -> bytes | None:
+        return read_snapshot(self.client, key)
+
+    def apply_summary(
+        self,
+        key: SessionKey,
+        expected_context: str | None,
+        context: str,
+        folded_ids: list[str],
+        tokens_delta: int,
+        now: float,
+    ) -> int | None:
+        """Messages removed; None if the session is gone; -2 if its context changed meanwhile."""
+        args: list[str | int] = [expected_context or "", json.dumps(context), tokens_delta, repr(now)]
+        result = self.client.register_script(_APPLY_SUMMARY_SCRIPT)(
+            keys=[doc_key(key)], args=[*args, *folded_ids]
+        )
+        return None if result == -1 else int(result)
+
+    def mark(self, key: SessionKey, items: str, field: str, value: object, ids: list[str]) -> int:
+        """Set `field` to `value` on the `items` ("messages" or "memories") with these ids."""
+        if not ids:
+            return 0
+        script = self.client.register_script(_MARK_SCRIPT)
+        return int(script(keys=[doc_key(key)], args=[items, field, json.dumps(value), *ids]))
+
+    def claim_extraction(self, key: SessionKey, job_id: str, message_ids: list[str]) -> list[str]:
+        """The messages this job may extract: not done and not claimed by another job."""
+        if not message_ids:
+            return []
+        claims = EXTRACTION_PREFIX + member_of(key)
+        script = self.client.register_script(_CLAIM_SCRIPT)
+        claimed = script(keys=[claims, doc_key(key)], args=[job_id, *message_ids])
+        return [item.decode() if isinstance(item, bytes) else item for item in claimed]
+
+    def finish_extraction(self, key: SessionKey, message_ids: list[str]) -> None:
+        if message_ids:
+            self.client.hset(EXTRACTION_PREFIX + member_of(key), mapping=dict.fromkeys(message_ids, "done"))

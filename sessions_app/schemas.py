@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from longterm_app.records import MemoryRecord
+from longterm_app.strategies import MemoryStrategy
 from memoryserver.fields import Identifier, JsonObject, Timestamp, new_id, now
 
 Role = Literal["user", "assistant", "system", "tool"]
@@ -31,6 +32,9 @@ class Message(BaseModel):
     content: str = Field(max_length=1_000_000)
     id: Identifier = Field(default_factory=new_id)
     created_at: Timestamp = Field(default_factory=now)
+    discrete_memory_extracted: Literal["t", "f"] = Field(
+        "f", description="'t' once long-term memories were extracted from it; never extracted again."
+    )
 
 
 class WorkingMemoryInput(BaseModel):
@@ -46,6 +50,9 @@ class WorkingMemoryInput(BaseModel):
     namespace: Identifier | None = None
     user_id: Identifier | None = None
     ttl_seconds: int | None = Field(default=None, ge=1, le=MAX_TTL_SECONDS)
+    long_term_memory_strategy: MemoryStrategy = Field(
+        default_factory=MemoryStrategy, description="How long-term memories are extracted from the messages."
+    )
 
 
 class WorkingMemory(BaseModel):
@@ -60,6 +67,7 @@ class WorkingMemory(BaseModel):
     data: JsonObject | None = None
     tokens: int = Field(0, description="Tokens of the messages and context returned (cl100k).")
     ttl_seconds: int | None = None
+    long_term_memory_strategy: MemoryStrategy = Field(default_factory=MemoryStrategy)
     created_at: Timestamp
     updated_at: Timestamp
     last_accessed: Timestamp

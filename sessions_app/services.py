@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from django.conf import settings
 
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
+from memoryserver.llm import chat_model_status
 from memoryserver.tokens import count_messages, count_text
 from sessions_app.repository import WorkingMemoryStore
 from sessions_app.schemas import (
@@ -19,10 +23,16 @@ from sessions_app.schemas import (
     WorkingMemoryInput,
     WorkingMemoryPutResponse,
 )
-from sessions_app.windows import fit_messages, message_budget, summary_reason
+from sessions_app.windows import MessageBudget, fit_messages, message_budget, summary_reason
 
-# Queues a summary of the session and returns the job id.
-SummaryScheduler = Callable[[SessionKey], Awaitable[str]]
+
+@dataclass(frozen=True)
+class BackgroundWork:
+    """How a write queues the session's background jobs; each returns the job id."""
+
+    summary: Callable[[SessionKey, MessageBudget], Awaitable[str]]
+    promotion: Callable[[SessionKey], Awaitable[str]]
+    extraction: Callable[[SessionKey], Awaitable[str]]
 
 
 def session_key(session_id: str, scope: SessionScope, principal: Principal) -> SessionKey:
@@ -73,9 +83,10 @@ async def put_working_memory(
     session_id: str,
     body: WorkingMemoryInput,
     query: WindowQuery,
-    schedule_summary: SummaryScheduler,
+    work: BackgroundWork,
 ) -> WorkingMemoryPutResponse:
-    """Replace the session whole; queue a summary when it outgrows the client's window."""
+    """Replace the session whole, then queue what it needs: a summary when it outgrows the
+    client's window, promotion of new structured memories, extraction from new messages."""
     budget = message_budget(query)
     key = session_key(session_id, _merged_scope(session_id, body, query), principal)
     for record in body.memories:
@@ -93,18 +104,33 @@ async def put_working_memory(
         data=body.data,
         tokens=count_messages(m.content for m in body.messages) + count_text(body.context or ""),
         ttl_seconds=body.ttl_seconds,
+        long_term_memory_strategy=body.long_term_memory_strategy,
         created_at=timestamp,
         updated_at=timestamp,
         last_accessed=timestamp,
     )
     document = memory.model_dump_json(exclude={"summarization"}).encode()
-    created_at = await store.write(key, document, timestamp, body.ttl_seconds)
-    if created_at is not None:
-        memory.created_at = created_at
+    outcome = await store.write(key, document, timestamp, body.ttl_seconds)
+    if outcome.created_at is not None:
+        memory.created_at = outcome.created_at
+    for message in memory.messages:
+        if message.id in outcome.extracted:
+            message.discrete_memory_extracted = "t"
+    for record in memory.memories:
+        record.persisted_at = outcome.persisted.get(record.id, record.persisted_at)
     reason = summary_reason(memory.messages, memory.context, budget)
     if reason:
-        memory.summarization = SummarizationQueued(job_id=await schedule_summary(key), reason=reason)
+        memory.summarization = SummarizationQueued(job_id=await work.summary(key, budget), reason=reason)
+    if outcome.unpersisted:
+        await work.promotion(key)
+    if outcome.unextracted and extraction_enabled():
+        await work.extraction(key)
     return memory
+
+
+def extraction_enabled() -> bool:
+    """Extraction runs when it is switched on and a chat model is configured (no network check)."""
+    return bool(settings.ENABLE_DISCRETE_MEMORY_EXTRACTION) and chat_model_status()[0]
 
 
 async def delete_working_memory(

@@ -1,47 +1,196 @@
-"""Background jobs of working memory (run by django-rq workers)."""
+"""Background jobs of working memory, run by django-rq workers.
+
+- `summarize_session`: folds the oldest messages of a session that outgrew its window into
+  its running summary (`context`).
+- `promote_session_memories`: copies the structured `memories` of a session to long-term
+  memory (embedded, deduplicated) and sets their `persisted_at`; exactly once per memory.
+- `extract_session_memories`: one chat-model call turns the session's new messages into
+  long-term memories, following the session's `long_term_memory_strategy`.
+
+Each job works on a snapshot and merges its result with Lua scripts that respect what
+clients wrote meanwhile; retries (same job id) repeat nothing that already happened.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
+from rq import get_current_job
 
-from memoryserver.queues import enqueue
-from memoryserver.redis import get_redis
-from sessions_app.repository import read_snapshot
+from longterm_app.extraction import SourceMessage, extract
+from longterm_app.records import MemoryRecord, memory_hash
+from longterm_app.repository import MemoryStore
+from longterm_app.services import store_worker_records
+from memoryserver.embeddings import get_embedder
+from memoryserver.fields import new_id, now
+from memoryserver.llm import ModelNotConfigured, get_chat_model
+from memoryserver.queues import enqueue_once, release
+from memoryserver.redis import fresh_async_redis, get_redis
+from memoryserver.tokens import count_messages, count_text
+from sessions_app.repository import SessionJobStore, member_of
 from sessions_app.schemas import SessionKey, WorkingMemory
+from sessions_app.services import BackgroundWork
+from sessions_app.summaries import split_for_summary, updated_summary
+from sessions_app.windows import MessageBudget
 
 logger = logging.getLogger(__name__)
 
+# Messages per extraction call: a long backlog is extracted in a few bounded calls.
+EXTRACTION_BATCH = 40
 
-def summarize_session(namespace: str, user_id: str | None, session_id: str) -> dict[str, Any]:
-    """Fold a session's oldest messages into its context summary.
 
-    The chat-model summariser arrives with the model providers; until then the job
-    reports why it cannot summarise, and changes nothing.
-    """
+def _load(key: SessionKey) -> tuple[SessionJobStore, WorkingMemory | None]:
+    jobs = SessionJobStore(get_redis())
+    document = jobs.snapshot(key)
+    return jobs, None if document is None else WorkingMemory.model_validate_json(document)
+
+
+def _gone(key: SessionKey) -> dict[str, Any]:
+    return {"status": "gone", "session_id": key.session_id}
+
+
+def summarize_session(
+    namespace: str,
+    user_id: str | None,
+    session_id: str,
+    window_size: int = 20,
+    max_tokens: int | None = None,
+    family: str = "openai",
+) -> dict[str, Any]:
+    """Fold the messages beyond half the window into the running summary."""
     key = SessionKey(namespace, user_id, session_id)
-    document = read_snapshot(get_redis(), key)
-    if document is None:
-        return {"status": "gone", "session_id": session_id}
-    memory = WorkingMemory.model_validate_json(document)
-    if not (settings.OPENAI_API_KEY or settings.ANTHROPIC_API_KEY or settings.OPENAI_API_BASE):
-        reason = "no chat model is configured (set OPENAI_API_KEY, ANTHROPIC_API_KEY or OPENAI_API_BASE)"
-    else:
-        reason = "the chat-model summariser is not available in this version"
-    logger.warning("Summarisation of session %s skipped: %s", session_id, reason)
+    release("summary:" + member_of(key))
+    jobs, memory = _load(key)
+    if memory is None:
+        return _gone(key)
+    budget = MessageBudget(window_size, max_tokens, "anthropic" if family == "anthropic" else "openai")
+    fold, kept = split_for_summary(memory.messages, budget)
+    if not fold:
+        return {"status": "unchanged", "session_id": session_id, "messages": len(kept)}
+    try:
+        model = get_chat_model()
+    except ModelNotConfigured as error:
+        logger.warning("Summarisation of session %s skipped: %s", session_id, error.detail)
+        return {"status": "disabled", "reason": error.detail, "session_id": session_id}
+    summary = updated_summary(model, memory.context, fold)
+    delta = count_text(summary) - count_text(memory.context or "") - count_messages(m.content for m in fold)
+    removed = jobs.apply_summary(key, memory.context, summary, [m.id for m in fold], delta, now())
+    if removed is None:
+        return _gone(key)
+    if removed < 0:
+        # A client replaced the context meanwhile: its next write queues a fresh summary.
+        return {"status": "conflict", "session_id": session_id, "reason": "the context changed meanwhile"}
+    return {"status": "summarized", "session_id": session_id, "folded": removed, "kept": len(kept)}
+
+
+def promote_session_memories(namespace: str, user_id: str | None, session_id: str) -> dict[str, Any]:
+    """Store the session's unpersisted structured memories in long-term memory."""
+    key = SessionKey(namespace, user_id, session_id)
+    release("promote:" + member_of(key))
+    jobs, memory = _load(key)
+    if memory is None:
+        return _gone(key)
+    pending = [record for record in memory.memories if record.persisted_at is None]
+    if not pending:
+        return {"status": "unchanged", "session_id": session_id, "promoted": [], "merged": []}
+    timestamp = now()
+    stored, merged = asyncio.run(_promote(pending, timestamp))
+    jobs.mark(key, "memories", "persisted_at", timestamp, [record.id for record in pending])
+    return {"status": "promoted", "session_id": session_id, "promoted": stored, "merged": merged}
+
+
+async def _promote(records: list[MemoryRecord], timestamp: float) -> tuple[list[str], list[dict[str, str]]]:
+    """Write what long-term memory lacks; a memory already there with the same text is left alone."""
+    async with fresh_async_redis("long_term") as client:
+        store = MemoryStore(client)
+        new: list[MemoryRecord] = []
+        for namespace in {record.namespace or "" for record in records}:
+            group = [record for record in records if (record.namespace or "") == namespace]
+            existing = await store.get_many(namespace, [record.id for record in group])
+            for record, found in zip(group, existing, strict=True):
+                same = found is not None and MemoryRecord.model_validate_json(
+                    found
+                ).memory_hash == memory_hash(record.text, record.namespace, record.user_id)
+                if not same:
+                    new.append(record)
+        merged = await store_worker_records(store, get_embedder(), new, timestamp) if new else {}
+    stored = [record.id for record in new if record.id not in merged]
+    return stored, [{"id": sent, "into": kept} for sent, kept in merged.items()]
+
+
+def extract_session_memories(namespace: str, user_id: str | None, session_id: str) -> dict[str, Any]:
+    """Extract long-term memories from the session's messages not extracted before."""
+    key = SessionKey(namespace, user_id, session_id)
+    release("extract:" + member_of(key))
+    jobs, memory = _load(key)
+    if memory is None:
+        return _gone(key)
+    try:
+        model = get_chat_model()
+    except ModelNotConfigured as error:
+        return {"status": "disabled", "reason": error.detail, "session_id": session_id}
+    candidates = [m for m in memory.messages if m.discrete_memory_extracted != "t" and m.role != "system"]
+    job = get_current_job()
+    job_id = job.id if job is not None else new_id()
+    claimed = set(jobs.claim_extraction(key, job_id, [m.id for m in candidates]))
+    messages = [SourceMessage(**m.model_dump()) for m in candidates if m.id in claimed]
+    if not messages:
+        return {"status": "unchanged", "session_id": session_id, "extracted": 0}
+    records: list[MemoryRecord] = []
+    for start in range(0, len(messages), EXTRACTION_BATCH):
+        batch = messages[start : start + EXTRACTION_BATCH]
+        records += extract(model, memory.long_term_memory_strategy, batch, (namespace, user_id, session_id))
+    merged = asyncio.run(_store_extracted(records)) if records else {}
+    ids = [m.id for m in messages]
+    jobs.finish_extraction(key, ids)
+    jobs.mark(key, "messages", "discrete_memory_extracted", "t", ids)
     return {
-        "status": "disabled",
-        "reason": reason,
+        "status": "extracted",
         "session_id": session_id,
-        "messages": len(memory.messages),
+        "messages": len(messages),
+        "extracted": len(records) - len(merged),
+        "memory_ids": [record.id for record in records if record.id not in merged],
+        "merged": len(merged),
     }
 
 
-async def queue_summary(key: SessionKey) -> str:
-    """Enqueue summarize_session off the event loop (RQ's client is synchronous)."""
-    return await sync_to_async(enqueue, thread_sensitive=False)(
-        "summarization", summarize_session, key.namespace, key.user_id, key.session_id
+async def _store_extracted(records: list[MemoryRecord]) -> dict[str, str]:
+    async with fresh_async_redis("long_term") as client:
+        return await store_worker_records(MemoryStore(client), get_embedder(), records)
+
+
+async def queue_summary(key: SessionKey, budget: MessageBudget) -> str:
+    """Queue summarize_session unless one is already waiting for this session."""
+    return await sync_to_async(enqueue_once, thread_sensitive=False)(
+        "summary:" + member_of(key),
+        "summarization",
+        summarize_session,
+        key.namespace,
+        key.user_id,
+        key.session_id,
+        window_size=budget.max_messages,
+        max_tokens=budget.max_tokens,
+        family=budget.family,
     )
+
+
+async def queue_promotion(key: SessionKey) -> str:
+    return await sync_to_async(enqueue_once, thread_sensitive=False)(
+        "promote:" + member_of(key), "default", promote_session_memories, *_args(key)
+    )
+
+
+async def queue_extraction(key: SessionKey) -> str:
+    return await sync_to_async(enqueue_once, thread_sensitive=False)(
+        "extract:" + member_of(key), "extraction", extract_session_memories, *_args(key)
+    )
+
+
+def _args(key: SessionKey) -> tuple[str, str | None, str]:
+    return key.namespace, key.user_id, key.session_id
+
+
+BACKGROUND = BackgroundWork(summary=queue_summary, promotion=queue_promotion, extraction=queue_extraction)

@@ -1,8 +1,10 @@
 from django.urls import path
 
+from sessions_app.prompt_views import MemoryPromptView
 from sessions_app.views import SessionListView, WorkingMemoryView
 
 urlpatterns = [
     path("sessions/", SessionListView.as_view(), name="session-list"),
     path("sessions/<str:session_id>/memory", WorkingMemoryView.as_view(), name="working-memory"),
+    path("memory-prompt", MemoryPromptView.as_view(), name="memory-prompt"),
 ]

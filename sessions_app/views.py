@@ -20,7 +20,7 @@ from sessions_app.schemas import (
     WorkingMemoryInput,
     WorkingMemoryPutResponse,
 )
-from sessions_app.tasks import queue_summary
+from sessions_app.tasks import BACKGROUND
 
 NAMESPACE = OpenApiParameter(
     "namespace", str, description="Namespace of the session (default: DEFAULT_NAMESPACE)."
@@ -85,7 +85,7 @@ class WorkingMemoryView(ApiView):
         query = parse_query(request, WindowQuery)
         body = parse_body(request, WorkingMemoryInput)
         memory = await services.put_working_memory(
-            _store(), principal_of(request), session_id, body, query, queue_summary
+            _store(), principal_of(request), session_id, body, query, BACKGROUND
         )
         return json_response(memory)
 

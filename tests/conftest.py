@@ -71,3 +71,21 @@ def api(live_server_url: str, redis_client: redis.Redis) -> Iterator[httpx.Clien
     """An HTTP client of the running server, on an empty Redis."""
     with httpx.Client(base_url=live_server_url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def sync_jobs(settings) -> None:
+    """Background jobs run at once, inside the call that queues them (RQ's own is_async=False)."""
+    settings.RQ_QUEUES = {name: {**queue, "ASYNC": False} for name, queue in settings.RQ_QUEUES.items()}
+
+
+@pytest.fixture
+def chat_model(fake_openai, settings, sync_jobs):  # noqa: F811
+    """The chat model is the scripted fake server (OpenAI wire format); embeddings stay local."""
+    from memoryserver.llm import reset_chat_models
+
+    settings.OPENAI_API_BASE = fake_openai.openai_base_url
+    settings.EMBEDDING_PROVIDER = "local"
+    reset_chat_models()
+    yield fake_openai
+    reset_chat_models()

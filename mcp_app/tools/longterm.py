@@ -14,7 +14,7 @@ from longterm_app.schemas import (
     DeleteMemoriesResult,
     MemoryPatch,
 )
-from longterm_app.tasks import queue_indexing
+from longterm_app.tasks import BACKGROUND
 from mcp_app.arguments import MemoryArg
 from mcp_app.context import caller, memory_store
 from mcp_app.errors import parse
@@ -51,7 +51,7 @@ async def create_long_term_memories(
     """
     principal = caller(WRITE)
     request = parse(CreateMemoriesRequest, {"memories": [memory.payload() for memory in memories]})
-    return await services.create_memories(memory_store(), get_embedder(), principal, request, queue_indexing)
+    return await services.create_memories(memory_store(), get_embedder(), principal, request, BACKGROUND)
 
 
 async def get_long_term_memory(memory_id: MemoryId, namespace: Namespace = None) -> MemoryRecord:

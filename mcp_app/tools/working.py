@@ -12,7 +12,7 @@ from mcp_app.errors import parse
 from memoryserver.auth.principal import READ, WRITE
 from sessions_app import services
 from sessions_app.schemas import WindowQuery, WorkingMemory, WorkingMemoryInput, WorkingMemoryPutResponse
-from sessions_app.tasks import queue_summary
+from sessions_app.tasks import BACKGROUND
 
 SessionId = Annotated[str, Field(description="The conversation's session id, e.g. 'chat-42'.")]
 Namespace = Annotated[
@@ -76,9 +76,7 @@ async def set_working_memory(
         },
     )
     query = parse(WindowQuery, {"namespace": namespace, "user_id": user_id})
-    return await services.put_working_memory(
-        working_store(), principal, session_id, body, query, queue_summary
-    )
+    return await services.put_working_memory(working_store(), principal, session_id, body, query, BACKGROUND)
 
 
 async def get_working_memory(

@@ -37,8 +37,11 @@ def task_state(task_id: str) -> TaskState:
         raise NotFound(f"No task '{task_id}' (finished tasks are kept for a limited time).") from None
     status = job.get_status(refresh=False)
     error = None
-    if status == "failed" and job.exc_info:
-        error = job.exc_info.strip().splitlines()[-1]
+    if status == "failed":
+        latest = job.latest_result()
+        if latest is not None and latest.exc_string:
+            # The exception's last line: its type and message, without the traceback.
+            error = latest.exc_string.strip().splitlines()[-1]
     return TaskState(
         id=job.id,
         status=str(status.value if hasattr(status, "value") else status),

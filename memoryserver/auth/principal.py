@@ -62,3 +62,5 @@ class Principal:
 
 
 ANONYMOUS_DEVELOPER = Principal(subject="anonymous", method="disabled", scopes=frozenset({ADMIN}))
+# Background jobs act for the tenants recorded in the data they process, never for a caller.
+SYSTEM = Principal(subject="system", method="disabled", scopes=frozenset({ADMIN}))

@@ -1,0 +1,39 @@
+"""REST view of the memory prompt (the MCP tool `memory_prompt` calls the same service)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+
+from longterm_app.repository import MemoryStore
+from memoryserver.api.views import ApiView, json_response, parse_body, principal_of
+from memoryserver.auth.principal import READ, Scope
+from memoryserver.embeddings import get_embedder
+from memoryserver.redis import get_async_redis
+from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, memory_prompt
+from sessions_app.repository import WorkingMemoryStore
+
+
+class MemoryPromptView(ApiView):
+    """A user's query hydrated with the session's summary and history and relevant long-term memories."""
+
+    method_scopes: ClassVar[dict[str, Scope]] = {"post": READ}
+
+    @extend_schema(
+        summary="Build an LLM prompt from a query, a session and long-term memories",
+        request=MemoryPromptRequest,
+        responses=MemoryPromptResponse,
+    )
+    async def post(self, request: Request) -> HttpResponse:
+        body = parse_body(request, MemoryPromptRequest)
+        result = await memory_prompt(
+            WorkingMemoryStore(get_async_redis("working")),
+            MemoryStore(get_async_redis("long_term")),
+            get_embedder(),
+            principal_of(request),
+            body,
+        )
+        return json_response(result)
