@@ -27,9 +27,21 @@ def test_public_endpoints_need_no_token(api, oauth2):
     assert api.get("/docs").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/sessions/", SESSION, "/long-term-memory/m1", "/tasks/t1"])
+@pytest.mark.parametrize("path", ["/sessions/", SESSION, "/long-term-memory/m1", "/tasks/t1", "/info"])
 def test_every_other_endpoint_needs_a_token(api, oauth2, path):
     refused(api.get(path), "Missing authorization header")
+
+
+@pytest.mark.parametrize("path", ["/memory-prompt", "/long-term-memory/compact", "/long-term-memory/search"])
+def test_every_post_endpoint_needs_a_token(api, oauth2, path):
+    refused(api.post(path, json={}), "Missing authorization header")
+
+
+def test_compaction_needs_the_admin_scope(api, oauth2):
+    response = api.post(
+        "/long-term-memory/compact", json={}, headers=bearer(oauth2.token(scope="memory:write"))
+    )
+    assert response.status_code == 403 and "memory:admin" in response.json()["detail"]
 
 
 def test_missing_bearer_token(api, oauth2):

@@ -1,0 +1,83 @@
+"""GET /info (features and usage) and `manage.py schedule_task`."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from rq import Queue
+from rq.job import Job
+
+from memoryserver.task_registry import typed
+from tests.fake_openai import Reply
+
+
+def test_info_says_which_features_are_off_and_why(api):
+    info = api.get("/info").json()
+    features = info["features"]
+    assert features["chat_model"]["enabled"] is False
+    assert "No chat model is configured" in features["summarization"]["detail"]
+    assert features["extraction"]["enabled"] is False and features["topics"]["enabled"] is False
+    assert features["compaction"]["enabled"] is True and "only reported" in features["compaction"]["detail"]
+    assert features["local_ner"]["enabled"] is False and "NER_MODEL_PATH" in features["local_ner"]["detail"]
+    assert info["embedding_model"] == "local:all-MiniLM-L6-v2:384"
+    assert set(info["queues"]) == {"summarization", "extraction", "default"}
+
+
+def test_info_with_a_model_counts_tokens_per_task(api, chat_model, settings):
+    settings.ENABLE_NER = False
+    chat_model.push(Reply.json({"memories": []}))
+    api.put("/sessions/s/memory", json={"messages": [{"role": "user", "content": "I like tea"}]})
+    info = api.get("/info").json()
+    assert info["features"]["extraction"]["enabled"] is True
+    assert info["features"]["entities"] == {
+        "enabled": False,
+        "detail": "entity tagging is switched off (ENABLE_NER=false)",
+    }
+    usage = info["llm_usage"]["extraction"]
+    assert usage["calls"] == 1 and usage["input_tokens"] > 0
+
+
+def test_schedule_task_queues_with_typed_arguments(redis_client, capsys):
+    call_command(
+        "schedule_task",
+        "longterm_app.tasks.compact_memories",
+        "-a",
+        "namespace=team-a",
+        "-a",
+        "dry_run=true",
+        "-a",
+        "distance_threshold=0.2",
+        "-a",
+        "limit=50",
+    )
+    out = capsys.readouterr().out
+    job_id = out.strip().rsplit(" ", 1)[1]
+    job = Job.fetch(job_id, connection=redis_client)
+    assert job.kwargs == {"namespace": "team-a", "dry_run": True, "distance_threshold": 0.2, "limit": 50}
+    assert job_id in Queue("default", connection=redis_client).job_ids
+
+
+def test_schedule_task_refuses_unknown_tasks_and_bad_arguments(redis_client, capsys):
+    refused = r"(?s)Unknown task 'os\.system'.*longterm_app\.tasks\.compact_memories"
+    with pytest.raises(CommandError, match=refused):
+        call_command("schedule_task", "os.system")
+    with pytest.raises(CommandError, match="is not KEY=VALUE"):
+        call_command("schedule_task", "longterm_app.tasks.compact_memories", "-a", "oops")
+    call_command("schedule_task", "--list")
+    assert "sessions_app.tasks.summarize_session" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("true", True),
+        ("False", False),
+        ("3", 3),
+        ("0.5", 0.5),
+        ("none", None),
+        ("team-a", "team-a"),
+        ("", ""),
+    ],
+)
+def test_argument_types(text, value):
+    assert typed(text) == value and type(typed(text)) is type(value)
