@@ -5,9 +5,6 @@ Checks settings and installed packages only, never the network.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from django.conf import settings
 from pydantic import BaseModel
 
@@ -27,25 +24,12 @@ def _switch(name: str, setting: str, model_on: bool, model_detail: str) -> Featu
     return Feature(enabled=True, detail=f"{name} by {model_detail}")
 
 
-def _bertopic() -> Feature:
-    if settings.TOPIC_MODEL_SOURCE != "bertopic":
-        return Feature(enabled=False, detail="TOPIC_MODEL_SOURCE is 'llm'")
-    if importlib.util.find_spec("bertopic") is None:
-        return Feature(enabled=False, detail="bertopic is not installed: pip install -r requirements/ml.txt")
-    return Feature(enabled=True, detail="BERTopic fitted on the stored memories' embeddings")
-
-
-def _local_ner() -> Feature:
-    path = settings.NER_MODEL_PATH
-    if not path:
-        return Feature(enabled=False, detail="NER_MODEL_PATH is not set (entities come from the chat model)")
-    if not Path(path).is_dir():
-        return Feature(enabled=False, detail=f"NER_MODEL_PATH {path} is not a directory")
-    if importlib.util.find_spec("transformers") is None:
-        return Feature(
-            enabled=False, detail="transformers is not installed: pip install -r requirements/ml.txt"
-        )
-    return Feature(enabled=True, detail=f"transformers NER model at {path}")
+def _not_in_this_version(what: str, setting: str, value: object) -> Feature:
+    if value:
+        return Feature(enabled=False, detail=f"{setting} is set, but {what} is not available in this version")
+    return Feature(
+        enabled=False, detail=f"{what} is not available in this version (the chat model tags instead)"
+    )
 
 
 def feature_status() -> dict[str, Feature]:
@@ -72,6 +56,10 @@ def feature_status() -> dict[str, Feature]:
         "topics": _switch("topic tagging", "ENABLE_TOPIC_EXTRACTION", model_on, model_detail),
         "entities": _switch("entity tagging", "ENABLE_NER", model_on, model_detail),
         "compaction": compaction,
-        "bertopic": _bertopic(),
-        "local_ner": _local_ner(),
+        "bertopic": _not_in_this_version(
+            "BERTopic topic modelling",
+            "TOPIC_MODEL_SOURCE=bertopic",
+            settings.TOPIC_MODEL_SOURCE == "bertopic",
+        ),
+        "local_ner": _not_in_this_version("local NER", "NER_MODEL_PATH", settings.NER_MODEL_PATH),
     }
