@@ -1,0 +1,93 @@
+"""Real server and worker processes for fault tests: started, killed and restarted at will."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from memoryserver.localredis import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def base_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DISABLE_AUTH": "true",
+        "DATA_DIR": str(data_dir),
+        "EMBEDDING_PROVIDER": "local",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "memoryserver.settings",
+    }
+    env.pop("OPENAI_API_KEY", None)
+    return {**env, **extra}
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A child in its own process group, so a kill reaches everything it started."""
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def kill(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=15)
+
+
+@contextmanager
+def web_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """uvicorn serving the project on a free port; yields its base URL once /health answers."""
+    port = free_port()
+    process = spawn(
+        ["-m", "uvicorn", "memoryserver.asgi:application", "--port", str(port), "--log-level", "warning"],
+        env,
+        log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        kill(process, signal.SIGTERM)
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return spawn(["manage.py", "worker"], env, log)
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
