@@ -7,6 +7,8 @@ a float32 array of shape (n, dims) whose rows have unit length, in the order of 
 
 from __future__ import annotations
 
+import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
@@ -14,9 +16,13 @@ from typing import ClassVar
 import numpy as np
 from asgiref.sync import sync_to_async
 
+from memoryserver.embeddings.coalescing import Coalescer
 from memoryserver.errors import BackendUnavailable
 
 Vectors = np.ndarray
+# Calls of up to this many texts are coalesced with concurrent ones.
+COALESCE_MAX_TEXTS = 16
+_coalescer_lock = threading.Lock()
 
 
 class EmbeddingMismatch(BackendUnavailable):
@@ -35,6 +41,7 @@ class Embedder(ABC):
             raise ValueError(f"batch_size has value {batch_size!r}. It must be at least 1.")
         self.model = model
         self.batch_size = batch_size
+        self._coalescing: Coalescer | None = None
 
     @property
     @abstractmethod
@@ -49,9 +56,6 @@ class Embedder(ABC):
     def identity(self) -> str:
         """'provider:model:dims', stored with an index to notice when the model changes."""
         return f"{self.provider}:{self.model}:{self.dims}"
-
-    def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
-        """Release network clients; the embedder must not be used afterwards."""
 
     def embed(self, text: str) -> Vectors:
         """One text as a vector of shape (dims,)."""
@@ -79,11 +83,26 @@ class Embedder(ABC):
         return restored
 
     async def aembed_many(self, texts: Sequence[str]) -> Vectors:
-        """`embed_many` in a worker thread, so the event loop keeps serving."""
-        return await sync_to_async(self.embed_many, thread_sensitive=False)(texts)
+        """`embed_many` off the event loop. Small calls (queries, small writes) made at the same
+        time share batched model calls (see coalescing.py); large ones run in a thread of their own."""
+        items = list(texts)
+        if 0 < len(items) <= COALESCE_MAX_TEXTS:
+            return await self._coalescer().embed(items)
+        return await sync_to_async(self.embed_many, thread_sensitive=False)(items)
 
     async def aembed(self, text: str) -> Vectors:
-        return await sync_to_async(self.embed, thread_sensitive=False)(text)
+        return (await self.aembed_many([text]))[0]
+
+    def _coalescer(self) -> Coalescer:
+        with _coalescer_lock:
+            if self._coalescing is None or self._coalescing.pid != os.getpid():
+                self._coalescing = Coalescer(self.embed_many, self.provider)
+            return self._coalescing
+
+    def close(self) -> None:
+        """Release network clients and the coalescing thread; the embedder must not be used afterwards."""
+        if self._coalescing is not None:
+            self._coalescing.close()
 
     def _checked(self, result: Vectors, count: int) -> Vectors:
         try:

@@ -71,6 +71,7 @@ class OpenAIEmbedder(Embedder):
         return self._dims
 
     def close(self) -> None:
+        super().close()
         self._client.close()
 
     def _embed_batch(self, texts: list[str]) -> Vectors:

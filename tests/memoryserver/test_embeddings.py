@@ -426,3 +426,48 @@ def test_fake_server_delays_cause_client_timeouts(fake_openai):  # noqa: F811
         pytest.raises(openai.APITimeoutError),
     ):
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_concurrent_small_calls_share_batched_model_calls():
+    """Queries made at the same moment are embedded together, each getting its own rows."""
+    from memoryserver.embeddings.local import LocalOnnxEmbedder
+
+    embedder = LocalOnnxEmbedder()
+    calls: list[int] = []
+    original = embedder._embed_batch
+
+    def counting(texts: list[str]):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return original(texts)
+
+    embedder._embed_batch = counting  # type: ignore[method-assign]
+    texts = [f"question number {i} about tea" for i in range(24)]
+
+    async def concurrently():  # type: ignore[no-untyped-def]
+        return await asyncio.gather(*(embedder.aembed(text) for text in texts))
+
+    vectors = asyncio.run(concurrently())
+    expected = embedder.embed_many(texts)
+    np.testing.assert_allclose(np.stack(vectors), expected, atol=1e-5)
+    assert len(calls) - 1 < len(texts)  # fewer model calls than queries (the last call is `expected`)
+    embedder.close()
+
+
+def test_a_failing_batch_fails_every_waiting_call_and_the_next_call_works():
+    from memoryserver.embeddings.local import LocalOnnxEmbedder
+
+    embedder = LocalOnnxEmbedder()
+    original = embedder._embed_batch
+    failures = iter([RuntimeError("model crashed")])
+
+    def flaky(texts: list[str]):  # type: ignore[no-untyped-def]
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return original(texts)
+
+    embedder._embed_batch = flaky  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="model crashed"):
+        asyncio.run(embedder.aembed("first"))
+    assert asyncio.run(embedder.aembed("second")).shape == (384,)
+    embedder.close()
