@@ -64,7 +64,8 @@ class QueueJobs:
 def _queue(name: str) -> Queue:
     if name not in settings.TASK_QUEUES:
         raise NotFound(f"No queue '{name}'; the queues are {', '.join(settings.TASK_QUEUES)}.")
-    return django_rq.get_queue(name, connection=get_redis())
+    # "auto": enqueue at once, even inside a database transaction, so the job id is known.
+    return django_rq.get_queue(name, connection=get_redis(), commit_mode="auto")
 
 
 def _traceback(job: Job) -> str | None:

@@ -34,18 +34,28 @@ def console(client: Client, staff, redis_client) -> Client:
 
 
 def store_memories(*memories: dict[str, Any]) -> list[str]:
-    request = CreateMemoriesRequest.model_validate({"memories": list(memories)})
-    result = with_memory_store(
-        lambda store: memory_services.create_memories(store, get_embedder(), AGENT, request, queue_indexing)
-    )
-    return result.stored
+    """Store memories now, in batches small enough to be indexed on the request path."""
+    stored: list[str] = []
+    for start in range(0, len(memories), memory_services.SYNC_BATCH_LIMIT):
+        batch = list(memories[start : start + memory_services.SYNC_BATCH_LIMIT])
+        request = CreateMemoriesRequest.model_validate({"memories": batch})
+        result = with_memory_store(
+            lambda store, request=request: memory_services.create_memories(
+                store, get_embedder(), AGENT, request, queue_indexing
+            )
+        )
+        assert result.status == "ok"
+        stored += result.stored
+    return stored
 
 
 def put_session(session_id: str, namespace: str = "default", user_id: str | None = None, **body: Any) -> None:
     query = WindowQuery(namespace=namespace, user_id=user_id, window_size=10_000)
     memory = WorkingMemoryInput.model_validate(body)
     with_session_store(
-        lambda store: session_services.put_working_memory(store, AGENT, session_id, memory, query, queue_summary)
+        lambda store: session_services.put_working_memory(
+            store, AGENT, session_id, memory, query, queue_summary
+        )
     )
 
 

@@ -101,9 +101,7 @@ def test_writes_without_a_csrf_token_are_refused(staff, redis_client, path):
     assert client.post(path).status_code == 403
 
 
-@pytest.mark.parametrize(
-    "path", ["/console/workers/compact/", "/console/workers/default/failed/abc/retry/"]
-)
+@pytest.mark.parametrize("path", ["/console/workers/compact/", "/console/workers/default/failed/abc/retry/"])
 def test_writes_refuse_get(console: Client, path):
     assert console.get(path).status_code == 405
 
