@@ -144,6 +144,11 @@ class SearchForm(forms.Form):
         )
 
 
+def _unix_newlines(text: str) -> str:
+    """Browsers send a textarea's line breaks as CRLF, whatever the text had."""
+    return text.replace("\r\n", "\n")
+
+
 def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip()]
 
@@ -185,7 +190,7 @@ class MemoryEditForm(forms.Form):
     def _changes(self) -> dict[str, Any]:
         record, data = self.record, self.cleaned_data
         proposed: dict[str, Any] = {
-            "text": data.get("text"),
+            "text": _unix_newlines(data.get("text") or ""),
             "memory_type": data.get("memory_type"),
             "topics": _lines(data.get("topics") or ""),
             "entities": _lines(data.get("entities") or ""),
@@ -193,6 +198,8 @@ class MemoryEditForm(forms.Form):
             "user_id": (data.get("user_id") or "").strip() or None,
         }
         changes = {name: value for name, value in proposed.items() if value != getattr(record, name)}
+        if changes.get("text") == _unix_newlines(record.text):  # only the browser's line endings differ
+            del changes["text"]
         event_date = _timestamp(self, "event_date")
         if event_date != record.event_date and not (
             event_date is not None

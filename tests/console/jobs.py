@@ -9,3 +9,10 @@ def explode(detail: str) -> None:
 
 def succeed() -> str:
     return "ok"
+
+
+def report_running() -> list[str]:
+    """What the console lists as running while this job runs."""
+    from console.jobs import queue_jobs
+
+    return [job.id for job in queue_jobs("default").started]

@@ -109,3 +109,11 @@ def test_writes_refuse_get(console: Client, path):
 def test_every_form_that_posts_carries_a_csrf_token(console: Client):
     page = html(console.get("/console/workers/"))
     assert page.count('method="post"') == page.count('name="csrfmiddlewaretoken"')
+
+
+def test_the_login_page_offers_oidc_when_it_is_configured(client: Client, db, settings):
+    assert "identity provider" not in html(client.get("/console/login/"))
+    settings.OIDC_ENABLED = True
+    settings.LOGIN_URL = "/oidc/authenticate/"
+    page = html(client.get("/console/login/?next=/console/audit/"))
+    assert 'href="/oidc/authenticate/?next=/console/audit/"' in page

@@ -304,3 +304,15 @@ def test_memory_text_is_escaped_everywhere_it_is_shown(console: Client):
         page = html(console.get(path))
         assert "<script>alert" not in page and "<img src=x" not in page and "<b>topic" not in page, path
         assert "&lt;script&gt;alert(" in page, path
+
+
+def test_browser_line_endings_alone_do_not_change_the_text(console: Client):
+    store_memories({"id": "poem", "text": "line one\nline two"})
+    response = console.post(
+        "/console/memories/default/poem/edit/",
+        {"text": "line one\r\nline two", "memory_type": "semantic", "topics": "verse\r\nshort"},
+    )
+    assert response.status_code == 302
+    (entry,) = AuditLog(get_redis()).page()
+    assert list(entry.details["changes"]) == ["topics"]
+    assert entry.details["changes"]["topics"]["to"] == ["verse", "short"]

@@ -14,7 +14,7 @@ from console.audit import AuditLog
 from console.jobs import COMPACTION_TASK
 from memoryserver.redis import get_redis
 from tests.console.conftest import html
-from tests.console.jobs import explode, succeed
+from tests.console.jobs import explode, report_running, succeed
 
 
 def queue(name: str = "default"):
@@ -108,3 +108,10 @@ def test_an_unreachable_redis_is_a_503_page(console: Client):
         response = console.get("/console/workers/")
     assert response.status_code == 503
     assert "Redis is unavailable" in html(response)
+
+
+def test_a_running_job_is_listed_as_running(console: Client):
+    job = queue().enqueue(report_running)
+    run_worker()
+    job.refresh()
+    assert job.return_value() == [job.id]
