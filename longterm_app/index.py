@@ -99,3 +99,25 @@ def drop_index(client: redis.Redis, dims: int) -> None:
     index = _search_index(client, dims)
     if index.exists():
         index.delete(drop=False)
+
+
+def index_status(client: redis.Redis) -> dict[str, Any]:
+    """What FT.INFO says about the index, and the model that built it; `exists` False if it is gone."""
+    raw = client.hget(META_KEY, "model")
+    model = raw.decode() if isinstance(raw, bytes) else raw
+    try:
+        info = client.execute_command("FT.INFO", INDEX_NAME)
+    except redis.ResponseError:
+        return {"exists": False, "model": model}
+    pairs = info.items() if isinstance(info, dict) else zip(info[::2], info[1::2], strict=True)  # RESP3 / 2
+    value = {key.decode() if isinstance(key, bytes) else key: item for key, item in pairs}
+    return {
+        "exists": True,
+        "model": model,
+        "num_docs": int(value.get("num_docs", 0)),
+        "indexing": bool(int(value.get("indexing", 0))),
+        "percent_indexed": float(value.get("percent_indexed", 1.0)),
+        "indexing_failures": int(value.get("hash_indexing_failures", 0)),
+        "memory_mb": float(value.get("total_index_memory_sz_mb", 0.0)),
+        "vector_index_mb": float(value.get("vector_index_sz_mb", 0.0)),
+    }

@@ -405,3 +405,14 @@ class MemoryStore:
             "FT.SEARCH", INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, batch, "DIALECT", 2
         )
         return [item[b"id"].decode() for item in reply[b"results"]]
+
+    async def count_by_namespace(self) -> dict[str, int]:
+        """Indexed memories per namespace."""
+        group = ("GROUPBY", 1, "@namespace", "REDUCE", "COUNT", 0, "AS", "n", "LIMIT", 0, 100_000)
+        reply = await self.client.execute_command("FT.AGGREGATE", INDEX_NAME, "*", *group)
+        counts: dict[str, int] = {}
+        for row in reply[b"results"]:
+            attributes = row[b"extra_attributes"]
+            namespace = attributes.get(b"namespace")
+            counts[namespace.decode() if namespace else ""] = int(attributes[b"n"])
+        return dict(sorted(counts.items()))

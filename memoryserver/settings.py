@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "longterm_app",
     "mcp_app",
+    "console",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    path("console/", include("console.urls")),
     path("tasks/<str:task_id>", TaskView.as_view(), name="task"),
     path("", include("sessions_app.urls")),
     path("", include("longterm_app.urls")),

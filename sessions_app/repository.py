@@ -185,6 +185,12 @@ def session_id_of(member: bytes) -> str:
     return unquote(member.decode().rsplit(":", 1)[1])
 
 
+def key_of(member: bytes) -> SessionKey:
+    """The session a sorted-set member names (the inverse of `member_of`)."""
+    namespace, user_id, session_id = (unquote(part) for part in member.decode().split(":"))
+    return SessionKey(namespace, user_id or None, session_id)
+
+
 def _index_key(namespace: str | None, user_id: str | None = None) -> str:
     """The listing of all sessions, of a namespace, or of one user in a namespace."""
     if not namespace:
@@ -253,6 +259,13 @@ class WorkingMemoryStore:
         self, namespace: str | None, user_id: str | None, offset: int, limit: int, now: float
     ) -> tuple[list[str], int]:
         """One page of session ids, most recently updated first, and the total count."""
+        keys, total = await self.list_keys(namespace, user_id, offset, limit, now)
+        return [key.session_id for key in keys], total
+
+    async def list_keys(
+        self, namespace: str | None, user_id: str | None, offset: int, limit: int, now: float
+    ) -> tuple[list[SessionKey], int]:
+        """Like `list_sessions`, with each session's namespace and user."""
         keys = [_index_key(namespace, user_id), EXPIRIES]
         args: list[str | int] = [
             repr(now),
@@ -263,13 +276,34 @@ class WorkingMemoryStore:
             ALL_SESSIONS,
         ]
         total, page = await self.client.register_script(_LIST_SCRIPT)(keys=keys, args=args)
-        return [session_id_of(member) for member in page], int(total)
+        return [key_of(member) for member in page], int(total)
 
 
 def read_snapshot(client: redis.Redis, key: SessionKey) -> bytes | None:
     """Synchronous read for workers: the stored document, without marking it accessed."""
     document: bytes | None = client.execute_command("JSON.GET", doc_key(key))
     return document
+
+
+def remaining_ttl(client: redis.Redis, key: SessionKey) -> int | None:
+    """Seconds until the session expires; None when it has no TTL (or is gone)."""
+    seconds = int(client.ttl(doc_key(key)))
+    return seconds if seconds >= 0 else None
+
+
+def session_counts(client: redis.Redis) -> dict[str, int]:
+    """Sessions per namespace, from the per-namespace listings (expired ones leave lazily)."""
+    keys = [
+        raw
+        for raw in client.scan_iter(match=NAMESPACE_SESSIONS_PREFIX + "*", count=1000, _type="zset")
+        if ":" not in raw.decode()[len(NAMESPACE_SESSIONS_PREFIX) :]  # `{ns}:{user}` repeat their namespace
+    ]
+    with client.pipeline(transaction=False) as pipe:
+        for raw in keys:
+            pipe.zcard(raw)
+        sizes = pipe.execute()
+    names = [unquote(raw.decode()[len(NAMESPACE_SESSIONS_PREFIX) :]) for raw in keys]
+    return dict(sorted(zip(names, (int(size) for size in sizes), strict=True)))
 
 
 class SessionJobStore:

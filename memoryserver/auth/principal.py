@@ -25,7 +25,7 @@ _IMPLIED: dict[str, frozenset[str]] = {
 @dataclass(frozen=True)
 class Principal:
     subject: str
-    method: Literal["jwt", "token", "disabled"]
+    method: Literal["jwt", "token", "disabled", "console"]
     scopes: frozenset[str] = field(default_factory=frozenset)
     namespaces: frozenset[str] | None = None  # None: every namespace
     user_id: str | None = None  # set: only this user's data

@@ -1,0 +1,87 @@
+"""Long-term memory as the console uses it: reads through the search code, writes through the services.
+
+Console reads do not count as accesses: an operator browsing memories must not change
+what agents' recency-ranked searches return. Every write goes through
+`longterm_app.services`, exactly as the REST API's do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from longterm_app import services
+from longterm_app.records import MemoryRecord
+from longterm_app.repository import MemoryStore, MissingIndex
+from longterm_app.schemas import MemoryPatch, SearchRequest, SearchResult
+from longterm_app.search import Searcher
+from memoryserver.auth.principal import Principal
+from memoryserver.embeddings import get_embedder
+from memoryserver.fields import now
+
+from .runner import with_memory_store
+
+BULK_BATCH = 100
+
+
+async def _search(store: MemoryStore, request: SearchRequest) -> SearchResult:
+    searcher = Searcher(store, get_embedder(), request)
+    try:
+        result, _keys = await searcher.run(now())
+    except MissingIndex:  # Redis was flushed or replaced: recreate the index once, as the API does
+        await asyncio.to_thread(services.ensure_memory_index)
+        result, _keys = await searcher.run(now())
+    return result
+
+
+def search(request: SearchRequest) -> SearchResult:
+    return with_memory_store(lambda store: _search(store, request))
+
+
+def listing(filters: SearchRequest, limit: int) -> SearchRequest:
+    """The filters alone (no query text), newest first: what a bulk delete acts on."""
+    return filters.model_copy(update={"text": "", "offset": 0, "limit": limit})
+
+
+def count(filters: SearchRequest) -> int:
+    """How many memories the filters match."""
+    return search(listing(filters, 1)).total
+
+
+def get(principal: Principal, namespace: str, memory_id: str) -> MemoryRecord:
+    return with_memory_store(lambda store: services.get_memory(store, principal, namespace, memory_id))
+
+
+def edit(principal: Principal, namespace: str, memory_id: str, patch: MemoryPatch) -> MemoryRecord:
+    """Apply the edit with the API's service: a new text is re-embedded."""
+    return with_memory_store(
+        lambda store: services.edit_memory(store, get_embedder(), principal, namespace, memory_id, patch)
+    )
+
+
+def delete(principal: Principal, namespace: str, memory_id: str) -> int:
+    async def run(store: MemoryStore) -> int:
+        return (await services.delete_memories(store, principal, namespace, [memory_id])).deleted
+
+    return with_memory_store(run)
+
+
+async def _delete_matches(store: MemoryStore, principal: Principal, filters: SearchRequest, most: int) -> int:
+    deleted = 0
+    while deleted < most:
+        page = await _search(store, listing(filters, min(BULK_BATCH, most - deleted)))
+        ids_by_namespace: dict[str, list[str]] = defaultdict(list)
+        for memory in page.memories:
+            ids_by_namespace[memory.namespace or ""].append(memory.id)
+        removed = 0
+        for namespace, ids in ids_by_namespace.items():
+            removed += (await services.delete_memories(store, principal, namespace, ids)).deleted
+        if not removed:  # nothing left (or someone else deleted them meanwhile)
+            break
+        deleted += removed
+    return deleted
+
+
+def bulk_delete(principal: Principal, filters: SearchRequest, most: int) -> int:
+    """Delete the memories the filters match, at most `most` of them (the count confirmed)."""
+    return with_memory_store(lambda store: _delete_matches(store, principal, filters, most))

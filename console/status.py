@@ -1,0 +1,63 @@
+"""What the dashboard shows: counts per namespace, the index, the queues, the models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from longterm_app.index import index_status
+from memoryserver.config import ConfigError
+from memoryserver.embeddings import get_embedder
+from memoryserver.errors import MemoryServerError
+from memoryserver.features import Feature, feature_status
+from memoryserver.redis import get_redis
+from sessions_app.repository import session_counts
+
+from . import jobs
+from .runner import with_memory_store
+
+
+@dataclass(frozen=True)
+class NamespaceCounts:
+    namespace: str
+    memories: int
+    sessions: int
+
+
+def namespace_counts() -> list[NamespaceCounts]:
+    sessions = session_counts(get_redis("working"))
+    try:
+        memories = with_memory_store(lambda store: store.count_by_namespace())
+    except ResponseError:  # no index (yet): the index panel says so
+        memories = {}
+    names = sorted(set(sessions) | set(memories))
+    return [NamespaceCounts(name, memories.get(name, 0), sessions.get(name, 0)) for name in names]
+
+
+def features() -> list[tuple[str, Feature]]:
+    """Each model-backed feature: on or off, and why (the same report as GET /info)."""
+    return list(feature_status().items())
+
+
+def embedding() -> tuple[str, str | None]:
+    """(identity, error) of the configured embedding provider."""
+    try:
+        return get_embedder().identity, None
+    except (ConfigError, MemoryServerError) as error:
+        return "", str(error)
+
+
+def dashboard() -> dict[str, Any]:
+    queues = jobs.all_counts()
+    embedding_identity, embedding_error = embedding()
+    return {
+        "namespaces": namespace_counts(),
+        "index": index_status(get_redis("long_term")),
+        "queues": queues,
+        "failed_total": sum(queue.failed for queue in queues),
+        "features": features(),
+        "embedding_identity": embedding_identity,
+        "embedding_error": embedding_error,
+    }
