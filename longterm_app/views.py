@@ -28,11 +28,11 @@ from memoryserver.api.views import ApiView, json_response, parse_body, principal
 from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
-from memoryserver.fields import check_identifier
+from memoryserver.fields import IDENTIFIER_SCHEMA, check_identifier
 from memoryserver.redis import get_async_redis
 
 NAMESPACE = OpenApiParameter(
-    "namespace", str, description="Namespace of the memory (default: DEFAULT_NAMESPACE)."
+    "namespace", IDENTIFIER_SCHEMA, description="Namespace of the memory (default: DEFAULT_NAMESPACE)."
 )
 
 
@@ -69,9 +69,14 @@ class MemoryCollectionView(ApiView):
         summary="Delete long-term memories by id",
         parameters=[
             NAMESPACE,
-            OpenApiParameter("memory_ids", str, many=True, description="Ids, repeated or comma-separated."),
+            OpenApiParameter(
+                "memory_ids",
+                {"type": "string", "pattern": r"^[A-Za-z0-9_.:@-]{1,200}(,[A-Za-z0-9_.:@-]{1,200})*$"},
+                required=True,
+                description="Ids, comma-separated (or the parameter repeated).",
+            ),
         ],
-        responses=DeleteMemoriesResult,
+        responses={200: DeleteMemoriesResult},
     )
     async def delete(self, request: Request) -> HttpResponse:
         ids = [

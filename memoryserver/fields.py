@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 IDENTIFIER_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,200}")
 IDENTIFIER_RULE = "must be 1-200 characters: letters, digits and _ . : @ -"
@@ -90,7 +90,17 @@ def new_id() -> str:
     return "".join([_CHAR_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
-Identifier = Annotated[str, AfterValidator(check_identifier)]
-Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
+IDENTIFIER_SCHEMA = {"type": "string", "pattern": f"^{IDENTIFIER_PATTERN.pattern}$"}
+# The JSON Schema states the rule; the validator words the error.
+Identifier = Annotated[str, AfterValidator(check_identifier), WithJsonSchema(IDENTIFIER_SCHEMA)]
+TIMESTAMP_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": MAX_TIMESTAMP, "description": "epoch seconds"},
+        {"type": "string", "format": "date-time"},
+    ]
+}
+Timestamp = Annotated[
+    float, BeforeValidator(parse_timestamp), WithJsonSchema(TIMESTAMP_SCHEMA, mode="validation")
+]
 Tag = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_tag)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_depth)]

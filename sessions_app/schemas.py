@@ -89,21 +89,38 @@ class SessionScope(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    namespace: Identifier | None = None
-    user_id: Identifier | None = None
+    namespace: Identifier | None = Field(
+        None, description="Namespace of the session (default: DEFAULT_NAMESPACE)."
+    )
+    user_id: Identifier | None = Field(None, description="Owner of the session, when sessions are per user.")
 
 
 class WindowQuery(SessionScope):
     """Query parameters of GET/PUT: which namespace, and how much the client model can take."""
 
-    window_size: int | None = Field(default=None, ge=1, le=MAX_MESSAGES)
-    model_name: str | None = Field(default=None, min_length=1, max_length=200)
-    context_window_max: int | None = Field(default=None, ge=1, le=100_000_000)
+    window_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_MESSAGES,
+        description="Most recent messages to return (default: WINDOW_SIZE).",
+    )
+    model_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Client model (OpenAI or Anthropic): trims messages to its context window.",
+    )
+    context_window_max: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000_000,
+        description="Token budget of the client; overrides model_name's window.",
+    )
 
 
 class SessionListQuery(SessionScope):
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=10_000_000)
+    limit: int = Field(10, ge=1, le=1000, description="Sessions per page.")
+    offset: int = Field(0, ge=0, le=10_000_000, description="Sessions to skip.")
 
 
 class SessionList(BaseModel):

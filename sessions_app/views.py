@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
+from memoryserver.api.parameters import query_parameters
 from memoryserver.api.views import ApiView, json_response, parse_body, parse_query, principal_of
 from memoryserver.redis import get_async_redis
 from sessions_app import services
@@ -22,25 +23,8 @@ from sessions_app.schemas import (
 )
 from sessions_app.tasks import BACKGROUND
 
-NAMESPACE = OpenApiParameter(
-    "namespace", str, description="Namespace of the session (default: DEFAULT_NAMESPACE)."
-)
-USER_ID = OpenApiParameter("user_id", str, description="Owner of the session, when sessions are per user.")
-WINDOW = [
-    NAMESPACE,
-    USER_ID,
-    OpenApiParameter(
-        "window_size", int, description="Most recent messages to return (default: WINDOW_SIZE)."
-    ),
-    OpenApiParameter(
-        "model_name",
-        str,
-        description="Client model (OpenAI or Anthropic): trims messages to its context window.",
-    ),
-    OpenApiParameter(
-        "context_window_max", int, description="Token budget of the client; overrides model_name's window."
-    ),
-]
+SCOPE = query_parameters(SessionScope)
+WINDOW = query_parameters(WindowQuery)
 
 
 def _store() -> WorkingMemoryStore:
@@ -52,12 +36,7 @@ class SessionListView(ApiView):
 
     @extend_schema(
         summary="List sessions, most recently updated first",
-        parameters=[
-            OpenApiParameter("limit", int, description="Sessions per page, 1-1000 (default 10)."),
-            OpenApiParameter("offset", int, description="Sessions to skip (default 0)."),
-            OpenApiParameter("namespace", str, description="Only sessions of this namespace."),
-            OpenApiParameter("user_id", str, description="Only sessions of this user (in the namespace)."),
-        ],
+        parameters=query_parameters(SessionListQuery),
         responses=SessionList,
     )
     async def get(self, request: Request) -> HttpResponse:
@@ -90,7 +69,7 @@ class WorkingMemoryView(ApiView):
         return json_response(memory)
 
     @extend_schema(
-        summary="Delete a session's working memory", parameters=[NAMESPACE, USER_ID], responses=DeleteResult
+        summary="Delete a session's working memory", parameters=SCOPE, responses={200: DeleteResult}
     )
     async def delete(self, request: Request, session_id: str) -> HttpResponse:
         scope = parse_query(request, SessionScope)

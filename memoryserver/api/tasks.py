@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
@@ -30,7 +31,13 @@ class TaskState(BaseModel):
     ended_at: float | None = None
 
 
+# RQ's own rule for job ids; anything else cannot name a task.
+TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
 def task_state(task_id: str) -> TaskState:
+    if not TASK_ID.fullmatch(task_id):
+        raise NotFound(f"No task '{task_id}': task ids are letters, digits, '_' and '-'.")
     try:
         job = Job.fetch(task_id, connection=get_redis())
     except NoSuchJobError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar, TypeVar
 
 from adrf.views import APIView as AsyncAPIView
@@ -86,7 +87,9 @@ class ApiView(AsyncAPIView):
                 request.user = principal
             self.initial(request, *args, **kwargs)
             handler: Any = getattr(self, method, self.http_method_not_allowed)
-            response = await handler(request, *args, **kwargs)
+            response = handler(request, *args, **kwargs)
+            if inspect.isawaitable(response):  # DRF's own handlers (OPTIONS) are synchronous
+                response = await response
         except Exception as exc:
             response = self.handle_exception(exc)
         self.response = self.finalize_response(request, response, *args, **kwargs)

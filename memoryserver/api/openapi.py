@@ -1,0 +1,62 @@
+"""OpenAPI post-processing: every operation documents the error answers it can give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memoryserver.fields import IDENTIFIER_SCHEMA
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, for people."},
+        "status_code": {"type": "integer"},
+        "errors": {
+            "type": "array",
+            "description": "One entry per invalid field (422), with its path such as `messages.3.role`.",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "required": ["detail", "status_code"],
+}
+
+ERRORS = {
+    "400": "The body is not valid JSON.",
+    "401": "Missing or invalid credentials.",
+    "403": "The caller's scopes or tenants do not allow this.",
+    "404": "No such session, memory or task.",
+    "409": "The change conflicts with stored data.",
+    "413": "The body is larger than MAX_REQUEST_BODY_BYTES.",
+    "422": "Invalid input; `errors` names each field and its problem.",
+    "501": "The feature needs a model or package that is not configured.",
+    "503": "Redis or a model API is unavailable; retry later.",
+}
+# Path parameters follow the rules the views check.
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "task_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,200}$"},
+    "session_id": IDENTIFIER_SCHEMA,
+    "memory_id": IDENTIFIER_SCHEMA,
+}
+# Liveness answers without authentication and without touching Redis.
+NO_ERRORS = {"/health"}
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        if path in NO_ERRORS:
+            continue
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETERS:
+                    parameter["schema"] = PATH_PARAMETERS[parameter["name"]]
+            responses = operation.setdefault("responses", {})
+            for code, description in ERRORS.items():
+                responses.setdefault(code, {"description": description, "content": reference})
+    return result
