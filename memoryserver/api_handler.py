@@ -20,7 +20,16 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import set_script_prefix
 
-API_PREFIXES = ("/health", "/info", "/sessions/", "/long-term-memory", "/memory-prompt", "/tasks/", "/v1/")
+API_PREFIXES = (
+    "/health",
+    "/info",
+    "/sessions/",
+    "/long-term-memory",
+    "/memory-prompt",
+    "/memory-search",
+    "/tasks/",
+    "/v1/",
+)
 API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 

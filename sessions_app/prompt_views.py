@@ -1,4 +1,4 @@
-"""REST view of the memory prompt (the MCP tool `memory_prompt` calls the same service)."""
+"""REST views that combine working and long-term memory: the memory prompt and unified search."""
 
 from __future__ import annotations
 
@@ -15,6 +15,29 @@ from memoryserver.embeddings import get_embedder
 from memoryserver.redis import get_async_redis
 from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, memory_prompt
 from sessions_app.repository import WorkingMemoryStore
+from sessions_app.unified import UnifiedSearchRequest, UnifiedSearchResult, unified_search
+
+
+class UnifiedSearchView(ApiView):
+    """Search long-term memory and, by the query's words, a session's working memory."""
+
+    method_scopes: ClassVar[dict[str, Scope]] = {"post": READ}
+
+    @extend_schema(
+        summary="Search working and long-term memory together",
+        request=UnifiedSearchRequest,
+        responses=UnifiedSearchResult,
+    )
+    async def post(self, request: Request) -> HttpResponse:
+        body = parse_body(request, UnifiedSearchRequest)
+        result = await unified_search(
+            WorkingMemoryStore(get_async_redis("working")),
+            MemoryStore(get_async_redis("long_term")),
+            get_embedder(),
+            principal_of(request),
+            body,
+        )
+        return json_response(result)
 
 
 class MemoryPromptView(ApiView):

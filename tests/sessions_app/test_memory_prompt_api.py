@@ -53,3 +53,42 @@ def test_bad_prompt_requests_are_4xx(api):
 def test_missing_session_contributes_nothing(api):
     response = api.post("/memory-prompt", json={"query": "hello", "session": {"session_id": "none"}})
     assert response.json()["messages"] == [{"role": "user", "content": {"type": "text", "text": "hello"}}]
+
+
+def test_unified_search_covers_the_session_and_long_term_memory(api):
+    api.put(
+        "/sessions/chat/memory",
+        params={"user_id": "alice"},
+        json={
+            "messages": [
+                {"id": "m1", "role": "user", "content": "My train to Porto leaves at nine"},
+                {"id": "m2", "role": "assistant", "content": "Noted, have a good evening"},
+            ],
+            "memories": [{"id": "wm1", "text": "Alice takes the train, never flights"}],
+        },
+    )
+    api.post(
+        "/long-term-memory",
+        json={"memories": [{"id": "lt1", "text": "Alice lives in Lisbon", "user_id": "alice"}]},
+    )
+    response = api.post(
+        "/memory-search",
+        json={
+            "text": "train to Porto",
+            "user_id": {"eq": "alice"},
+            "session": {"session_id": "chat", "user_id": "alice"},
+        },
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert [m["id"] for m in result["long_term"]["memories"]] == ["lt1"]
+    working = result["working_memory"]
+    assert [(hit["kind"], hit["id"]) for hit in working] == [("message", "m1"), ("memory", "wm1")]
+    assert working[0]["score"] == 1.0 and working[0]["role"] == "user"
+
+
+def test_unified_search_without_a_session_or_with_a_missing_one(api):
+    assert api.post("/memory-search", json={"text": "x"}).json()["working_memory"] == []
+    missing = api.post("/memory-search", json={"text": "x", "session": {"session_id": "none"}})
+    assert missing.status_code == 200 and missing.json()["working_memory"] == []
+    assert api.post("/memory-search", json={"session": {"session_id": "bad id"}}).status_code == 422
