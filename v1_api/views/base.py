@@ -1,0 +1,48 @@
+"""What every /v1 view shares: upstream's error shapes, store factories, the Warning header."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpResponse
+from pydantic import BaseModel
+from rest_framework.request import Request
+
+from longterm_app.repository import MemoryStore
+from memoryserver.api.views import ApiView, json_response
+from memoryserver.redis import get_async_redis
+from sessions_app.repository import WorkingMemoryStore
+from summary_views_app.repository import SummaryViewStore
+from v1_api.errors import v1_exception_handler
+
+
+class V1View(ApiView):
+    """An API view whose validation errors take upstream's shape (see v1_api.errors)."""
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
+        return v1_exception_handler
+
+
+def respond(model: BaseModel, warning: str | None = None, status: int = 200) -> HttpResponse:
+    response = json_response(model, status=status)
+    if warning:
+        response["Warning"] = warning
+    return response
+
+
+def listed(request: Request, name: str) -> list[str]:
+    """A list query parameter, repeated (`?a=1&a=2`) or comma-separated (`?a=1,2`)."""
+    return [part for value in request.query_params.getlist(name) for part in value.split(",") if part]
+
+
+def working_store() -> WorkingMemoryStore:
+    return WorkingMemoryStore(get_async_redis("working"))
+
+
+def memory_store() -> MemoryStore:
+    return MemoryStore(get_async_redis("long_term"))
+
+
+def view_store() -> SummaryViewStore:
+    return SummaryViewStore(get_async_redis("long_term"))
