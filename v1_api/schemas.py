@@ -13,7 +13,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from longterm_app.records import MemoryType
 from longterm_app.schemas import SearchMode
-from mcp_app.arguments import MemoryArg, MessageArg
+from mcp_app.arguments import MemoryArg
 from mcp_app.filters import DateTime, TimeFilterArg
 from sessions_app.prompt import PromptMessage
 
@@ -157,11 +157,15 @@ class TaskV1(BaseModel):
 # Requests.
 
 
-class MessageIn(MessageArg):
+class MessageIn(BaseModel):
     """A message as /v1 clients send it (server-computed fields are ignored)."""
 
     model_config = ConfigDict(extra="ignore", title="MemoryMessageV1Input")
 
+    role: str = Field(description="user, assistant, system or tool.")
+    content: str
+    id: str | None = Field(None, description="Generated when omitted.")
+    created_at: DateTime | None = Field(None, description="Now when omitted.")
     discrete_memory_extracted: Flag = "f"
 
 

@@ -7,10 +7,10 @@ from v1_api.views import longterm, summaries, working
 urlpatterns = [
     path("health", working.HealthView.as_view(), name="v1-health"),
     path("working-memory/", working.SessionListView.as_view(), name="v1-sessions"),
-    path("working-memory", working.SessionListView.as_view()),
+    path("working-memory", working.SessionListAlias.as_view()),
     path("working-memory/<str:session_id>", working.WorkingMemoryView.as_view(), name="v1-working-memory"),
-    path("long-term-memory/", longterm.MemoryCollectionView.as_view(), name="v1-long-term-memory"),
-    path("long-term-memory", longterm.MemoryCollectionView.as_view()),
+    path("long-term-memory/", longterm.MemoryCreateView.as_view(), name="v1-long-term-memory-create"),
+    path("long-term-memory", longterm.MemoryCollectionView.as_view(), name="v1-long-term-memory"),
     path("long-term-memory/search", longterm.MemorySearchView.as_view(), name="v1-long-term-memory-search"),
     path("long-term-memory/forget", longterm.MemoryForgetView.as_view(), name="v1-long-term-memory-forget"),
     path(
@@ -24,7 +24,7 @@ urlpatterns = [
     path("memory/prompt", working.MemoryPromptView.as_view(), name="v1-memory-prompt"),
     path("tasks/<str:task_id>", working.TaskView.as_view(), name="v1-task"),
     path("summary-views", summaries.SummaryViewsView.as_view(), name="v1-summary-views"),
-    path("summary-views/", summaries.SummaryViewsView.as_view()),
+    path("summary-views/", summaries.SummaryViewsAlias.as_view()),
     path("summary-views/<str:view_id>", summaries.SummaryViewView.as_view(), name="v1-summary-view"),
     path(
         "summary-views/<str:view_id>/partitions",

@@ -40,6 +40,7 @@ def test_views_are_created_listed_read_and_deleted(api):
     assert view["filters"] == {"namespace": "default"} and view["continuous"] is False
     listed = checked(api.get(VIEWS), "get", VIEWS)
     assert [v["id"] for v in listed] == [view["id"]]
+    assert api.get(f"{VIEWS}/").json() == listed  # with a trailing slash too
     assert checked(api.get(f"{VIEWS}/{view['id']}"), "get", VIEW) == view
     assert checked(api.delete(f"{VIEWS}/{view['id']}"), "delete", VIEW) == {"status": "ok"}
     assert api.get(f"{VIEWS}/{view['id']}").status_code == 404

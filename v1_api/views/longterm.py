@@ -47,11 +47,14 @@ async def _memory(principal: Principal, namespace: str | None, memory_id: str) -
     return await services.find_memory(memory_store(), principal, memory_id)
 
 
-class MemoryCollectionView(V1View):
-    """Create long-term memories (POST, with or without the trailing slash), or delete some by id."""
+class MemoryCreateView(V1View):
+    """Create long-term memories: POST /v1/long-term-memory/ (and without the slash, below)."""
 
     @extend_schema(
-        summary="Create long-term memories", request=CreateMemoryRecordRequest, responses=AckResponse
+        operation_id="create_long_term_memory_v1_long_term_memory__post",
+        summary="Create long-term memories",
+        request=CreateMemoryRecordRequest,
+        responses=AckResponse,
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, CreateMemoryRecordRequest)
@@ -63,7 +66,16 @@ class MemoryCollectionView(V1View):
             )
         return json_response(AckResponse(status="ok"))
 
+
+class MemoryCollectionView(MemoryCreateView):
+    """/v1/long-term-memory: DELETE by ids, and POST as upstream's clients also send it."""
+
+    @extend_schema(exclude=True)
+    async def post(self, request: Request) -> HttpResponse:
+        return await super().post(request)
+
     @extend_schema(
+        operation_id="delete_long_term_memory_v1_long_term_memory_delete",
         summary="Delete long-term memories by id",
         parameters=[OpenApiParameter("memory_ids", str, many=True), NAMESPACE],
         responses=AckResponse,
@@ -84,6 +96,7 @@ class MemorySearchView(V1View):
     method_scopes: ClassVar[dict[str, Scope]] = {"post": READ}
 
     @extend_schema(
+        operation_id="search_long_term_memory_v1_long_term_memory_search_post",
         summary="Search long-term memories (semantic, keyword or hybrid) with filters",
         request=SearchRequestV1,
         responses=MemoryRecordResultsResponse,
@@ -96,12 +109,18 @@ class MemorySearchView(V1View):
 
 
 class MemoryDetailView(V1View):
-    @extend_schema(summary="Get a long-term memory", parameters=[NAMESPACE], responses=MemoryRecordV1)
+    @extend_schema(
+        operation_id="get_long_term_memory_v1_long_term_memory__memory_id__get",
+        summary="Get a long-term memory",
+        parameters=[NAMESPACE],
+        responses=MemoryRecordV1,
+    )
     async def get(self, request: Request, memory_id: str) -> HttpResponse:
         namespace = parse_query(request, NamespaceParams).namespace
         return json_response(record_v1(await _memory(principal_of(request), namespace, memory_id)))
 
     @extend_schema(
+        operation_id="update_long_term_memory_v1_long_term_memory__memory_id__patch",
         summary="Edit a long-term memory; null fields are left as they are",
         parameters=[NAMESPACE],
         request=EditMemoryRecordRequest,
@@ -133,7 +152,12 @@ class MemoryForgetView(V1View):
 
     method_scopes: ClassVar[dict[str, Scope]] = {"post": ADMIN}
 
-    @extend_schema(summary="Forget memories by policy", request=ForgetBody, responses=ForgetResponse)
+    @extend_schema(
+        operation_id="forget_endpoint_v1_long_term_memory_forget_post",
+        summary="Forget memories by policy",
+        request=ForgetBody,
+        responses=ForgetResponse,
+    )
     async def post(self, request: Request) -> HttpResponse:
         params = parse_query(request, ForgetParams)
         body = parse_body(request, ForgetBody)
@@ -148,7 +172,13 @@ class MemoryCompactView(V1View):
 
     method_scopes: ClassVar[dict[str, Scope]] = {"post": ADMIN}
 
-    @extend_schema(summary="Compact long-term memories", responses=CompactAck)
+    @extend_schema(
+        operation_id="compact_long_term_memories_endpoint_v1_long_term_memory_compact_post",
+        parameters=[OpenApiParameter("namespace", str), OpenApiParameter("user_id", str)],
+        request=None,
+        summary="Compact long-term memories",
+        responses=CompactAck,
+    )
     async def post(self, request: Request) -> HttpResponse:
         params = parse_query(request, CompactParams)
         compact = CompactRequest(namespace=params.namespace, user_id=params.user_id)

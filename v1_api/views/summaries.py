@@ -47,34 +47,67 @@ class PartitionResultList(RootModel[list[SummaryViewPartitionResult]]):
 class SummaryViewsView(V1View):
     method_scopes: ClassVar[dict[str, Scope]] = ADMIN_WRITES
 
-    @extend_schema(summary="List summary views", responses=SummaryViewList)
+    @extend_schema(
+        operation_id="list_summary_views_endpoint_v1_summary_views_get",
+        summary="List summary views",
+        responses=SummaryViewList,
+    )
     async def get(self, request: Request) -> HttpResponse:
         views = await services.list_views(view_store(), principal_of(request))
         return json_response(SummaryViewList([summary_view_v1(view) for view in views]))
 
-    @extend_schema(summary="Create a summary view", request=SummaryViewSpec, responses=SummaryViewV1)
+    @extend_schema(
+        operation_id="create_summary_view_v1_summary_views_post",
+        summary="Create a summary view",
+        request=SummaryViewSpec,
+        responses=SummaryViewV1,
+    )
     async def post(self, request: Request) -> HttpResponse:
         spec = parse_body(request, SummaryViewSpec)
         view = await services.create_view(view_store(), principal_of(request), spec, BACKGROUND)
         return json_response(summary_view_v1(view))
 
 
+class SummaryViewsAlias(SummaryViewsView):
+    """/v1/summary-views/ with a trailing slash (undocumented: one path per operation)."""
+
+    @extend_schema(exclude=True)
+    async def get(self, request: Request) -> HttpResponse:
+        return await super().get(request)
+
+    @extend_schema(exclude=True)
+    async def post(self, request: Request) -> HttpResponse:
+        return await super().post(request)
+
+
 class SummaryViewView(V1View):
     method_scopes: ClassVar[dict[str, Scope]] = ADMIN_WRITES
 
-    @extend_schema(summary="Get a summary view", responses=SummaryViewV1)
+    @extend_schema(
+        operation_id="get_summary_view_v1_summary_views__view_id__get",
+        summary="Get a summary view",
+        responses=SummaryViewV1,
+    )
     async def get(self, request: Request, view_id: str) -> HttpResponse:
         view = await services.get_view(view_store(), principal_of(request), view_id)
         return json_response(summary_view_v1(view))
 
-    @extend_schema(summary="Delete a summary view and its stored summaries", responses=AckResponse)
+    @extend_schema(
+        operation_id="delete_summary_view_endpoint_v1_summary_views__view_id__delete",
+        summary="Delete a summary view and its stored summaries",
+        responses=AckResponse,
+    )
     async def delete(self, request: Request, view_id: str) -> HttpResponse:
         await services.delete_view(view_store(), principal_of(request), view_id)
         return json_response(AckResponse(status="ok"))
 
 
 class PartitionsView(V1View):
-    @extend_schema(summary="List a view's stored partition summaries", responses=PartitionResultList)
+    @extend_schema(
+        operation_id="list_summary_view_partitions_v1_summary_views__view_id__partitions_get",
+        summary="List a view's stored partition summaries",
+        responses=PartitionResultList,
+    )
     async def get(self, request: Request, view_id: str) -> HttpResponse:
         group_filter = parse_query(request, PartitionFilterParams).group_filter()
         results = await services.list_results(view_store(), principal_of(request), view_id, group_filter)
@@ -85,6 +118,7 @@ class RunPartitionView(V1View):
     method_scopes: ClassVar[dict[str, Scope]] = ADMIN_WRITES
 
     @extend_schema(
+        operation_id="run_summary_view_partition_v1_summary_views__view_id__partitions_run_post",
         summary="Summarise one partition now (waits for a worker)",
         request=RunSummaryViewPartitionRequest,
         responses=SummaryViewPartitionResult,
@@ -99,6 +133,7 @@ class RunViewView(V1View):
     method_scopes: ClassVar[dict[str, Scope]] = ADMIN_WRITES
 
     @extend_schema(
+        operation_id="run_summary_view_full_v1_summary_views__view_id__run_post",
         summary="Refresh every partition of a view, as a background task",
         request=RunSummaryViewRequest,
         responses=TaskV1,

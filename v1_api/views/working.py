@@ -50,7 +50,9 @@ class HealthView(V1View):
     public = True
 
     @extend_schema(
-        summary="Health check: the server time in epoch milliseconds", responses=HealthCheckResponse
+        operation_id="get_health_v1_health_get",
+        summary="Health check: the server time in epoch milliseconds",
+        responses=HealthCheckResponse,
     )
     async def get(self, request: Request) -> HttpResponse:
         return json_response(HealthCheckResponse(now=int(time.time() * 1000)))
@@ -58,6 +60,7 @@ class HealthView(V1View):
 
 class SessionListView(V1View):
     @extend_schema(
+        operation_id="list_sessions_v1_working_memory__get",
         summary="List sessions, most recently updated first",
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
         responses=SessionListResponse,
@@ -69,10 +72,22 @@ class SessionListView(V1View):
         return json_response(SessionListResponse(sessions=sessions, total=total))
 
 
+class SessionListAlias(SessionListView):
+    """/v1/working-memory without the trailing slash (undocumented: one path per operation)."""
+
+    @extend_schema(exclude=True)
+    async def get(self, request: Request) -> HttpResponse:
+        return await super().get(request)
+
+
 class WorkingMemoryView(V1View):
     """A session's working memory; a session that does not exist is a 404."""
 
-    @extend_schema(summary="Get a session's working memory", responses=WorkingMemoryResponse)
+    @extend_schema(
+        operation_id="get_working_memory_v1_working_memory__session_id__get",
+        summary="Get a session's working memory",
+        responses=WorkingMemoryResponse,
+    )
     async def get(self, request: Request, session_id: str) -> HttpResponse:
         params = parse_query(request, GetWorkingMemoryParams)
         window = client_window(params.model_name, params.context_window_max)
@@ -92,6 +107,7 @@ class WorkingMemoryView(V1View):
         return respond(working_memory_v1(memory, percentages), window.warning)
 
     @extend_schema(
+        operation_id="put_working_memory_v1_working_memory__session_id__put",
         summary="Replace a session's working memory",
         request=UpdateWorkingMemory,
         responses=WorkingMemoryResponse,
@@ -119,7 +135,11 @@ class WorkingMemoryView(V1View):
         )
         return respond(working_memory_v1(memory, percentages), window.warning)
 
-    @extend_schema(summary="Delete a session's working memory", responses=AckResponse)
+    @extend_schema(
+        operation_id="delete_working_memory_v1_working_memory__session_id__delete",
+        summary="Delete a session's working memory",
+        responses=AckResponse,
+    )
     async def delete(self, request: Request, session_id: str) -> HttpResponse:
         params = parse_query(request, SessionScopeParams)
         scope = SessionScope(namespace=params.namespace, user_id=params.user_id)
@@ -133,6 +153,7 @@ class MemoryPromptView(V1View):
     method_scopes: ClassVar[dict[str, Scope]] = {"post": READ}
 
     @extend_schema(
+        operation_id="memory_prompt_v1_memory_prompt_post",
         summary="Build an LLM prompt from a query, a session and long-term memories",
         request=MemoryPromptRequestV1,
         responses=MemoryPromptResponseV1,
@@ -152,6 +173,10 @@ class MemoryPromptView(V1View):
 
 
 class TaskView(V1View):
-    @extend_schema(summary="Get a background task's status", responses=TaskV1)
+    @extend_schema(
+        operation_id="get_task_status_v1_tasks__task_id__get",
+        summary="Get a background task's status",
+        responses=TaskV1,
+    )
     async def get(self, request: Request, task_id: str) -> HttpResponse:
         return json_response(await sync_to_async(task_state_v1, thread_sensitive=False)(task_id))
