@@ -52,10 +52,6 @@ def tag_operators(name: str, condition: TagFilterV1) -> dict[str, Any]:
     return {op: value for op, value in operators.items() if value is not None}
 
 
-def _time_operators(name: str, condition: TimeFilterArg) -> dict[str, Any]:
-    return condition.operators(name)
-
-
 def filter_payload(request: SearchRequestV1) -> dict[str, dict[str, Any]]:
     """The request's filters in the search's shape; a filter without a condition is dropped."""
     payload: dict[str, dict[str, Any]] = {}
@@ -65,7 +61,7 @@ def filter_payload(request: SearchRequestV1) -> dict[str, dict[str, Any]]:
             payload[name] = operators
     for name in TIME_FIELDS:
         moment: TimeFilterArg | None = getattr(request, name)
-        if moment is not None and (operators := _time_operators(name, moment)):
+        if moment is not None and (operators := moment.operators(name)):
             payload[name] = operators
     return payload
 
