@@ -117,8 +117,11 @@ def test_prompt_search_true_leaves_out_the_session():
     assert search.user_id is None
 
 
-def test_every_upstream_route_is_documented_with_its_operation_id(api):
+def test_every_upstream_route_is_documented_with_its_operation_id_and_parameters(api):
     ours = api.get("/openapi.json").json()["paths"]
     for path, operations in document()["paths"].items():
         for method, operation in operations.items():
-            assert ours[path][method]["operationId"] == operation["operationId"], (method, path)
+            documented = ours[path][method]
+            assert documented["operationId"] == operation["operationId"], (method, path)
+            names = {p["name"] for p in documented.get("parameters", [])}
+            assert {p["name"] for p in operation.get("parameters", [])} <= names, (method, path)

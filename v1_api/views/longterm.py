@@ -36,9 +36,7 @@ from v1_api.schemas import (
     MemoryRecordV1,
     SearchRequestV1,
 )
-from v1_api.views.base import V1View, listed, memory_store
-
-NAMESPACE = OpenApiParameter("namespace", str, description="Where the memory is (default: any readable).")
+from v1_api.views.base import V1View, listed, memory_store, query_parameters
 
 
 async def _memory(principal: Principal, namespace: str | None, memory_id: str) -> MemoryRecord:
@@ -77,7 +75,7 @@ class MemoryCollectionView(MemoryCreateView):
     @extend_schema(
         operation_id="delete_long_term_memory_v1_long_term_memory_delete",
         summary="Delete long-term memories by id",
-        parameters=[OpenApiParameter("memory_ids", str, many=True), NAMESPACE],
+        parameters=[OpenApiParameter("memory_ids", str, many=True), *query_parameters(NamespaceParams)],
         responses=AckResponse,
     )
     async def delete(self, request: Request) -> HttpResponse:
@@ -97,6 +95,7 @@ class MemorySearchView(V1View):
 
     @extend_schema(
         operation_id="search_long_term_memory_v1_long_term_memory_search_post",
+        parameters=query_parameters(OptimizeParams),
         summary="Search long-term memories (semantic, keyword or hybrid) with filters",
         request=SearchRequestV1,
         responses=MemoryRecordResultsResponse,
@@ -111,8 +110,8 @@ class MemorySearchView(V1View):
 class MemoryDetailView(V1View):
     @extend_schema(
         operation_id="get_long_term_memory_v1_long_term_memory__memory_id__get",
+        parameters=query_parameters(NamespaceParams),
         summary="Get a long-term memory",
-        parameters=[NAMESPACE],
         responses=MemoryRecordV1,
     )
     async def get(self, request: Request, memory_id: str) -> HttpResponse:
@@ -122,7 +121,6 @@ class MemoryDetailView(V1View):
     @extend_schema(
         operation_id="update_long_term_memory_v1_long_term_memory__memory_id__patch",
         summary="Edit a long-term memory; null fields are left as they are",
-        parameters=[NAMESPACE],
         request=EditMemoryRecordRequest,
         responses=MemoryRecordV1,
     )
@@ -154,6 +152,7 @@ class MemoryForgetView(V1View):
 
     @extend_schema(
         operation_id="forget_endpoint_v1_long_term_memory_forget_post",
+        parameters=query_parameters(ForgetParams),
         summary="Forget memories by policy",
         request=ForgetBody,
         responses=ForgetResponse,
@@ -174,7 +173,7 @@ class MemoryCompactView(V1View):
 
     @extend_schema(
         operation_id="compact_long_term_memories_endpoint_v1_long_term_memory_compact_post",
-        parameters=[OpenApiParameter("namespace", str), OpenApiParameter("user_id", str)],
+        parameters=query_parameters(CompactParams),
         request=None,
         summary="Compact long-term memories",
         responses=CompactAck,

@@ -31,7 +31,7 @@ from v1_api.schemas import (
     TaskV1,
 )
 from v1_api.tasks import task_v1
-from v1_api.views.base import V1View, view_store
+from v1_api.views.base import V1View, query_parameters, view_store
 
 ADMIN_WRITES: dict[str, Scope] = {"get": READ, "post": ADMIN, "delete": ADMIN}
 
@@ -105,6 +105,7 @@ class SummaryViewView(V1View):
 class PartitionsView(V1View):
     @extend_schema(
         operation_id="list_summary_view_partitions_v1_summary_views__view_id__partitions_get",
+        parameters=query_parameters(PartitionFilterParams),
         summary="List a view's stored partition summaries",
         responses=PartitionResultList,
     )

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
 from longterm_app.schemas import SearchRequest
@@ -40,7 +40,7 @@ from v1_api.schemas import (
     WorkingMemoryResponse,
 )
 from v1_api.tasks import task_state_v1
-from v1_api.views.base import V1View, memory_store, respond, working_store
+from v1_api.views.base import V1View, memory_store, query_parameters, respond, working_store
 from v1_api.windows import DEFAULT_CONTEXT_WINDOW, client_window, context_percentages
 
 
@@ -61,8 +61,8 @@ class HealthView(V1View):
 class SessionListView(V1View):
     @extend_schema(
         operation_id="list_sessions_v1_working_memory__get",
+        parameters=query_parameters(SessionListParams),
         summary="List sessions, most recently updated first",
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
         responses=SessionListResponse,
     )
     async def get(self, request: Request) -> HttpResponse:
@@ -85,6 +85,7 @@ class WorkingMemoryView(V1View):
 
     @extend_schema(
         operation_id="get_working_memory_v1_working_memory__session_id__get",
+        parameters=query_parameters(GetWorkingMemoryParams),
         summary="Get a session's working memory",
         responses=WorkingMemoryResponse,
     )
@@ -108,6 +109,7 @@ class WorkingMemoryView(V1View):
 
     @extend_schema(
         operation_id="put_working_memory_v1_working_memory__session_id__put",
+        parameters=query_parameters(PutWorkingMemoryParams),
         summary="Replace a session's working memory",
         request=UpdateWorkingMemory,
         responses=WorkingMemoryResponse,
@@ -137,6 +139,7 @@ class WorkingMemoryView(V1View):
 
     @extend_schema(
         operation_id="delete_working_memory_v1_working_memory__session_id__delete",
+        parameters=query_parameters(SessionScopeParams),
         summary="Delete a session's working memory",
         responses=AckResponse,
     )
@@ -154,6 +157,7 @@ class MemoryPromptView(V1View):
 
     @extend_schema(
         operation_id="memory_prompt_v1_memory_prompt_post",
+        parameters=query_parameters(OptimizeParams),
         summary="Build an LLM prompt from a query, a session and long-term memories",
         request=MemoryPromptRequestV1,
         responses=MemoryPromptResponseV1,
