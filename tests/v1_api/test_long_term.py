@@ -209,11 +209,12 @@ def _aged(api):
 def test_forget_by_policy_deletes_unless_dry_run(api):
     _aged(api)
     body = {"policy": {"max_age_days": 30}, "pinned_ids": ["pinned"]}
-    preview = api.post("/v1/long-term-memory/forget", json=body, params={"dry_run": "true"}).json()
+    forget = "/v1/long-term-memory/forget"
+    preview = checked(api.post(forget, json=body, params={"dry_run": "true"}), "post", forget)
     assert preview["dry_run"] is True and sorted(preview["deleted_ids"]) == ["ancient", "stale"]
     assert preview["scanned"] == 4 and preview["deleted"] == 2
     assert api.get("/v1/long-term-memory/stale").status_code == 200
-    done = api.post("/v1/long-term-memory/forget", json=body).json()  # dry_run defaults to false
+    done = checked(api.post(forget, json=body), "post", forget)  # dry_run defaults to false
     assert done["dry_run"] is False and sorted(done["deleted_ids"]) == ["ancient", "stale"]
     assert api.get("/v1/long-term-memory/stale").status_code == 404
     assert api.get("/v1/long-term-memory/pinned").status_code == 200
