@@ -52,12 +52,12 @@ STOPWORDS = frozenset(
         "with",
     ]
 )
-_TAG_SYNTAX = re.compile(r"([\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f])")
+_TAG_SYNTAX = re.compile(r"([\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f])")
 _WORD = re.compile(r"\w+")
 
 
 def escape_tag(value: str) -> str:
-    """Backslash-escape every ASCII character that is not a letter, digit or underscore."""
+    """Backslash-escape every ASCII character that is not a letter or digit (a lone `_` is syntax too)."""
     return _TAG_SYNTAX.sub(r"\\\1", value)
 
 
@@ -75,6 +75,10 @@ def tag_clauses(field: str, condition: TagFilter) -> list[str]:
         clauses.append(f"@{field}:{_tag_set(condition.any)}")
     if condition.all is not None:
         clauses.extend(f"@{field}:{_tag_set([value])}" for value in dict.fromkeys(condition.all))
+    if condition.none is not None:
+        clauses.append(f"-@{field}:{_tag_set(condition.none)}")
+    if condition.startswith is not None:
+        clauses.append(f"@{field}:{{{escape_tag(condition.startswith)}*}}")
     return clauses
 
 
@@ -120,6 +124,13 @@ def filter_query(filters: MemoryFilters) -> str:
     """All filters ANDed; `*` matches everything."""
     clauses = filter_clauses(filters)
     return " ".join(f"({clause})" for clause in clauses) if clauses else "*"
+
+
+def ids_query(memory_ids: list[str], filters: MemoryFilters) -> str:
+    """The memories with any of these ids (in any namespace) within the filters."""
+    match = f"@id:{_tag_set(memory_ids)}"
+    base = filter_query(filters)
+    return match if base == "*" else f"{match} {base}"
 
 
 def text_terms(text: str) -> list[str]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import numpy as np
 import orjson
@@ -123,6 +123,16 @@ def _part(value: str) -> str:
 
 def doc_key(namespace: str, memory_id: str) -> str:
     return f"{KEY_PREFIX}{_part(namespace)}:{_part(memory_id)}"
+
+
+def id_of(key: str) -> str:
+    """The memory id in a document key (quoted parts never contain ':')."""
+    return unquote(key.rsplit(":", 1)[-1])
+
+
+def namespace_of(key: str) -> str:
+    """The namespace in a document key."""
+    return unquote(key[len(KEY_PREFIX) :].split(":", 1)[0])
 
 
 def access_key(key: str) -> str:
@@ -302,10 +312,13 @@ class MemoryStore:
                 )
             await pipe.execute()
 
-    async def records(self, query: str, offset: int, limit: int) -> list[tuple[str, bytes]]:
-        """(key, record JSON) of a filter's matches, oldest first."""
+    async def records(
+        self, query: str, offset: int, limit: int, newest_first: bool = False
+    ) -> list[tuple[str, bytes]]:
+        """(key, record JSON) of a filter's matches, oldest first (or newest first)."""
+        order = "DESC" if newest_first else "ASC"
         (page,) = await self.search(
-            [SearchCall(query, offset=offset, limit=limit, sort_by=("created_at", "ASC"))]
+            [SearchCall(query, offset=offset, limit=limit, sort_by=("created_at", order))]
         )
         return [(hit.key, hit.record) for hit in page.hits]
 

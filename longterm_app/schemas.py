@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from longterm_app.forgetting import ForgetPolicy
 from longterm_app.records import MemoryRecord, MemoryType
 from memoryserver.fields import Identifier, Tag, Timestamp
 
@@ -33,6 +34,10 @@ class CreateMemoriesResult(BaseModel):
     task_id: str | None = Field(None, description="For large batches indexed by a worker: see /tasks/{id}.")
 
 
+# RediSearch expands a tag prefix only from this length (its MINPREFIX default).
+MIN_PREFIX = 2
+
+
 class TagFilter(Strict):
     """Operators on a tag field; several operators are combined with AND."""
 
@@ -40,11 +45,15 @@ class TagFilter(Strict):
     ne: Tag | None = None
     any: list[Tag] | None = Field(None, min_length=1, max_length=500)
     all: list[Tag] | None = Field(None, min_length=1, max_length=500)
+    none: list[Tag] | None = Field(None, min_length=1, max_length=500, description="Has none of these.")
+    startswith: Tag | None = Field(
+        None, min_length=MIN_PREFIX, description="Has a value starting with this prefix (2+ characters)."
+    )
 
     @model_validator(mode="after")
     def _has_an_operator(self) -> TagFilter:
-        if self.eq is None and self.ne is None and self.any is None and self.all is None:
-            raise ValueError("needs one of the operators eq, ne, any, all")
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError("needs one of the operators eq, ne, any, all, none, startswith")
         return self
 
 
@@ -130,6 +139,25 @@ class ForgetRequest(Strict):
     user_id: Identifier | None = None
     session_id: Identifier | None = None
     dry_run: bool = True
+
+
+class PolicyForgetRequest(Strict):
+    """Forget what a retention policy selects among a scope's memories, oldest scanned first."""
+
+    policy: ForgetPolicy
+    namespace: Identifier | None = None
+    user_id: Identifier | None = None
+    session_id: Identifier | None = None
+    limit: int = Field(1000, ge=1, le=100_000, description="Memories scanned, oldest first.")
+    pinned_ids: list[Identifier] = Field(default_factory=list, max_length=10_000)
+    dry_run: bool = True
+
+
+class PolicyForgetResult(BaseModel):
+    scanned: int
+    deleted: int = Field(description="Memories deleted; in a dry run, those that would be.")
+    deleted_ids: list[str]
+    dry_run: bool
 
 
 class CompactRequest(Strict):

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from longterm_app.access import check_owner, scoped_filters, scoped_record
+from longterm_app.forgetting import select_for_forgetting
 from longterm_app.index import ensure_index
-from longterm_app.queries import filter_query
+from longterm_app.queries import filter_query, ids_query
 from longterm_app.records import MemoryRecord, memory_hash
-from longterm_app.repository import MemoryStore, MissingIndex
+from longterm_app.repository import MemoryStore, MissingIndex, id_of, namespace_of
 from longterm_app.schemas import (
     CompactQueued,
     CompactRequest,
@@ -24,6 +25,8 @@ from longterm_app.schemas import (
     MemoryFilters,
     MemoryPatch,
     MergedMemory,
+    PolicyForgetRequest,
+    PolicyForgetResult,
     SearchRequest,
     SearchResult,
     TagFilter,
@@ -158,6 +161,41 @@ async def get_memory(
     return check_owner(record, principal)
 
 
+async def _keys_by_id(store: MemoryStore, principal: Principal, memory_ids: list[str]) -> list[str]:
+    """Keys of the memories with these ids in any namespace (and of any user) the caller may read."""
+    query = ids_query(memory_ids, scoped_filters(MemoryFilters(), principal))
+    return await _with_index(lambda: store.keys_matching(query, max(len(memory_ids) * 4, 10)))
+
+
+async def find_memory(store: MemoryStore, principal: Principal, memory_id: str) -> MemoryRecord:
+    """A memory by id alone, in whichever namespace the caller may read holds it.
+
+    For APIs whose ids are global (upstream /v1); an id used in two namespaces is a Conflict.
+    """
+    memory_id = _checked_id(memory_id)
+    keys = await _keys_by_id(store, principal, [memory_id])
+    if not keys:
+        raise NotFound(f"No memory '{memory_id}' in the namespaces this caller may read.")
+    if len(keys) > 1:
+        raise Conflict(f"Memory id '{memory_id}' exists in {len(keys)} namespaces; name the namespace.")
+    namespace = namespace_of(keys[0])
+    return await get_memory(store, principal, namespace, memory_id)
+
+
+async def delete_memories_by_id(
+    store: MemoryStore, principal: Principal, memory_ids: list[str]
+) -> DeleteMemoriesResult:
+    """Delete memories by id in every namespace the caller may use (global ids, upstream /v1)."""
+    ids = list(dict.fromkeys(_checked_id(memory_id) for memory_id in memory_ids))
+    found: list[str] = []
+    for start in range(0, len(ids), FORGET_BATCH):
+        found += await _keys_by_id(store, principal, ids[start : start + FORGET_BATCH])
+    deleted = await store.delete_keys(found)
+    deleted_ids = {id_of(key) for key in deleted}
+    missing = [memory_id for memory_id in ids if memory_id not in deleted_ids]
+    return DeleteMemoriesResult(deleted=len(deleted), missing=missing)
+
+
 async def edit_memory(
     store: MemoryStore,
     embedder: Embedder,
@@ -222,6 +260,56 @@ async def forget(store: MemoryStore, principal: Principal, request: ForgetReques
             if not removed:  # deleted by someone else meanwhile; the index catches up
                 break
     return ForgetResult(dry_run=request.dry_run, matched=matched, deleted=deleted)
+
+
+async def _scan(store: MemoryStore, query: str, limit: int, newest_first: bool) -> list[tuple[str, bytes]]:
+    """(key, record JSON) of up to `limit` matches of a filter query, by creation time."""
+    found: list[tuple[str, bytes]] = []
+    while len(found) < limit:
+        offset, size = len(found), min(FORGET_BATCH, limit - len(found))
+
+        async def page_at(offset: int = offset, size: int = size) -> list[tuple[str, bytes]]:
+            return await store.records(query, offset, size, newest_first=newest_first)
+
+        page = await _with_index(page_at)
+        found += page
+        if len(page) < size:
+            break
+    return found
+
+
+async def list_memories(
+    store: MemoryStore, principal: Principal, filters: MemoryFilters, limit: int, newest_first: bool = True
+) -> list[MemoryRecord]:
+    """Up to `limit` memories matching the filters, by creation time; no access is recorded."""
+    query = filter_query(scoped_filters(filters, principal))
+    return [
+        MemoryRecord.model_validate_json(raw) for _, raw in await _scan(store, query, limit, newest_first)
+    ]
+
+
+async def forget_by_policy(
+    store: MemoryStore, principal: Principal, request: PolicyForgetRequest
+) -> PolicyForgetResult:
+    """Scan a scope's memories (oldest first, up to `limit`) and delete what the policy selects."""
+    scope = {
+        field: TagFilter(eq=value)
+        for field in ("namespace", "user_id", "session_id")
+        if (value := getattr(request, field)) is not None
+    }
+    query = filter_query(scoped_filters(MemoryFilters(**scope), principal))
+    candidates = await _scan(store, query, request.limit, newest_first=False)
+    keys = [key for key, _ in candidates]
+    records = await store.with_access(keys, [MemoryRecord.model_validate_json(raw) for _, raw in candidates])
+    chosen = select_for_forgetting(zip(keys, records, strict=True), request.policy, now(), request.pinned_ids)
+    ids = {key: record.id for key, record in zip(keys, records, strict=True)}
+    deleted = chosen if request.dry_run else await store.delete_keys(chosen)
+    return PolicyForgetResult(
+        scanned=len(candidates),
+        deleted=len(deleted),
+        deleted_ids=[ids[key] for key in deleted],
+        dry_run=request.dry_run,
+    )
 
 
 async def queue_compaction(

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from longterm_app.records import MemoryType
 from mcp_app.filters import DateTime
-from memoryserver.errors import InvalidInput
 
 
 class MessageArg(BaseModel):
@@ -67,10 +66,6 @@ class StrategyArg(BaseModel):
     strategy: Literal["discrete", "summary", "preferences", "custom"] = "discrete"
     config: dict[str, Any] = Field(default_factory=dict)
 
-    def check(self) -> None:
-        if self.strategy != "discrete" or self.config:
-            raise InvalidInput(
-                "long_term_memory_strategy",
-                f"strategy '{self.strategy}' is not available in this version; "
-                "omit long_term_memory_strategy or use {'strategy': 'discrete'}",
-            )
+    def payload(self) -> dict[str, Any]:
+        """Our strategy: upstream keeps a custom strategy's prompt in `config.custom_prompt`."""
+        return {"strategy": self.strategy, "custom_prompt": self.config.get("custom_prompt")}

@@ -2,9 +2,9 @@
 
 Upstream clients send filters such as `{"field": "topics", "any": ["travel"]}` and
 date-time filters with ISO-8601 strings and an `inclusive` flag for `between`. We accept
-those shapes and map what the search supports: eq, ne, any, all on tag fields; gt, gte,
-lt, lte, eq, ne, between on time fields (ISO-8601 or epoch seconds). Prefix matching
-(`startswith`) and any other operator are refused with a message naming the operator.
+those shapes and map what the search supports: eq, ne, any, all, startswith on tag fields;
+gt, gte, lt, lte, eq, ne, between on time fields (ISO-8601 or epoch seconds). Any other
+operator is refused with a message naming the operator.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from memoryserver.errors import InvalidInput
 from memoryserver.fields import parse_timestamp
 
-TAG_OPERATORS = ("eq", "ne", "any", "all")
+TAG_OPERATORS = ("eq", "ne", "any", "all", "startswith")
 TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "ne", "between")
 # Keys of upstream filter objects that carry no condition when empty (enum_class is a Python artefact).
-_IGNORED_WHEN_NULL = ("startswith", "enum_class")
+_IGNORED_WHEN_NULL = ("enum_class",)
 # `between` [low, high] with upstream's `inclusive` flag, as one-sided operators.
 _BETWEEN_AS: dict[str, tuple[str, str]] = {
     "neither": ("gt", "lt"),
@@ -44,9 +44,7 @@ def _checked_keys(value: Any, operators: tuple[str, ...], settings: tuple[str, .
     """Refuse operators we do not support, by name, before field validation."""
     if not isinstance(value, dict):
         return value
-    value = dict(value)
-    if value.get("startswith") is not None:
-        raise ValueError(f"prefix matching (startswith) is not supported; use {_listed(operators)}")
+    value = {key: item for key, item in value.items() if not (key == "startswith" and item is None)}
     for key in _IGNORED_WHEN_NULL:
         value.pop(key, None)
     for key in value:
@@ -74,6 +72,7 @@ class TagFilterArg(BaseModel):
     ne: str | None = Field(None, description="Not equal to this value.")
     any: list[str] | None = Field(None, description="Has any of these values.")
     all: list[str] | None = Field(None, description="Has all of these values.")
+    startswith: str | None = Field(None, description="Has a value starting with this prefix (2+ characters).")
 
     @model_validator(mode="before")
     @classmethod

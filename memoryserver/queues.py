@@ -27,9 +27,14 @@ def get_queue(queue_name: str) -> Queue:
 
 
 def enqueue(
-    queue_name: str, func: Callable[..., Any] | str, *args: Any, job_id: str | None = None, **kwargs: Any
+    queue_name: str,
+    func: Callable[..., Any] | str,
+    *args: Any,
+    job_id: str | None = None,
+    meta: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> str:
-    """Queue `func(*args, **kwargs)` with retries and return the job id."""
+    """Queue `func(*args, **kwargs)` with retries and return the job id; `meta` is kept on the job."""
     queue = get_queue(queue_name)
     job = queue.enqueue(
         func,  # type: ignore[type-var]  # RQ takes a dotted path as well as a function
@@ -38,6 +43,7 @@ def enqueue(
         retry=DEFAULT_RETRY,
         result_ttl=RESULT_TTL_SECONDS,
         job_id=job_id or new_id(),
+        meta=meta,
     )
     return str(job.id)
 

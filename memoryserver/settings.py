@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "longterm_app",
     "mcp_app",
     "console",
+    "summary_views_app",
+    "v1_api",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +115,7 @@ ENABLE_NER = CONFIG.enable_ner
 TOPIC_MODEL_SOURCE = CONFIG.topic_model_source
 NER_MODEL_PATH = CONFIG.ner_model_path
 COMPACTION_DISTANCE_THRESHOLD = CONFIG.compaction_distance_threshold
+SUMMARY_VIEW_REFRESH_MINUTES = CONFIG.summary_view_refresh_minutes
 DISABLE_AUTH = CONFIG.disable_auth
 AUTH_MODE = CONFIG.effective_auth_mode
 AUTH_ENFORCE_SCOPES = CONFIG.auth_enforce_scopes

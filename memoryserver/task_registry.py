@@ -21,6 +21,12 @@ TASKS: dict[str, TaskSpec] = {
         "extraction", "Fill missing topics and entities. Arguments: namespace, memory_ids (comma-separated)."
     ),
     "longterm_app.tasks.index_memories": TaskSpec("default", "Embed and store a batch of memory records."),
+    "summary_views_app.tasks.refresh_view": TaskSpec(
+        "summarization", "Summarise every partition of a summary view. Arguments: view_id."
+    ),
+    "summary_views_app.tasks.refresh_continuous_views": TaskSpec(
+        "default", "Refresh every continuous summary view, then again every SUMMARY_VIEW_REFRESH_MINUTES."
+    ),
     "sessions_app.tasks.summarize_session": TaskSpec(
         "summarization",
         "Fold a session's oldest messages into its summary. Arguments: namespace, user_id, "

@@ -47,12 +47,17 @@ _OPENAI_WINDOWS = {
     "gpt-5-mini": 400_000,
     "gpt-5-nano": 400_000,
     "gpt-5.1": 400_000,
+    "gpt-5.2": 400_000,
     "o1": 200_000,
     "o1-mini": 128_000,
     "o1-preview": 128_000,
     "o3": 200_000,
     "o3-mini": 200_000,
     "o4-mini": 200_000,
+    # Embedding models (named by the upstream API's model list): their input limit.
+    "text-embedding-ada-002": 8_191,
+    "text-embedding-3-small": 8_191,
+    "text-embedding-3-large": 8_191,
 }
 _ANTHROPIC_WINDOWS = {
     "claude-3-haiku": 200_000,

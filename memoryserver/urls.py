@@ -18,6 +18,7 @@ urlpatterns = [
     path("tasks/<str:task_id>", TaskView.as_view(), name="task"),
     path("", include("sessions_app.urls")),
     path("", include("longterm_app.urls")),
+    path("v1/", include("v1_api.urls")),
 ]
 
 if settings.OIDC_ENABLED:

@@ -67,7 +67,7 @@ local kept_persisted, unpersisted = {}, 0
 for i, memory in ipairs(decoded('$.memories')[1] or {}) do
   if memory.persisted_at == cjson.null or memory.persisted_at == nil then
     local before = persisted[memory.id]
-    if before and before.text == memory.text then
+    if before and before.persisted_at ~= cjson.null and before.text == memory.text then
       local at = cjson.encode(before.persisted_at)
       redis.call('JSON.SET', KEYS[1], '$.memories[' .. (i - 1) .. '].persisted_at', at)
       table.insert(kept_persisted, memory.id)

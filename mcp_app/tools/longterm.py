@@ -9,19 +9,21 @@ from pydantic import Field
 from longterm_app import services
 from longterm_app.records import MemoryRecord, MemoryType
 from longterm_app.schemas import (
+    CompactQueued,
+    CompactRequest,
     CreateMemoriesRequest,
     CreateMemoriesResult,
     DeleteMemoriesResult,
     MemoryPatch,
 )
-from longterm_app.tasks import BACKGROUND
+from longterm_app.tasks import BACKGROUND, queue_compaction
 from mcp_app.arguments import MemoryArg
 from mcp_app.context import caller, memory_store
 from mcp_app.errors import parse
 from mcp_app.filters import DateTime
-from memoryserver.auth.principal import READ, WRITE
+from memoryserver.auth.principal import ADMIN, READ, WRITE
 from memoryserver.embeddings import get_embedder
-from memoryserver.errors import FeatureDisabled, InvalidInput
+from memoryserver.errors import InvalidInput
 
 MemoryId = Annotated[str, Field(description="The memory's id, as returned by create or search.")]
 Namespace = Annotated[
@@ -129,18 +131,21 @@ async def delete_long_term_memories(
 async def compact_long_term_memories(
     namespace: Annotated[str | None, Field(description="Only this namespace.")] = None,
     user_id: Annotated[str | None, Field(description="Only this user's memories.")] = None,
-    session_id: Annotated[str | None, Field(description="Only this session's memories.")] = None,
-) -> dict[str, Any]:
-    """Merge duplicate and near-duplicate long-term memories. Not available yet in this server.
+    session_id: Annotated[
+        str | None, Field(description="Not supported: compaction works per namespace and user.")
+    ] = None,
+) -> CompactQueued:
+    """Merge duplicate and near-duplicate long-term memories, in the background.
 
-    Exact duplicates are already merged when memories are created, so there is no need
-    to call it. Until compaction exists it answers with an error and changes nothing.
+    Exact duplicates merge at once; near duplicates merge into one text by the chat model
+    (without one they are only reported). The answer is the background task's id. Needs
+    the admin scope.
 
     Example:
       compact_long_term_memories(namespace="work")
     """
-    caller(WRITE)
-    raise FeatureDisabled(
-        "Compaction of long-term memories is not available yet in this server; nothing was changed. "
-        "Exact duplicates are already merged when memories are created."
-    )
+    principal = caller(ADMIN)
+    if session_id is not None:
+        raise InvalidInput("session_id", "compaction works per namespace and user; omit session_id")
+    request = parse(CompactRequest, {"namespace": namespace, "user_id": user_id})
+    return await services.queue_compaction(principal, request, queue_compaction)

@@ -77,8 +77,8 @@ async def search_long_term_memory(
     Call it before answering anything that may depend on what you were told earlier
     (preferences, facts about the user, past decisions), and before creating a memory, to
     avoid duplicates. Filters narrow the search; several conditions are combined with AND.
-    Time filters take ISO-8601 date-times ("2025-01-31T09:00:00Z") or epoch seconds. Prefix
-    matching (startswith) is not supported. Results come best first, each with `dist`
+    Time filters take ISO-8601 date-times ("2025-01-31T09:00:00Z") or epoch seconds; tag
+    filters also take a prefix (`{"startswith": "trav"}`). Results come best first, each with `dist`
     (cosine distance, lower is closer) and `score`; `next_offset` pages on.
 
     Examples:

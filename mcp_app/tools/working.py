@@ -44,7 +44,11 @@ async def set_working_memory(
         Field(description="Seconds until the session expires (default 3600); 0 or null keeps it."),
     ] = 3600,
     long_term_memory_strategy: Annotated[
-        StrategyArg | None, Field(description="Only the default {'strategy': 'discrete'} is available.")
+        StrategyArg | None,
+        Field(
+            description="What extraction keeps from the messages: discrete (default), summary, preferences, "
+            "or custom with config.custom_prompt."
+        ),
     ] = None,
 ) -> WorkingMemoryPutResponse:
     """Save a session's working memory: its messages, structured memories, summary and data.
@@ -63,8 +67,6 @@ async def set_working_memory(
           memories=[{"text": "User is planning a trip to Japan in April 2026", "topics": ["travel"]}])
     """
     principal = caller(WRITE)
-    if long_term_memory_strategy is not None:
-        long_term_memory_strategy.check()
     body = parse(
         WorkingMemoryInput,
         {
@@ -73,6 +75,11 @@ async def set_working_memory(
             "context": context,
             "data": data,
             "ttl_seconds": ttl_seconds or None,
+            **(
+                {"long_term_memory_strategy": long_term_memory_strategy.payload()}
+                if long_term_memory_strategy is not None
+                else {}
+            ),
         },
     )
     query = parse(WindowQuery, {"namespace": namespace, "user_id": user_id})

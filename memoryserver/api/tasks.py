@@ -35,25 +35,39 @@ class TaskState(BaseModel):
 TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
-def task_state(task_id: str) -> TaskState:
+def fetch_job(task_id: str) -> Job:
+    """The background job with this id; NotFound once RQ has forgotten it (or never could have known it)."""
     if not TASK_ID.fullmatch(task_id):
         raise NotFound(f"No task '{task_id}': task ids are letters, digits, '_' and '-'.")
     try:
-        job = Job.fetch(task_id, connection=get_redis())
+        return Job.fetch(task_id, connection=get_redis())
     except NoSuchJobError:
         raise NotFound(f"No task '{task_id}' (finished tasks are kept for a limited time).") from None
+
+
+def job_status(job: Job) -> str:
     status = job.get_status(refresh=False)
-    error = None
-    if status == "failed":
-        latest = job.latest_result()
-        if latest is not None and latest.exc_string:
-            # The exception's last line: its type and message, without the traceback.
-            error = latest.exc_string.strip().splitlines()[-1]
+    return str(status.value if hasattr(status, "value") else status)
+
+
+def job_error(job: Job) -> str | None:
+    """Why a failed job failed: its exception's last line (type and message), without the traceback."""
+    if job_status(job) != "failed":
+        return None
+    latest = job.latest_result()
+    if latest is None or not latest.exc_string:
+        return None
+    return latest.exc_string.strip().splitlines()[-1]
+
+
+def task_state(task_id: str) -> TaskState:
+    job = fetch_job(task_id)
+    status = job_status(job)
     return TaskState(
         id=job.id,
-        status=str(status.value if hasattr(status, "value") else status),
+        status=status,
         result=job.return_value(refresh=False) if status == "finished" else None,
-        error=error,
+        error=job_error(job),
         enqueued_at=job.enqueued_at.timestamp() if job.enqueued_at else None,
         ended_at=job.ended_at.timestamp() if job.ended_at else None,
     )

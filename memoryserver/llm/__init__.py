@@ -105,11 +105,13 @@ class ChatConfig:
     api_key: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_settings(cls, purpose: Purpose = "generation") -> ChatConfig:
+    def from_settings(cls, purpose: Purpose = "generation", model: str | None = None) -> ChatConfig:
+        """The configured model for `purpose`, or `model` (a name) on the configured provider."""
         if purpose not in ("generation", "fast"):
             raise ValueError(f"purpose has value {purpose!r}. Use 'generation' or 'fast'.")
         generation = _setting("GENERATION_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL
-        model = (_setting("FAST_MODEL", None) or generation) if purpose == "fast" else generation
+        if not model:
+            model = (_setting("FAST_MODEL", None) or generation) if purpose == "fast" else generation
         provider = _setting("LLM_PROVIDER", "auto") or "auto"
         if provider not in PROVIDERS:
             raise ConfigError(f"Config 'LLM_PROVIDER' has value {provider!r}. Use one of {PROVIDERS}.")
@@ -160,15 +162,16 @@ def _create(config: ChatConfig) -> ChatModel:
     )
 
 
-def get_chat_model(purpose: Purpose = "generation") -> ChatModel:
-    """The chat model the current settings ask for; ModelNotConfigured when there is none."""
-    config = ChatConfig.from_settings(purpose)
+def get_chat_model(purpose: Purpose = "generation", model: str | None = None) -> ChatModel:
+    """The chat model the current settings ask for (or `model` by name, through the same
+    provider settings); ModelNotConfigured when there is none."""
+    config = ChatConfig.from_settings(purpose, model)
     config.check()
     with _lock:
-        model = _models.get(config)
-        if model is None:
-            model = _models[config] = _create(config)
-        return model
+        chat = _models.get(config)
+        if chat is None:
+            chat = _models[config] = _create(config)
+        return chat
 
 
 def chat_model_status(purpose: Purpose = "generation") -> tuple[bool, str]:

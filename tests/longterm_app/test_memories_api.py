@@ -146,6 +146,10 @@ def test_filter_only_listing_is_newest_first(api, pets):
         ({"created_at": {"between": [1500, 3000]}}, {"dog", "tax"}),
         ({"created_at": {"gte": "1970-01-01T00:33:20Z"}}, {"dog", "tax"}),
         ({"memory_type": {"eq": "episodic"}}, set()),
+        ({"user_id": {"startswith": "al"}}, {"cat", "tax"}),
+        ({"topics": {"startswith": "FIN"}}, {"tax"}),
+        ({"topics": {"none": ["finance", "exercise"]}}, {"cat"}),
+        ({"user_id": {"none": ["bob"]}, "topics": {"any": ["pets"]}}, {"cat"}),
         ({"namespace": {"eq": "default"}, "user_id": {"eq": "alice"}, "topics": {"any": ["pets"]}}, {"cat"}),
     ],
 )
@@ -355,6 +359,9 @@ TRICKY = [
     "percent%",
     "semi;colon",
     "comma,separated",
+    "_",
+    "__",
+    "snake_case",
 ]
 
 

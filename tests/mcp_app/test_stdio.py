@@ -109,14 +109,16 @@ async def test_every_tool_round_trips_through_redis_and_rest(api, redis_client, 
         assert deleted == {"status": "ok", "deleted": 1, "missing": ["never-was"]}
         assert api.get("/long-term-memory/trip").status_code == 404
 
-        message = await client.fail("compact_long_term_memories", namespace="default")
-        assert "not available yet" in message
+        queued = await client.call("compact_long_term_memories", namespace="default")
+        assert queued["status"] == "queued" and api.get(f"/tasks/{queued['task_id']}").status_code == 200
+        refused = await client.fail("compact_long_term_memories", session_id="s")
+        assert "compaction works per namespace and user" in refused
 
 
 async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, use_test_redis):
     async with stdio_session(use_test_redis) as client:
         failures = {
-            "startswith": await client.fail("search_long_term_memory", text="x", topics={"startswith": "tr"}),
+            "startswith": await client.fail("search_long_term_memory", text="x", topics={"startswith": "t"}),
             "operator": await client.fail("search_long_term_memory", text="x", user_id={"like": "a%"}),
             "field": await client.fail(
                 "search_long_term_memory", text="x", topics={"field": "entities", "eq": "a"}
@@ -129,7 +131,7 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, u
             "bad id": await client.fail("create_long_term_memories", memories=[{"id": "a b", "text": "x"}]),
             "role": await client.fail("set_working_memory", session_id="s", messages=[{"role": "bot"}]),
             "strategy": await client.fail(
-                "set_working_memory", session_id="s", long_term_memory_strategy={"strategy": "summary"}
+                "set_working_memory", session_id="s", long_term_memory_strategy={"strategy": "custom"}
             ),
             "missing session": await client.fail("get_working_memory", session_id="nobody"),
             "model": await client.fail("get_working_memory", session_id="s", model_name="gpt-99"),
@@ -142,8 +144,8 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, u
         }
         assert await client.call("get_current_datetime")  # still serving
     expected = {
-        "startswith": "topics: prefix matching (startswith) is not supported; use eq, ne, any or all",
-        "operator": "user_id: unsupported operator 'like'; use eq, ne, any or all",
+        "startswith": "topics.startswith: String should have at least 2 characters",
+        "operator": "user_id: unsupported operator 'like'; use eq, ne, any, all or startswith",
         "field": "topics.field: is 'entities' but this filter is for 'topics'; omit it",
         "date": "created_at.gt: must be epoch seconds or an ISO-8601 date-time",
         "limit": "limit: Input should be less than or equal to 100",
@@ -152,7 +154,7 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, u
         "no text": "memories.0.text: Field required",
         "bad id": "memories.0.id: must be 1-200 characters",
         "role": "messages.0.role: Input should be 'user', 'assistant', 'system' or 'tool'",
-        "strategy": "long_term_memory_strategy: strategy 'summary' is not available",
+        "strategy": "strategy 'custom' needs a custom_prompt",
         "missing session": "No working memory for session 'nobody' in namespace 'default'.",
         "model": "model_name: unknown model 'gpt-99'",
         "missing memory": "No memory 'nope' in namespace 'default'.",

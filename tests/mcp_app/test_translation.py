@@ -31,13 +31,13 @@ def test_upstream_tag_filters_map_to_the_search_filters():
     assert tag(upstream).operators("topics") == {"ne": "c", "any": ["a", "b"]}
     assert tag("work").operators("namespace") == {"eq": "work"}  # a bare string means eq
     assert tag({"eq": "episodic", "enum_class": None}).operators("memory_type") == {"eq": "episodic"}
+    assert tag({"startswith": "tra"}).operators("topics") == {"startswith": "tra"}
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ({"startswith": "tr"}, "prefix matching (startswith) is not supported; use eq, ne, any or all"),
-        ({"eq": "a", "like": "b"}, "unsupported operator 'like'; use eq, ne, any or all"),
+        ({"eq": "a", "like": "b"}, "unsupported operator 'like'; use eq, ne, any, all or startswith"),
         ({"eq": "a", "inclusive": "both"}, "unsupported operator 'inclusive'"),
     ],
 )

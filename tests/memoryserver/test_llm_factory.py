@@ -124,6 +124,15 @@ def test_a_fast_claude_model_without_its_key_names_fast_model(llm_settings):
         get_chat_model("fast")
 
 
+def test_a_model_named_by_the_caller_uses_the_configured_provider_settings(llm_settings):
+    llm_settings.OPENAI_API_KEY = SecretStr("sk-test-factory")
+    named = get_chat_model("fast", model="gpt-4.1-mini")
+    assert isinstance(named, OpenAIChatModel) and named.model == "gpt-4.1-mini"
+    assert get_chat_model("fast").model == "gpt-4o-mini"
+    with pytest.raises(ModelNotConfigured, match="'claude-haiku-4-5' \\(anthropic\\)"):
+        get_chat_model("fast", model="claude-haiku-4-5")
+
+
 def test_models_are_cached_per_configuration(llm_settings):
     llm_settings.OPENAI_API_KEY = SecretStr("sk-test-factory")
     first = get_chat_model()

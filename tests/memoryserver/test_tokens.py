@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from memoryserver.tokens import count_message, count_text, resolve_model
+from v1_api.contract import UPSTREAM_OPENAPI
 
 
 @pytest.mark.parametrize(
@@ -22,6 +25,16 @@ from memoryserver.tokens import count_message, count_text, resolve_model
 def test_model_names_resolve_by_longest_prefix(name, resolved, window):
     spec = resolve_model(name)
     assert spec is not None and (spec.name, spec.context_window) == (resolved, window)
+
+
+def test_every_model_name_of_the_upstream_api_resolves():
+    schema = json.loads(UPSTREAM_OPENAPI.read_text())
+    (model_names,) = (
+        parameter["schema"]["anyOf"][0]["enum"]
+        for parameter in schema["paths"]["/v1/working-memory/{session_id}"]["get"]["parameters"]
+        if parameter["name"] == "model_name"
+    )
+    assert [name for name in model_names if resolve_model(name) is None] == []
 
 
 @pytest.mark.parametrize("name", ["gpt", "gpt-4oo", "llama-3", "claude", ""])

@@ -64,6 +64,16 @@ def test_put_replaces_the_whole_session_but_keeps_created_at(api):
     assert got["updated_at"] > first["updated_at"]
 
 
+def test_a_memory_not_yet_promoted_can_be_sent_back_unchanged(api):
+    # No worker runs here: the memory keeps persisted_at null, and the client sends it back as it read it.
+    body = {"memories": [{"id": "p1", "text": "User likes tea"}]}
+    first = api.put("/sessions/pending/memory", json=body)
+    assert first.status_code == 200 and first.json()["memories"][0]["persisted_at"] is None
+    again = api.put("/sessions/pending/memory", json={"memories": first.json()["memories"]})
+    assert again.status_code == 200, again.text
+    assert again.json()["memories"][0]["persisted_at"] is None
+
+
 def test_get_marks_the_session_accessed(api):
     put(api, "s", {"messages": conversation(1)})
     first = api.get("/sessions/s/memory").json()["last_accessed"]

@@ -1,0 +1,30 @@
+"""Errors of the /v1 routes in upstream's shapes.
+
+Validation failures (422) carry `detail` as upstream's list of `{"loc", "msg", "type"}`
+(its HTTPValidationError); every other error keeps `detail` as a message, as upstream's do.
+Our `status_code` and `errors` stay alongside, so one client handles both APIs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.response import Response
+
+from memoryserver.api.exceptions import exception_handler
+from memoryserver.errors import FieldProblem, InvalidInput, MalformedBody
+
+
+def _location(field: str) -> list[str | int]:
+    return [int(part) if part.isdigit() else part for part in field.split(".") if part] or ["body"]
+
+
+def validation_detail(problems: list[FieldProblem]) -> list[dict[str, Any]]:
+    return [{"loc": _location(p.field), "msg": p.message, "type": "value_error"} for p in problems]
+
+
+def v1_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, InvalidInput) and not isinstance(exc, MalformedBody):
+        response.data = {**response.data, "detail": validation_detail(exc.problems)}
+    return response

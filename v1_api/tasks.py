@@ -1,0 +1,46 @@
+"""Background jobs as upstream's Task: pending, running, success or failed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rq.job import Job
+
+from memoryserver.api.tasks import fetch_job, job_error, job_status
+from v1_api.schemas import TaskStatus, TaskV1
+
+_STATUS: dict[str, TaskStatus] = {
+    "queued": "pending",
+    "deferred": "pending",
+    "scheduled": "pending",
+    "started": "running",
+    "finished": "success",
+    "failed": "failed",
+    "stopped": "failed",
+    "canceled": "failed",
+}
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def task_v1(job: Job) -> TaskV1:
+    """The job as a Task; `type` is the job's task type, else the name of its function."""
+    meta = job.meta or {}
+    return TaskV1(
+        id=job.id,
+        type=str(meta.get("task_type") or (job.func_name or "job").rsplit(".", 1)[-1]),
+        status=_STATUS.get(job_status(job), "pending"),
+        view_id=meta.get("view_id"),
+        created_at=_utc(job.created_at) or datetime.now(UTC),
+        started_at=_utc(job.started_at),
+        completed_at=_utc(job.ended_at),
+        error_message=job_error(job),
+    )
+
+
+def task_state_v1(task_id: str) -> TaskV1:
+    return task_v1(fetch_job(task_id))

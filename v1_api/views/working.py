@@ -1,0 +1,186 @@
+"""/v1 health, working memory, memory prompt and tasks."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+
+from longterm_app.schemas import SearchRequest
+from mcp_app.search_args import refuse_query_optimisation
+from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
+from memoryserver.auth.principal import READ, Scope
+from memoryserver.embeddings import get_embedder
+from sessions_app import services
+from sessions_app.prompt import memory_prompt
+from sessions_app.schemas import MAX_MESSAGES, SessionListQuery, SessionScope, WindowQuery
+from sessions_app.tasks import BACKGROUND
+from sessions_app.windows import message_budget
+from v1_api.convert import hit_v1, working_memory_input, working_memory_v1
+from v1_api.params import (
+    GetWorkingMemoryParams,
+    OptimizeParams,
+    PutWorkingMemoryParams,
+    SessionListParams,
+    SessionScopeParams,
+)
+from v1_api.prompt import prompt_request
+from v1_api.schemas import (
+    AckResponse,
+    HealthCheckResponse,
+    MemoryPromptRequestV1,
+    MemoryPromptResponseV1,
+    SessionListResponse,
+    TaskV1,
+    UpdateWorkingMemory,
+    WorkingMemoryResponse,
+)
+from v1_api.tasks import task_state_v1
+from v1_api.views.base import V1View, memory_store, query_parameters, respond, working_store
+from v1_api.windows import DEFAULT_CONTEXT_WINDOW, client_window, context_percentages
+
+
+class HealthView(V1View):
+    """Liveness probe; needs no authentication."""
+
+    public = True
+
+    @extend_schema(
+        operation_id="get_health_v1_health_get",
+        summary="Health check: the server time in epoch milliseconds",
+        responses=HealthCheckResponse,
+    )
+    async def get(self, request: Request) -> HttpResponse:
+        return json_response(HealthCheckResponse(now=int(time.time() * 1000)))
+
+
+class SessionListView(V1View):
+    @extend_schema(
+        operation_id="list_sessions_v1_working_memory__get",
+        parameters=query_parameters(SessionListParams),
+        summary="List sessions, most recently updated first",
+        responses=SessionListResponse,
+    )
+    async def get(self, request: Request) -> HttpResponse:
+        params = parse_query(request, SessionListParams)
+        query = SessionListQuery.model_validate(params.model_dump())
+        sessions, total = await services.list_sessions(working_store(), principal_of(request), query)
+        return json_response(SessionListResponse(sessions=sessions, total=total))
+
+
+class SessionListAlias(SessionListView):
+    """/v1/working-memory without the trailing slash (undocumented: one path per operation)."""
+
+    @extend_schema(exclude=True)
+    async def get(self, request: Request) -> HttpResponse:
+        return await super().get(request)
+
+
+class WorkingMemoryView(V1View):
+    """A session's working memory; a session that does not exist is a 404."""
+
+    @extend_schema(
+        operation_id="get_working_memory_v1_working_memory__session_id__get",
+        parameters=query_parameters(GetWorkingMemoryParams),
+        summary="Get a session's working memory",
+        responses=WorkingMemoryResponse,
+    )
+    async def get(self, request: Request, session_id: str) -> HttpResponse:
+        params = parse_query(request, GetWorkingMemoryParams)
+        window = client_window(params.model_name, params.context_window_max)
+        query = WindowQuery(
+            namespace=params.namespace,
+            user_id=params.user_id,
+            window_size=params.recent_messages_limit or MAX_MESSAGES,
+            model_name=window.model_name,
+            context_window_max=window.context_window_max,
+        )
+        memory = await services.get_working_memory(working_store(), principal_of(request), session_id, query)
+        percentages = (
+            context_percentages(memory.messages, memory.context, message_budget(query))
+            if window.given
+            else (None, None)
+        )
+        return respond(working_memory_v1(memory, percentages), window.warning)
+
+    @extend_schema(
+        operation_id="put_working_memory_v1_working_memory__session_id__put",
+        parameters=query_parameters(PutWorkingMemoryParams),
+        summary="Replace a session's working memory",
+        request=UpdateWorkingMemory,
+        responses=WorkingMemoryResponse,
+    )
+    async def put(self, request: Request, session_id: str) -> HttpResponse:
+        params = parse_query(request, PutWorkingMemoryParams)
+        body = working_memory_input(parse_body(request, UpdateWorkingMemory))
+        window = client_window(params.model_name, params.context_window_max)
+        # Upstream summarises by tokens only, against a default window when no model is named.
+        budget_tokens = window.context_window_max or (None if window.model_name else DEFAULT_CONTEXT_WINDOW)
+        query = WindowQuery(
+            namespace=params.namespace,
+            user_id=params.user_id,
+            window_size=MAX_MESSAGES,
+            model_name=window.model_name,
+            context_window_max=budget_tokens,
+        )
+        memory = await services.put_working_memory(
+            working_store(), principal_of(request), session_id, body, query, BACKGROUND
+        )
+        percentages = (
+            context_percentages(memory.messages, memory.context, message_budget(query))
+            if window.given
+            else (None, None)
+        )
+        return respond(working_memory_v1(memory, percentages), window.warning)
+
+    @extend_schema(
+        operation_id="delete_working_memory_v1_working_memory__session_id__delete",
+        parameters=query_parameters(SessionScopeParams),
+        summary="Delete a session's working memory",
+        responses=AckResponse,
+    )
+    async def delete(self, request: Request, session_id: str) -> HttpResponse:
+        params = parse_query(request, SessionScopeParams)
+        scope = SessionScope(namespace=params.namespace, user_id=params.user_id)
+        await services.delete_working_memory(working_store(), principal_of(request), session_id, scope)
+        return json_response(AckResponse(status="ok"))
+
+
+class MemoryPromptView(V1View):
+    """The query hydrated with the session's history and relevant long-term memories."""
+
+    method_scopes: ClassVar[dict[str, Scope]] = {"post": READ}
+
+    @extend_schema(
+        operation_id="memory_prompt_v1_memory_prompt_post",
+        parameters=query_parameters(OptimizeParams),
+        summary="Build an LLM prompt from a query, a session and long-term memories",
+        request=MemoryPromptRequestV1,
+        responses=MemoryPromptResponseV1,
+    )
+    async def post(self, request: Request) -> HttpResponse:
+        refuse_query_optimisation(parse_query(request, OptimizeParams).optimize_query)
+        ours, warning = prompt_request(parse_body(request, MemoryPromptRequestV1))
+        result = await memory_prompt(
+            working_store(), memory_store(), get_embedder(), principal_of(request), ours
+        )
+        search = ours.long_term_search
+        mode = search.search_mode if isinstance(search, SearchRequest) else None
+        memories = [hit_v1(hit, mode) for hit in result.long_term_memories]
+        return respond(
+            MemoryPromptResponseV1(messages=result.messages, long_term_memories=memories or None), warning
+        )
+
+
+class TaskView(V1View):
+    @extend_schema(
+        operation_id="get_task_status_v1_tasks__task_id__get",
+        summary="Get a background task's status",
+        responses=TaskV1,
+    )
+    async def get(self, request: Request, task_id: str) -> HttpResponse:
+        return json_response(await sync_to_async(task_state_v1, thread_sensitive=False)(task_id))
