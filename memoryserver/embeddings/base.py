@@ -15,6 +15,7 @@ import numpy as np
 from asgiref.sync import sync_to_async
 
 from memoryserver.errors import BackendUnavailable
+from memoryserver.observability.metrics import get_metrics
 
 Vectors = np.ndarray
 
@@ -72,6 +73,7 @@ class Embedder(ABC):
             batch = queue[start : start + self.batch_size]
             parts.append(self._checked(self._embed_batch(batch), len(batch)))
         vectors = _normalised(np.concatenate(parts))
+        get_metrics().embedded_texts.labels(self.provider).inc(len(items))
         if order is None:
             return vectors
         restored = np.empty_like(vectors)
