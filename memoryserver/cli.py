@@ -106,19 +106,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "memoryserver.settings")
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:  # already set up when called in-process (tests)
+        django.setup()
 
 
 def _run_wrapped(shown: str, rest: list[str]) -> int:
+    from django.core.management import CommandError, call_command, load_command_class
+    from django.core.management.base import CommandParser
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
     from memoryserver.config import ConfigError
 
     wrapped = WRAPPED[ALIASES.get(shown, shown)]
     try:
         _setup_django()
-        from django.core.management import CommandError, call_command, load_command_class
-        from django.core.management.base import CommandParser
-
         command = load_command_class(wrapped.app, wrapped.command)
         parser = CommandParser(
             prog=f"{PROG} {shown}", description=command.help, called_from_command_line=True
@@ -132,6 +136,9 @@ def _run_wrapped(shown: str, rest: list[str]) -> int:
     except CommandError as error:
         sys.stderr.write(f"Error: {error}\n")
         return error.returncode
+    except (RedisConnectionError, RedisTimeoutError) as error:
+        sys.stderr.write(f"Error: Redis is unreachable ({error}). Is REDIS_URL right and Redis running?\n")
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -27,16 +27,17 @@ _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bsk-[A-Za-z0-9_-]{12,}"), f"sk-{MASK}"),
     # user:password@ in URLs (redis://:secret@host, https://user:pw@host).
     (re.compile(r"(//)[^/\s@:]*:[^/\s@]*@"), rf"\1{MASK}@"),
-    # key=value and "key": "value" where the key names a secret.
+    # key=value and "key": "value" where the key names a secret (access_token, client_secret,
+    # OPENAI_API_KEY...), but not counts such as input_tokens=120.
     (
         re.compile(
-            r"(?i)\b([\w-]*(?:api[_-]?key|secret|password|passwd|token|authorization)[\w-]*)"
-            r"(\"?\s*[:=]\s*\"?)(?!\*\*\*)([^\s\"',&}]+)"
+            r"(?i)\b([\w-]*?(?:api[_-]?key|secret(?:[_-]?key)?|private[_-]?key|password|passwd|token"
+            r"|authorization|credentials?))(\"?\s*[:=]\s*\"?)(?!\*\*\*)([^\s\"',&}]+)"
         ),
         rf"\1\2{MASK}",
     ),
 ]
-_SECRET_KEY = re.compile(r"(?i)key|secret|password|passwd|token|authorization|cookie")
+_SECRET_KEY = re.compile(r"(?i)(key|secret|password|passwd|token|authorization|cookie|credentials?)$")
 
 # Attributes every LogRecord has; anything else on a record is an `extra=` field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
