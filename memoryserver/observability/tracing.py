@@ -46,6 +46,18 @@ def tracer_or_none() -> Any | None:
     return trace.get_tracer("memoryserver")
 
 
+def flush_spans() -> None:
+    """Export the spans still buffered (at shutdown: a signal-ended process skips atexit)."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return
+    provider = trace.get_tracer_provider()
+    force_flush = getattr(provider, "force_flush", None)  # only the SDK's provider buffers
+    if force_flush is not None:
+        force_flush(5000)
+
+
 def traced(app: Any) -> Any:
     """`app` with a span per HTTP request when tracing is configured, else `app` unchanged."""
     tracer = tracer_or_none()

@@ -205,3 +205,40 @@ def test_tracing_without_the_sdk_warns_and_stays_off(settings, caplog, monkeypat
     with caplog.at_level(logging.WARNING, logger="memoryserver.observability.tracing"):
         assert traced(app) is app
     assert "Install requirements/otel.txt" in caplog.text
+
+
+def test_tracing_spans_are_named_after_the_route_when_the_sdk_is_installed():
+    """Runs where requirements/otel.txt is installed; the base install skips it."""
+    pytest.importorskip("opentelemetry.sdk", reason="requirements/otel.txt is not installed")
+    import asyncio
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from memoryserver.observability.tracing import ROUTE_SCOPE_KEY, TracingMiddleware
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async def app(scope, receive, send):
+        scope[ROUTE_SCOPE_KEY] = "working-memory"
+        scope["memoryserver.request_id"] = "req-9"
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+
+    async def send(message):
+        pass
+
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/sessions/s1/memory",
+        "headers": [(b"traceparent", parent.encode())],
+    }
+    asyncio.run(TracingMiddleware(app, provider.get_tracer("test"))(scope, None, send))
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "GET working-memory"
+    assert span.attributes["http.response.status_code"] == 404 and span.attributes["request.id"] == "req-9"
+    assert format(span.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
