@@ -150,9 +150,10 @@ def test_dockerfile_builds_in_two_stages_and_runs_unprivileged(dockerfile):
     runtime = dockerfile[dockerfile.index("FROM ${PYTHON_IMAGE} AS runtime") :]
     builder = dockerfile[: len(dockerfile) - len(runtime)]
     assert any("pip install -r requirements/base.txt" in step for step in builder)
-    assert any("pip install --no-deps ." in step for step in builder)
+    assert any("pip install --no-deps --editable ." in step for step in builder)
     assert not any("pip install" in step for step in runtime), "dependencies belong to the builder"
     assert "COPY --from=builder /opt/venv /opt/venv" in runtime
+    assert "COPY --from=builder /app /app" in runtime
     (user,) = instruction(runtime, "USER")
     assert user not in ("root", "0")
     assert any(re.search(rf"useradd .*--gid {user} .*\b{user}\b", step) for step in runtime)
@@ -173,7 +174,7 @@ def test_dockerfile_copies_files_that_exist(dockerfile):
         for source in sources:
             assert (BASE_DIR / source).exists(), source
     ignored = (BASE_DIR / ".dockerignore").read_text().split()
-    assert {".venv", "data", ".git", ".env"} <= set(ignored)
+    assert {".venv", "data", ".git", ".env", "tests"} <= set(ignored)
 
 
 def test_the_healthcheck_passes_on_a_live_server_and_fails_without_one(live_server_url, monkeypatch):

@@ -6,6 +6,7 @@ project), else `python -m memoryserver.cli`, the same entry point.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import signal
@@ -220,3 +221,14 @@ def test_an_unreachable_redis_is_one_line_not_a_traceback(cli_env):
     result = run({**cli_env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, "migrate-memories")
     assert result.returncode == 1
     assert result.stderr.startswith("Error: Redis is unreachable") and "Traceback" not in result.stderr
+
+
+def test_every_project_app_is_installed_with_the_project(settings):
+    """The console script imports through the install, not the working folder: a Django app
+    of this project missing from pyproject's package list would not import."""
+    project = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())
+    patterns = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    ours = [app for app in settings.INSTALLED_APPS if (BASE_DIR / app.split(".")[0]).is_dir()]
+    assert ours
+    for app in ours:
+        assert any(fnmatch.fnmatch(app, pattern) for pattern in patterns), app
