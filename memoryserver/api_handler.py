@@ -83,7 +83,9 @@ class ApiASGIHandler(ASGIHandler):
         finally:
             current_request_id.reset(token)
 
-    async def _handle(self, scope: dict[str, Any], body_file: Any) -> tuple[HttpRequest | None, Any]:
+    async def _handle(
+        self, scope: dict[str, Any], body_file: Any
+    ) -> tuple[HttpRequest | None, HttpResponseBase]:
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             assert error_response is not None  # Django returns one or the other
