@@ -36,6 +36,7 @@ from memoryserver.auth.principal import SYSTEM, Principal
 from memoryserver.embeddings import Embedder, get_embedder
 from memoryserver.errors import Conflict, InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
+from memoryserver.observability.metrics import get_metrics
 from memoryserver.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ async def search_memories(
     store: MemoryStore, embedder: Embedder, principal: Principal, request: SearchRequest
 ) -> SearchResult:
     request = scoped_filters(request, principal)
+    get_metrics().searches.labels(request.search_mode if request.text.strip() else "filter").inc()
     timestamp = now()
     result, keys = await _with_index(lambda: Searcher(store, embedder, request).run(timestamp))
     if keys:

@@ -7,10 +7,12 @@ server finds it for each tool call: the SDK hands tools the request that carried
 (A context variable would not do: streamable-HTTP sessions run in tasks started by the
 session's first request, so they would keep its caller.) Failures answer like the REST
 API: 401 with `WWW-Authenticate: Bearer`, 403, or 503, as `{"detail", "status_code"}`.
+`/health` answers `{"now": <epoch seconds>}` without authentication, as the REST API does.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from django.http import HttpRequest
@@ -25,6 +27,7 @@ from memoryserver.api.exceptions import REDIS_DOWN, error_body
 from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import MemoryServerError, Unauthenticated
+from memoryserver.observability.request_id import RequestIdMiddleware
 from memoryserver.redis import close_async_clients
 
 HttpMode = Literal["sse", "streamable-http"]
@@ -57,6 +60,9 @@ class McpAuth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"] == "/health":  # liveness for containers and load balancers, like the API's
+            await JSONResponse({"now": int(time.time())})(scope, receive, send)
+            return
         try:
             principal = await self._authenticate(scope)
         except MemoryServerError as error:
@@ -85,7 +91,10 @@ class McpAuth:
         return send_after_closing
 
 
-def build_http_app(server: MemoryMCP, mode: HttpMode, binding: Binding) -> McpAuth:
-    """The ASGI app of one HTTP transport: SSE (/sse, /messages/) or streamable HTTP (/mcp)."""
+def build_http_app(server: MemoryMCP, mode: HttpMode, binding: Binding) -> RequestIdMiddleware:
+    """The ASGI app of one HTTP transport: SSE (/sse, /messages/) or streamable HTTP (/mcp).
+
+    Also answers GET /health without authentication, and gives every request an X-Request-ID.
+    """
     inner = server.sse_app() if mode == "sse" else server.streamable_http_app()
-    return McpAuth(inner, binding)
+    return RequestIdMiddleware(McpAuth(inner, binding))

@@ -7,10 +7,14 @@ that costs several milliseconds a request. API requests need none of it: they us
 database, sessions, CSRF or messages. So API paths run through the same URLconf and
 views with no middleware and no thread hops; everything else (admin, console, docs,
 static files) keeps the full stack.
+
+The lean handler is also where API requests are observed, once each: the request id
+(`X-Request-ID`, in a contextvar for the logs) and the latency histogram by URL pattern name.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.exceptions import DisallowedHost, RequestAborted
@@ -20,9 +24,20 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import set_script_prefix
 
+from memoryserver.observability.metrics import get_metrics
+from memoryserver.observability.request_id import (
+    HEADER,
+    REQUEST_ID_SCOPE_KEY,
+    RequestIdMiddleware,
+    current_request_id,
+    request_id_for,
+)
+from memoryserver.observability.tracing import ROUTE_SCOPE_KEY
+
 API_PREFIXES = (
     "/health",
     "/info",
+    "/metrics",
     "/sessions/",
     "/long-term-memory",
     "/memory-prompt",
@@ -45,23 +60,38 @@ class ApiASGIHandler(ASGIHandler):
         self._middleware_chain = convert_exception_to_response(inner)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        request_id = scope[REQUEST_ID_SCOPE_KEY] = request_id_for(scope.get("headers"))
+        token = current_request_id.set(request_id)
         try:
-            body_file = await self.read_body(receive)
-        except RequestAborted:
-            return
-        set_script_prefix(get_script_prefix(scope))
-        try:
-            request, error_response = self.create_request(scope, body_file)
-            if request is None:
-                assert error_response is not None  # Django returns one or the other
-                response = error_response
-            else:
-                response = await self._respond(request)
+            try:
+                body_file = await self.read_body(receive)
+            except RequestAborted:
+                return
+            set_script_prefix(get_script_prefix(scope))
+            try:
+                request, response = await self._handle(scope, body_file)
+            finally:
+                body_file.close()
+            for name, value in API_HEADERS.items():
+                response.headers.setdefault(name, value)
+            response.headers[HEADER] = request_id
+            await self.send_response(response, send)
+            route = _route_name(request)
+            scope[ROUTE_SCOPE_KEY] = route
+            elapsed = time.perf_counter() - started
+            get_metrics().observe_request(route, scope.get("method", ""), response.status_code, elapsed)
         finally:
-            body_file.close()
-        for name, value in API_HEADERS.items():
-            response.headers.setdefault(name, value)
-        await self.send_response(response, send)
+            current_request_id.reset(token)
+
+    async def _handle(
+        self, scope: dict[str, Any], body_file: Any
+    ) -> tuple[HttpRequest | None, HttpResponseBase]:
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            assert error_response is not None  # Django returns one or the other
+            return None, error_response
+        return request, await self._respond(request)
 
     async def _respond(self, request: HttpRequest) -> HttpResponseBase:
         try:
@@ -71,12 +101,24 @@ class ApiASGIHandler(ASGIHandler):
         return await self.get_response_async(request)
 
 
+def _route_name(request: HttpRequest | None) -> str:
+    """The URL pattern's name (or route), never the raw path: one time series per endpoint."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"
+    return str(match.url_name or match.route or "unnamed")
+
+
 class PathRouter:
-    """Sends API paths to the lean handler and everything else to the full application."""
+    """Sends API paths to the lean handler and everything else to the full application.
+
+    The full application gets request ids from `RequestIdMiddleware`; the lean handler
+    sets its own, with no extra ASGI layer on the API's path.
+    """
 
     def __init__(self, api: Any, full: Any) -> None:
         self.api = api
-        self.full = full
+        self.full = RequestIdMiddleware(full)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         app = self.api if scope["path"].startswith(API_PREFIXES) else self.full

@@ -14,15 +14,19 @@ from django.core.asgi import get_asgi_application
 from memoryserver.api_handler import ApiASGIHandler, PathRouter
 from memoryserver.body_limit import BodySizeLimit
 from memoryserver.lifespan import Lifespan
+from memoryserver.observability.tracing import traced
 
 django_application = get_asgi_application()
 
 application = Lifespan(
     ProtocolTypeRouter(
         {
-            "http": BodySizeLimit(
-                PathRouter(ApiASGIHandler(), ASGIStaticFilesHandler(django_application)),
-                settings.MAX_REQUEST_BODY_BYTES,
+            # traced() is the app itself unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+            "http": traced(
+                BodySizeLimit(
+                    PathRouter(ApiASGIHandler(), ASGIStaticFilesHandler(django_application)),
+                    settings.MAX_REQUEST_BODY_BYTES,
+                )
             ),
         }
     )

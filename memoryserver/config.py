@@ -34,9 +34,12 @@ class AppConfig(BaseSettings):
     secret_key: SecretStr | None = None
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     data_dir: Path = BASE_DIR / "data"
 
+    host: str = "0.0.0.0"
     port: int = Field(8000, ge=1, le=65535)
+    mcp_host: str = "127.0.0.1"
     mcp_port: int = Field(9000, ge=1, le=65535)
     mcp_namespace: str | None = None
     mcp_user_id: str | None = None
@@ -63,6 +66,12 @@ class AppConfig(BaseSettings):
     oidc_op_jwks_endpoint: str | None = None
     oidc_rp_sign_algo: str = "RS256"
     oidc_staff_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Observability: /metrics without authentication (for a scraper on a private network),
+    # and OpenTelemetry tracing when an OTLP endpoint is set and requirements/otel.txt installed.
+    metrics_public: bool = False
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "agent-memory-server"
 
     redis_url: str | None = None
     working_memory_redis_url: str | None = None
@@ -109,6 +118,11 @@ class AppConfig(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("redis_url", "working_memory_redis_url", "long_term_memory_redis_url")
     @classmethod

@@ -1,4 +1,5 @@
-"""ASGI lifespan: warm up and check the index on start, close Redis connections on shutdown."""
+"""ASGI lifespan: warm up and check the index on start; close Redis connections and flush
+buffered trace spans (when tracing is on) on shutdown."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from asgiref.sync import sync_to_async
 
 from memoryserver.config import ConfigError
 from memoryserver.errors import MemoryServerError
+from memoryserver.observability.tracing import flush_spans
 from memoryserver.redis import close_async_clients
 from memoryserver.startup import warm_up
 
@@ -33,5 +35,6 @@ class Lifespan:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await close_async_clients()
+                await sync_to_async(flush_spans, thread_sensitive=False)()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.core.management.utils import get_random_secret_key
 
+from memoryserver import __version__
 from memoryserver.config import BASE_DIR, load_config
+from memoryserver.observability.logs import logging_config
 
 CONFIG = load_config()
 
@@ -128,7 +130,9 @@ OAUTH2_JWKS_CACHE_SECONDS = CONFIG.oauth2_jwks_cache_seconds
 OAUTH2_JWKS_REFETCH_SECONDS = CONFIG.oauth2_jwks_refetch_seconds
 OAUTH2_NAMESPACES_CLAIM = CONFIG.oauth2_namespaces_claim
 OAUTH2_USER_ID_CLAIM = CONFIG.oauth2_user_id_claim
+HOST = CONFIG.host
 PORT = CONFIG.port
+MCP_HOST = CONFIG.mcp_host
 MCP_PORT = CONFIG.mcp_port
 MCP_NAMESPACE = CONFIG.mcp_namespace
 MCP_USER_ID = CONFIG.mcp_user_id
@@ -171,7 +175,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Agent Memory Server",
     "DESCRIPTION": "Working memory and long-term memory for AI agents, backed by Redis.",
-    "VERSION": "0.1.0",
+    "VERSION": __version__,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -185,19 +189,10 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["stderr"], "level": CONFIG.log_level},
-    # 4xx answers are the client's business; server errors are still logged.
-    "loggers": {
-        "django.request": {"level": "ERROR"},
-        # The HTTP clients of the model SDKs log every request at INFO.
-        "httpx": {"level": "WARNING"},
-        "httpx2": {"level": "WARNING"},
-        # The MCP SDK logs every request at INFO.
-        "mcp": {"level": "WARNING"},
-    },
-}
+LOG_FORMAT = CONFIG.log_format
+LOGGING = logging_config(CONFIG.log_level, CONFIG.log_format)
+
+# Observability (memoryserver/observability): /metrics auth and optional tracing.
+METRICS_PUBLIC = CONFIG.metrics_public
+OTEL_EXPORTER_OTLP_ENDPOINT = CONFIG.otel_exporter_otlp_endpoint
+OTEL_SERVICE_NAME = CONFIG.otel_service_name

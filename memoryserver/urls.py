@@ -5,11 +5,13 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, 
 
 from memoryserver.api.health import HealthView
 from memoryserver.api.info import InfoView
+from memoryserver.api.metrics import MetricsView
 from memoryserver.api.tasks import TaskView
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
     path("info", InfoView.as_view(), name="info"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),

@@ -1,4 +1,5 @@
-# Shared by scripts/serve and scripts/test: a virtualenv kept in step with requirements/.
+# Shared by scripts/serve and scripts/test: a virtualenv kept in step with requirements/,
+# with the project installed in it (editable) for the `agent-memory` command.
 # shellcheck shell=bash
 
 PYTHON=${PYTHON:-python3}
@@ -13,13 +14,16 @@ ensure_venv() {
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   local stamp="$VENV/.requirements.sha256"
   local wanted
-  wanted=$(cat requirements/*.txt "$@" | sha256sum | cut -d' ' -f1)-$(printf '%s ' "$@")
+  wanted=$(cat requirements/*.txt pyproject.toml "$@" | sha256sum | cut -d' ' -f1)-$(printf '%s ' "$@")
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "Installing requirements: $*" >&2
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     local args=()
     for file in "$@"; do args+=(-r "$file"); done
     "$VENV/bin/python" -m pip install --quiet "${args[@]}"
+    # The project itself, editable and without re-resolving its dependencies (installed just
+    # above): provides the `agent-memory` command while the code stays where it is.
+    "$VENV/bin/python" -m pip install --quiet --no-deps --editable .
     echo "$wanted" > "$stamp"
   fi
 }

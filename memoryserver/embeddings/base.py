@@ -18,6 +18,7 @@ from asgiref.sync import sync_to_async
 
 from memoryserver.embeddings.coalescing import Coalescer
 from memoryserver.errors import BackendUnavailable
+from memoryserver.observability.metrics import get_metrics
 
 Vectors = np.ndarray
 # Calls of up to this many texts are coalesced with concurrent ones.
@@ -76,6 +77,7 @@ class Embedder(ABC):
             batch = queue[start : start + self.batch_size]
             parts.append(self._checked(self._embed_batch(batch), len(batch)))
         vectors = _normalised(np.concatenate(parts))
+        get_metrics().embedded_texts.labels(self.provider).inc(len(items))
         if order is None:
             return vectors
         restored = np.empty_like(vectors)

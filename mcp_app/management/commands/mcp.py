@@ -29,8 +29,11 @@ class Command(BaseCommand):
             default="stdio",
             help="Transport: stdio (default), sse (at /sse) or streamable-http (at /mcp).",
         )
+        parser.add_argument("--sse", action="store_true", help="Same as --mode sse (the seed's option).")
         parser.add_argument(
-            "--host", default="127.0.0.1", help="HTTP modes: address to bind (default 127.0.0.1)."
+            "--host",
+            default=None,
+            help="HTTP modes: address to bind (default MCP_HOST, 127.0.0.1; 0.0.0.0 serves other machines).",
         )
         parser.add_argument(
             "--port", type=int, default=None, help="HTTP modes: port (default MCP_PORT, 9000)."
@@ -52,11 +55,16 @@ class Command(BaseCommand):
             binding = Binding.from_options(options["namespace"], options["user_id"])
         except MemoryServerError as error:
             raise CommandError(f"Bad tenant binding: {error.detail}") from None
+        mode = options["mode"]
+        if options["sse"]:
+            if mode not in ("stdio", "sse"):
+                raise CommandError(f"--sse contradicts --mode {mode}.")
+            mode = "sse"
         port = options["port"] if options["port"] is not None else settings.MCP_PORT
         if not 1 <= port <= 65535:
             raise CommandError(f"--port {port} is not a TCP port (1-65535).")
         try:
-            run(options["mode"], options["host"], port, binding)
+            run(mode, options["host"] or settings.MCP_HOST, port, binding)
         except (MemoryServerError, ConfigError) as error:
             raise CommandError(str(error)) from None
         except KeyboardInterrupt:

@@ -18,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "-a",
             "--arg",
+            "--args",
+            dest="arg",
             action="append",
             default=[],
             metavar="KEY=VALUE",

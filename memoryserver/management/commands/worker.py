@@ -1,30 +1,62 @@
-"""Run a django-rq worker on every queue the server uses.
-
-It is an RQ SimpleWorker: jobs run in the worker process instead of a fork per job, so
-the embedding model and tokenizers load once, not once per job (onnxruntime's thread
-pool does not survive a fork either).
-"""
+"""Run background workers on every queue the server uses (see memoryserver/worker.py)."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from memoryserver.worker import run_pool, run_worker
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive integer")
+    return value
 
 
 class Command(BaseCommand):
-    help = f"Run one background worker on all task queues ({', '.join(settings.TASK_QUEUES)})."
+    help = (
+        f"Run background workers on all task queues ({', '.join(settings.TASK_QUEUES)}). Each worker "
+        "process runs one job at a time and loads the embedding model once."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--burst", action="store_true", help="Exit when the queues are empty.")
+        parser.add_argument(
+            "--concurrency",
+            type=_positive,
+            default=1,
+            metavar="N",
+            help="Worker processes to run (default 1): N jobs at once, N copies of the embedding model.",
+        )
+        parser.add_argument(
+            "--redelivery-timeout",
+            type=_positive,
+            default=None,
+            metavar="SECONDS",
+            help="Job timeout: a job running longer is stopped and retried, and a job whose worker "
+            "died is redelivered after SECONDS + 60 s (default: each job's own timeout, 300 s).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command(
-            "rqworker",
-            *settings.TASK_QUEUES,
-            burst=options["burst"],
-            with_scheduler=True,
-            worker_class="rq.worker.SimpleWorker",
-        )
+        timeout = options["redelivery_timeout"]
+        if options["concurrency"] > 1:
+            child_options = ["--burst"] if options["burst"] else []
+            if timeout is not None:
+                child_options += ["--redelivery-timeout", str(timeout)]
+            code = run_pool(options["concurrency"], child_options)
+            if code:
+                raise CommandError(f"A worker process exited with status {code}.", returncode=code)
+            return
+        try:
+            run_worker(burst=options["burst"], redelivery_timeout=timeout)
+        except RedisConnectionError as error:
+            raise CommandError(f"Redis is unreachable: {error}") from None
