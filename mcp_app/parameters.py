@@ -75,7 +75,11 @@ DistanceThreshold = Annotated[
 Limit = Annotated[int, Field(description="How many memories to return, 1-100.")]
 Offset = Annotated[int, Field(description="How many to skip: pass the previous result's next_offset.")]
 OptimizeQuery = Annotated[
-    bool, Field(description="Query rewriting is not available in this server: keep false.")
+    bool,
+    Field(
+        description="Let the server's fast chat model rewrite the text into a search query first "
+        "(searched as given when no chat model is configured)."
+    ),
 ]
 RecencyBoost = Annotated[
     bool | None,

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from longterm_app.schemas import SearchRequest
 from mcp_app.errors import parse
 from mcp_app.filters import TagFilterArg, TimeFilterArg, filter_payload
-from memoryserver.errors import FeatureDisabled
 
 Filters = Mapping[str, TagFilterArg | TimeFilterArg | None]
 
@@ -28,11 +27,3 @@ def search_request(
 def effective_recency_boost(recency_boost: bool | None, server_side_recency: bool | None) -> bool | None:
     """Upstream has two switches for one feature; the explicit recency_boost wins."""
     return recency_boost if recency_boost is not None else server_side_recency
-
-
-def refuse_query_optimisation(optimize_query: bool) -> None:
-    if optimize_query:
-        raise FeatureDisabled(
-            "optimize_query is not available in this version (it needs a chat model); "
-            "call again with optimize_query false."
-        )

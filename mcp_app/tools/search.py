@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from longterm_app import services
+from longterm_app.query_rewrite import optimized
 from longterm_app.schemas import SearchResult
 from mcp_app.context import caller, memory_store, working_store
 from mcp_app.errors import parse
@@ -36,7 +37,7 @@ from mcp_app.parameters import (
     UpdatedAtFilter,
     UserIdFilter,
 )
-from mcp_app.search_args import effective_recency_boost, refuse_query_optimisation, search_request
+from mcp_app.search_args import effective_recency_boost, search_request
 from memoryserver.auth.principal import READ
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
@@ -88,7 +89,6 @@ async def search_long_term_memory(
           topics={"any": ["travel"]}, created_at={"gte": "2025-01-01T00:00:00Z"})
     """
     principal = caller(READ)
-    refuse_query_optimisation(optimize_query)
     filters = {
         "session_id": session_id,
         "namespace": namespace,
@@ -116,6 +116,8 @@ async def search_long_term_memory(
         "recency_half_life_created_days": recency_half_life_created_days,
     }
     request = search_request(text, search_mode, filters, options)
+    if optimize_query:  # without a chat model the text is searched as given
+        request, _ = await optimized(request)
     return await services.search_memories(memory_store(), get_embedder(), principal, request)
 
 
@@ -200,7 +202,6 @@ async def memory_prompt(
           session_id={"eq": "chat-42"}, model_name="gpt-4o")
     """
     principal = caller(READ)
-    refuse_query_optimisation(optimize_query)
     window = {"model_name": model_name, "context_window_max": context_window_max, "window_size": window_size}
     session = _session(session_id, namespace, user_id, window)
     if session is None and not include_long_term_search:
@@ -230,5 +231,7 @@ async def memory_prompt(
             "recency_half_life_created_days": recency_half_life_created_days,
         }
         search = search_request(query, search_mode, filters, options)
+        if optimize_query:
+            search, _ = await optimized(search)
     request = parse(MemoryPromptRequest, {"query": query, "session": session, "long_term_search": search})
     return await build_memory_prompt(working_store(), memory_store(), get_embedder(), principal, request)

@@ -9,7 +9,10 @@ from memoryserver.fields import IDENTIFIER_SCHEMA
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "detail": {"type": "string", "description": "What went wrong, for people."},
+        "detail": {
+            "description": "What went wrong; on /v1 a 422 lists {loc, msg, type} as upstream does.",
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}],
+        },
         "status_code": {"type": "integer"},
         "errors": {
             "type": "array",

@@ -139,10 +139,34 @@ def test_bad_searches_are_validation_errors(api, body, field):
     assert ".".join(str(part) for part in detail[0]["loc"]).startswith(field)
 
 
-def test_query_optimisation_is_not_available(api):
-    response = api.post(SEARCH, json={"text": "x"}, params={"optimize_query": "true"})
-    assert response.status_code == 501 and "optimize_query" in response.json()["detail"]
-    assert api.post(SEARCH, json={"text": "x"}, params={"optimize_query": "false"}).status_code == 200
+def test_without_a_chat_model_optimize_query_searches_the_text_as_given(api, pets):
+    response = api.post(SEARCH, json={"text": "grey cat"}, params={"optimize_query": "true"})
+    assert response.status_code == 200
+    assert "optimize_query ignored" in response.headers["warning"]
+    assert response.json()["memories"][0]["id"] == "cat"
+    assert "warning" not in api.post(SEARCH, json={"text": "x"}, params={"optimize_query": "false"}).headers
+
+
+def test_the_fast_model_rewrites_the_query(api, pets, chat_model):
+    from tests.fake_openai import Reply
+
+    chat_model.push(Reply.text("grey cat Smokey"))
+    response = api.post(
+        SEARCH, json={"text": "hmm what was the name of my pet again?"}, params={"optimize_query": "true"}
+    )
+    assert response.status_code == 200 and "warning" not in response.headers
+    assert response.json()["memories"][0]["id"] == "cat"
+    (call,) = chat_model.bodies("/v1/chat/completions")
+    assert call["messages"][-1]["content"] == "hmm what was the name of my pet again?"
+
+
+def test_a_failing_model_leaves_the_query_as_given(api, pets, chat_model, settings):
+    from tests.fake_openai import Reply
+
+    settings.LLM_MAX_RETRIES = 0
+    chat_model.push(Reply.error(500))
+    response = api.post(SEARCH, json={"text": "grey cat"}, params={"optimize_query": "true"})
+    assert response.status_code == 200 and "the chat model failed" in response.headers["warning"]
 
 
 def test_patch_edits_fields_and_keeps_null_ones(api, pets):

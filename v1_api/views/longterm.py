@@ -13,11 +13,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 
 from longterm_app import services
+from longterm_app.query_rewrite import optimized
 from longterm_app.records import MemoryRecord
 from longterm_app.schemas import CompactRequest, CreateMemoriesRequest, MemoryPatch, PolicyForgetRequest
 from longterm_app.tasks import BACKGROUND, queue_compaction
 from mcp_app.errors import parse
-from mcp_app.search_args import refuse_query_optimisation
 from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import ADMIN, READ, Principal, Scope
 from memoryserver.embeddings import get_embedder
@@ -36,7 +36,7 @@ from v1_api.schemas import (
     MemoryRecordV1,
     SearchRequestV1,
 )
-from v1_api.views.base import V1View, listed, memory_store, query_parameters
+from v1_api.views.base import V1View, listed, memory_store, query_parameters, respond
 
 
 async def _memory(principal: Principal, namespace: str | None, memory_id: str) -> MemoryRecord:
@@ -68,7 +68,12 @@ class MemoryCreateView(V1View):
 class MemoryCollectionView(MemoryCreateView):
     """/v1/long-term-memory: DELETE by ids, and POST as upstream's clients also send it."""
 
-    @extend_schema(exclude=True)
+    @extend_schema(
+        operation_id="create_long_term_memory_v1_long_term_memory_post",
+        summary="Create long-term memories (the same as POST /v1/long-term-memory/)",
+        request=CreateMemoryRecordRequest,
+        responses=AckResponse,
+    )
     async def post(self, request: Request) -> HttpResponse:
         return await super().post(request)
 
@@ -76,7 +81,7 @@ class MemoryCollectionView(MemoryCreateView):
         operation_id="delete_long_term_memory_v1_long_term_memory_delete",
         summary="Delete long-term memories by id",
         parameters=[OpenApiParameter("memory_ids", str, many=True), *query_parameters(NamespaceParams)],
-        responses=AckResponse,
+        responses={200: AckResponse},
     )
     async def delete(self, request: Request) -> HttpResponse:
         ids = listed(request, "memory_ids")
@@ -101,10 +106,13 @@ class MemorySearchView(V1View):
         responses=MemoryRecordResultsResponse,
     )
     async def post(self, request: Request) -> HttpResponse:
-        refuse_query_optimisation(parse_query(request, OptimizeParams).optimize_query)
+        optimize = parse_query(request, OptimizeParams).optimize_query
         search = search_request(parse_body(request, SearchRequestV1))
+        warning = None
+        if optimize:
+            search, warning = await optimized(search)
         result = await services.search_memories(memory_store(), get_embedder(), principal_of(request), search)
-        return json_response(results_v1(result, search.text, search.search_mode))
+        return respond(results_v1(result, search.text, search.search_mode), warning)
 
 
 class MemoryDetailView(V1View):

@@ -95,7 +95,7 @@ class SummaryViewView(V1View):
     @extend_schema(
         operation_id="delete_summary_view_endpoint_v1_summary_views__view_id__delete",
         summary="Delete a summary view and its stored summaries",
-        responses=AckResponse,
+        responses={200: AckResponse},
     )
     async def delete(self, request: Request, view_id: str) -> HttpResponse:
         await services.delete_view(view_store(), principal_of(request), view_id)

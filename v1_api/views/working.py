@@ -10,8 +10,8 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
+from longterm_app.query_rewrite import optimized
 from longterm_app.schemas import SearchRequest
-from mcp_app.search_args import refuse_query_optimisation
 from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import READ, Scope
 from memoryserver.embeddings import get_embedder
@@ -141,7 +141,7 @@ class WorkingMemoryView(V1View):
         operation_id="delete_working_memory_v1_working_memory__session_id__delete",
         parameters=query_parameters(SessionScopeParams),
         summary="Delete a session's working memory",
-        responses=AckResponse,
+        responses={200: AckResponse},
     )
     async def delete(self, request: Request, session_id: str) -> HttpResponse:
         params = parse_query(request, SessionScopeParams)
@@ -163,8 +163,17 @@ class MemoryPromptView(V1View):
         responses=MemoryPromptResponseV1,
     )
     async def post(self, request: Request) -> HttpResponse:
-        refuse_query_optimisation(parse_query(request, OptimizeParams).optimize_query)
+        optimize = parse_query(request, OptimizeParams).optimize_query
         ours, warning = prompt_request(parse_body(request, MemoryPromptRequestV1))
+        if optimize and ours.long_term_search not in (None, False):
+            base = (
+                ours.long_term_search if isinstance(ours.long_term_search, SearchRequest) else SearchRequest()
+            )
+            rewritten, skipped = await optimized(
+                base if base.text.strip() else base.model_copy(update={"text": ours.query})
+            )
+            ours = ours.model_copy(update={"long_term_search": rewritten})
+            warning = warning or skipped
         result = await memory_prompt(
             working_store(), memory_store(), get_embedder(), principal_of(request), ours
         )
