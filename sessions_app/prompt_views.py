@@ -18,6 +18,10 @@ from sessions_app.repository import WorkingMemoryStore
 from sessions_app.unified import UnifiedSearchRequest, UnifiedSearchResult, unified_search
 
 
+def _stores() -> tuple[WorkingMemoryStore, MemoryStore]:
+    return WorkingMemoryStore(get_async_redis("working")), MemoryStore(get_async_redis("long_term"))
+
+
 class UnifiedSearchView(ApiView):
     """Search long-term memory and, by the query's words, a session's working memory."""
 
@@ -30,13 +34,7 @@ class UnifiedSearchView(ApiView):
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, UnifiedSearchRequest)
-        result = await unified_search(
-            WorkingMemoryStore(get_async_redis("working")),
-            MemoryStore(get_async_redis("long_term")),
-            get_embedder(),
-            principal_of(request),
-            body,
-        )
+        result = await unified_search(*_stores(), get_embedder(), principal_of(request), body)
         return json_response(result)
 
 
@@ -52,11 +50,5 @@ class MemoryPromptView(ApiView):
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, MemoryPromptRequest)
-        result = await memory_prompt(
-            WorkingMemoryStore(get_async_redis("working")),
-            MemoryStore(get_async_redis("long_term")),
-            get_embedder(),
-            principal_of(request),
-            body,
-        )
+        result = await memory_prompt(*_stores(), get_embedder(), principal_of(request), body)
         return json_response(result)
