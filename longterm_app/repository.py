@@ -36,9 +36,22 @@ ACCESS_PREFIX = "memory_access:"
 # The indexed `last_accessed` may lag the true last access by at most this many seconds.
 ACCESS_INDEX_INTERVAL = 3600.0
 
+# ARGV[1] = '1' refuses (changing nothing) ids held by another user of the namespace.
 _UPSERT_SCRIPT = """
+if ARGV[1] == '1' then
+  local taken = {'!owned-by-another-user'}
+  for i = 2, #ARGV, 7 do
+    local stored = redis.call('JSON.GET', ARGV[i], '$.record.user_id')
+    if stored then
+      local user = cjson.decode(stored)[1]
+      if user == cjson.null then user = '' end
+      if user ~= ARGV[i + 6] then table.insert(taken, ARGV[i + 1]) end
+    end
+  end
+  if #taken > 1 then return taken end
+end
 local merged = {}
-for i = 1, #ARGV, 6 do
+for i = 2, #ARGV, 7 do
   local key, id, hash_key, hash, doc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local access_key = ARGV[i + 5]
   local owner = redis.call('GET', hash_key)
@@ -152,8 +165,16 @@ def document(record: MemoryRecord, vector: np.ndarray) -> bytes:
     )
 
 
-def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> list[Any]:
-    args: list[Any] = []
+class OwnedByAnotherUser(Exception):
+    """A write named ids that another user of the namespace holds; nothing was written."""
+
+    def __init__(self, memory_ids: list[str]) -> None:
+        super().__init__(", ".join(memory_ids))
+        self.memory_ids = memory_ids
+
+
+def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]], check_owner: bool) -> list[Any]:
+    args: list[Any] = ["1" if check_owner else "0"]
     for record, vector in items:
         namespace = record.namespace or ""
         hash_value = record.memory_hash or ""
@@ -165,6 +186,7 @@ def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> list[Any]:
             hash_value,
             document(record, vector),
             access_key(key),
+            record.user_id or "",
         ]
     return args
 
@@ -267,10 +289,20 @@ class MemoryStore:
 
     key = staticmethod(doc_key)
 
-    async def upsert(self, items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> dict[str, str]:
-        """Write records with their vectors; return {sent id: existing id} for exact duplicates."""
-        reply = await self.client.register_script(_UPSERT_SCRIPT)(keys=[], args=_upsert_args(items))
+    async def upsert(
+        self, items: Sequence[tuple[MemoryRecord, np.ndarray]], check_owner: bool = True
+    ) -> dict[str, str]:
+        """Write records with their vectors; return {sent id: existing id} for exact duplicates.
+
+        With `check_owner`, an id already held by another user (or by no user, for a user's
+        record) raises OwnedByAnotherUser and nothing is written.
+        """
+        reply = await self.client.register_script(_UPSERT_SCRIPT)(
+            keys=[], args=_upsert_args(items, check_owner)
+        )
         pairs = [value.decode() for value in reply]
+        if pairs and pairs[0] == "!owned-by-another-user":
+            raise OwnedByAnotherUser(pairs[1:])
         return {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
 
     async def get_many(self, namespace: str, memory_ids: Sequence[str]) -> list[bytes | None]:
@@ -308,7 +340,7 @@ class MemoryStore:
                 )
             if items:
                 await self.client.register_script(_UPSERT_SCRIPT)(
-                    keys=[], args=_upsert_args(items), client=pipe
+                    keys=[], args=_upsert_args(items, check_owner=False), client=pipe
                 )
             await pipe.execute()
 

@@ -13,7 +13,7 @@ from longterm_app.forgetting import select_for_forgetting
 from longterm_app.index import ensure_index
 from longterm_app.queries import filter_query, ids_query
 from longterm_app.records import MemoryRecord, memory_hash
-from longterm_app.repository import MemoryStore, MissingIndex, id_of, namespace_of
+from longterm_app.repository import MemoryStore, MissingIndex, OwnedByAnotherUser, id_of, namespace_of
 from longterm_app.schemas import (
     CompactQueued,
     CompactRequest,
@@ -87,7 +87,13 @@ async def index_records(
 ) -> dict[str, str]:
     """Embed all texts in one batched call, then write every record in one script call."""
     vectors = await embedder.aembed_many([record.text for record in records])
-    return await store.upsert(list(zip(records, vectors, strict=True)))
+    try:
+        return await store.upsert(list(zip(records, vectors, strict=True)))
+    except OwnedByAnotherUser as error:
+        ids = ", ".join(f"'{memory_id}'" for memory_id in error.memory_ids[:10])
+        raise Conflict(
+            f"Memory ids {ids} belong to another user of the namespace; nothing was stored."
+        ) from None
 
 
 async def store_worker_records(
@@ -221,7 +227,7 @@ async def edit_memory(
     vector = (await store.vectors([store.key(namespace, memory_id)])).get(store.key(namespace, memory_id))
     if vector is None or updated.text != record.text:
         vector = (await embedder.aembed_many([updated.text]))[0]
-    merged = await store.upsert([(updated, vector)])
+    merged = await store.upsert([(updated, vector)], check_owner=False)  # the owner was checked on read
     if merged:
         raise Conflict(f"The new text duplicates memory '{merged[updated.id]}'; nothing was changed.")
     return updated

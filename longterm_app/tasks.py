@@ -65,7 +65,7 @@ def compact_memories(
     repeat_every_seconds: int = 0,
 ) -> dict[str, Any]:
     """Merge duplicates of one namespace (or all); with repeat_every_seconds, run again after that long."""
-    threshold = distance_threshold or settings.COMPACTION_DISTANCE_THRESHOLD
+    threshold = settings.COMPACTION_DISTANCE_THRESHOLD if distance_threshold is None else distance_threshold
     try:
         model, reason = get_chat_model(), None
     except ModelNotConfigured as error:

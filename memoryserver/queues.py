@@ -63,7 +63,8 @@ def enqueue_once(
         waiting = client.get(key)
         if waiting is not None:
             return waiting.decode() if isinstance(waiting, bytes) else str(waiting)
-        client.set(key, job_id, ex=PENDING_TTL_SECONDS)
+        if not client.set(key, job_id, nx=True, ex=PENDING_TTL_SECONDS):  # taken again meanwhile
+            return enqueue_once(pending_key, queue_name, func, *args, **kwargs)
     try:
         return enqueue(queue_name, func, *args, job_id=job_id, **kwargs)
     except BaseException:

@@ -17,6 +17,7 @@ keys they derive from members, so a Redis Cluster deployment needs hash tags fir
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -30,6 +31,8 @@ ALL_SESSIONS = "working_memory_sessions"
 NAMESPACE_SESSIONS_PREFIX = "working_memory_sessions:"
 EXPIRIES = "working_memory_expiries"
 EXTRACTION_PREFIX = "working_memory_extraction:"
+# A claim outlives every retry of its job (3 retries over ~2.5 min, each up to the job timeout).
+CLAIM_LEASE_SECONDS = 3600
 
 # Replaces a session whole, keeping what the server computed about it: `created_at`, which
 # messages were already extracted and which memories were already promoted (same id, same
@@ -137,15 +140,16 @@ redis.call('JSON.SET', KEYS[1], '$.updated_at', ARGV[4])
 return removed
 """
 
-# Sets one field on the items (messages or memories) whose ids are given, wherever they are now.
+# Sets one field on the items (messages or memories) given as (id, content) pairs, wherever
+# they are now, unless a client changed the item's content (ARGV[4] names it) meanwhile.
 _MARK_SCRIPT = """
-local found = redis.call('JSON.GET', KEYS[1], '$.' .. ARGV[1] .. '[*].id')
+local found = redis.call('JSON.GET', KEYS[1], '$.' .. ARGV[1])
 if not found then return 0 end
-local want = {}
-for i = 4, #ARGV do want[ARGV[i]] = true end
-local ids, marked = cjson.decode(found), 0
-for i = 1, #ids do
-  if want[ids[i]] then
+local expected = {}
+for i = 5, #ARGV, 2 do expected[ARGV[i]] = ARGV[i + 1] end
+local items, marked = cjson.decode(found)[1], 0
+for i = 1, #items do
+  if expected[items[i].id] == items[i][ARGV[4]] then
     redis.call('JSON.SET', KEYS[1], '$.' .. ARGV[1] .. '[' .. (i - 1) .. '].' .. ARGV[2], ARGV[3])
     marked = marked + 1
   end
@@ -153,13 +157,20 @@ end
 return marked
 """
 
-# Claims messages for one extraction job: unclaimed ones, and those it claimed before a retry.
+# Claims messages for one extraction job: unclaimed ones, those it claimed before a retry,
+# and those whose claim (a lease, "job|time") outlived every retry of a job that gave up.
 _CLAIM_SCRIPT = """
 local claimed = {}
-for i = 2, #ARGV do
+local now, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 4, #ARGV do
   local owner = redis.call('HGET', KEYS[1], ARGV[i])
-  if not owner or owner == ARGV[1] then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+  local free = not owner
+  if owner and owner ~= 'done' then
+    local job, since = string.match(owner, '^(.*)|([%d.]+)$')
+    free = job == ARGV[1] or not since or now - tonumber(since) > lease
+  end
+  if free then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1] .. '|' .. ARGV[2])
     table.insert(claimed, ARGV[i])
   end
 end
@@ -331,12 +342,16 @@ class SessionJobStore:
         )
         return None if result == -1 else int(result)
 
-    def mark(self, key: SessionKey, items: str, field: str, value: object, ids: list[str]) -> int:
-        """Set `field` to `value` on the `items` ("messages" or "memories") with these ids."""
-        if not ids:
+    def mark(
+        self, key: SessionKey, items: str, field: str, value: object, content: str, expected: dict[str, str]
+    ) -> int:
+        """Set `field` to `value` on the `items` ("messages" or "memories") given as {id: content},
+        where their `content` field is still what the job worked on."""
+        if not expected:
             return 0
+        pairs = [part for item in expected.items() for part in item]
         script = self.client.register_script(_MARK_SCRIPT)
-        return int(script(keys=[doc_key(key)], args=[items, field, json.dumps(value), *ids]))
+        return int(script(keys=[doc_key(key)], args=[items, field, json.dumps(value), content, *pairs]))
 
     def claim_extraction(self, key: SessionKey, job_id: str, message_ids: list[str]) -> list[str]:
         """The messages this job may extract: not done and not claimed by another job."""
@@ -344,9 +359,11 @@ class SessionJobStore:
             return []
         claims = EXTRACTION_PREFIX + member_of(key)
         script = self.client.register_script(_CLAIM_SCRIPT)
-        claimed = script(keys=[claims, doc_key(key)], args=[job_id, *message_ids])
+        args: list[str | int] = [job_id, repr(time.time()), CLAIM_LEASE_SECONDS, *message_ids]
+        claimed = script(keys=[claims, doc_key(key)], args=args)
         return [item.decode() if isinstance(item, bytes) else item for item in claimed]
 
     def finish_extraction(self, key: SessionKey, message_ids: list[str]) -> None:
-        if message_ids:
+        """Mark messages extracted for good (in the claims, which live as long as the session)."""
+        if message_ids and self.client.exists(doc_key(key)):
             self.client.hset(EXTRACTION_PREFIX + member_of(key), mapping=dict.fromkeys(message_ids, "done"))

@@ -90,6 +90,8 @@ async def put_working_memory(
     budget = message_budget(query)
     key = session_key(session_id, _merged_scope(session_id, body, query), principal)
     for record in body.memories:
+        # Only the server knows what was promoted: a client's copy may have a changed text.
+        record.persisted_at = None
         record.session_id = record.session_id or key.session_id
         record.namespace = principal.check_namespace(record.namespace or key.namespace)
         record.user_id = principal.check_user(record.user_id or key.user_id)

@@ -32,7 +32,7 @@ from memoryserver.redis import fresh_async_redis, get_redis
 from memoryserver.tokens import count_messages, count_text
 from sessions_app.repository import SessionJobStore, member_of
 from sessions_app.schemas import SessionKey, WorkingMemory
-from sessions_app.services import BackgroundWork
+from sessions_app.services import BackgroundWork, extraction_enabled
 from sessions_app.summaries import split_for_summary, updated_summary
 from sessions_app.windows import MessageBudget
 
@@ -68,8 +68,15 @@ def summarize_session(
         return _gone(key)
     budget = MessageBudget(window_size, max_tokens, "anthropic" if family == "anthropic" else "openai")
     fold, kept = split_for_summary(memory.messages, budget)
+    if extraction_enabled():
+        # Messages leave the session only once long-term memories were extracted from them.
+        waiting = next(
+            (i for i, m in enumerate(fold) if m.discrete_memory_extracted != "t" and m.role != "system"), None
+        )
+        if waiting is not None:
+            fold = fold[:waiting]
     if not fold:
-        return {"status": "unchanged", "session_id": session_id, "messages": len(kept)}
+        return {"status": "unchanged", "session_id": session_id, "messages": len(memory.messages)}
     try:
         model = get_chat_model()
     except ModelNotConfigured as error:
@@ -98,7 +105,7 @@ def promote_session_memories(namespace: str, user_id: str | None, session_id: st
         return {"status": "unchanged", "session_id": session_id, "promoted": [], "merged": []}
     timestamp = now()
     stored, merged = asyncio.run(_promote(pending, timestamp))
-    jobs.mark(key, "memories", "persisted_at", timestamp, [record.id for record in pending])
+    jobs.mark(key, "memories", "persisted_at", timestamp, "text", {r.id: r.text for r in pending})
     return {"status": "promoted", "session_id": session_id, "promoted": stored, "merged": merged}
 
 
@@ -146,7 +153,9 @@ def extract_session_memories(namespace: str, user_id: str | None, session_id: st
     merged = asyncio.run(_store_extracted(records)) if records else {}
     ids = [m.id for m in messages]
     jobs.finish_extraction(key, ids)
-    jobs.mark(key, "messages", "discrete_memory_extracted", "t", ids)
+    jobs.mark(
+        key, "messages", "discrete_memory_extracted", "t", "content", {m.id: m.content for m in messages}
+    )
     return {
         "status": "extracted",
         "session_id": session_id,

@@ -105,6 +105,7 @@ class Embedder(ABC):
         """Release network clients and the coalescing thread; the embedder must not be used afterwards."""
         if self._coalescing is not None:
             self._coalescing.close()
+            self._coalescing = None
 
     def _checked(self, result: Vectors, count: int) -> Vectors:
         try:

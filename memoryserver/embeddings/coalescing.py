@@ -70,23 +70,31 @@ class Coalescer:
             count += len(call.texts)
         return batch, False
 
+    def _alone(self, call: _Call) -> np.ndarray | BaseException:
+        try:
+            return self._embed_many(call.texts)
+        except BaseException as error:
+            return error
+
+    @staticmethod
+    def _answer(call: _Call, result: np.ndarray | BaseException) -> None:
+        # A caller whose event loop has closed is no longer waiting.
+        with contextlib.suppress(RuntimeError):
+            call.loop.call_soon_threadsafe(_settle, call.future, result)
+
     def _run(self) -> None:
         while (first := self._calls.get()) is not None:
             batch, closing = self._take_batch(first)
             try:
-                vectors: np.ndarray | BaseException = self._embed_many([t for c in batch for t in c.texts])
-            except BaseException as error:  # every waiting caller learns of the failure
-                vectors = error
-            offset = 0
-            for call in batch:
-                part = (
-                    vectors
-                    if isinstance(vectors, BaseException)
-                    else vectors[offset : offset + len(call.texts)]
-                )
-                offset += len(call.texts)
-                # A caller whose event loop has closed is no longer waiting.
-                with contextlib.suppress(RuntimeError):
-                    call.loop.call_soon_threadsafe(_settle, call.future, part)
+                vectors = self._embed_many([t for c in batch for t in c.texts])
+            except BaseException as error:
+                # One caller's bad input must not fail the others: each alone learns its own fate.
+                for call in batch:
+                    self._answer(call, self._alone(call) if len(batch) > 1 else error)
+            else:
+                offset = 0
+                for call in batch:
+                    self._answer(call, vectors[offset : offset + len(call.texts)])
+                    offset += len(call.texts)
             if closing:
                 return

@@ -461,3 +461,24 @@ def test_deep_pages_beyond_the_candidate_cap(api):
     create(api, *({"id": f"d{i}", "text": f"deep page note {i}"} for i in range(30)))
     result = search(api, text="deep page note", limit=5, offset=25)
     assert len(result["memories"]) == 5 and result["total"] == 30
+
+
+def test_an_id_held_by_another_user_is_refused_and_nothing_is_written(api):
+    create(api, {"id": "pref-1", "text": "Alice likes tea", "user_id": "alice"})
+    response = api.post(
+        "/long-term-memory",
+        json={
+            "memories": [
+                {"id": "new-1", "text": "Bob is new", "user_id": "bob"},
+                {"id": "pref-1", "text": "Bob likes coffee", "user_id": "bob"},
+            ]
+        },
+    )
+    assert response.status_code == 409 and "'pref-1'" in response.json()["detail"]
+    assert api.get("/long-term-memory/pref-1").json()["text"] == "Alice likes tea"
+    assert api.get("/long-term-memory/new-1").status_code == 404  # the whole call was refused
+    same_user = api.post(
+        "/long-term-memory",
+        json={"memories": [{"id": "pref-1", "text": "Alice likes green tea", "user_id": "alice"}]},
+    )
+    assert same_user.status_code == 200

@@ -471,3 +471,30 @@ def test_a_failing_batch_fails_every_waiting_call_and_the_next_call_works():
         asyncio.run(embedder.aembed("first"))
     assert asyncio.run(embedder.aembed("second")).shape == (384,)
     embedder.close()
+
+
+def test_a_bad_text_fails_only_its_own_call_when_batched_with_others():
+    from memoryserver.embeddings.local import LocalOnnxEmbedder
+
+    embedder = LocalOnnxEmbedder()
+    original = embedder._embed_batch
+
+    def picky(texts: list[str]):  # type: ignore[no-untyped-def]
+        if "poison" in texts:
+            raise ValueError("cannot embed poison")
+        return original(texts)
+
+    embedder._embed_batch = picky  # type: ignore[method-assign]
+
+    async def together():  # type: ignore[no-untyped-def]
+        return await asyncio.gather(
+            *(embedder.aembed(text) for text in ["tea", "poison", "coffee", "cake"]), return_exceptions=True
+        )
+
+    results = asyncio.run(together())
+    assert isinstance(results[1], ValueError)
+    assert all(getattr(r, "shape", None) == (384,) for i, r in enumerate(results) if i != 1)
+    embedder.close()
+    # A call after close() gets a fresh coalescing thread rather than waiting forever.
+    assert asyncio.run(asyncio.wait_for(embedder.aembed("after close"), timeout=30)).shape == (384,)
+    embedder.close()

@@ -5,6 +5,7 @@ Through the real queue (RQ synchronous mode), the real Redis and the scripted mo
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from rq import Queue
@@ -161,3 +162,40 @@ def test_structured_memories_are_promoted_exactly_once(api, sync_jobs):
     # A changed text is promoted again.
     put(api, [], memories=[{**record, "text": "Alice prefers aisle seats"}])
     assert api.get("/long-term-memory/pref").json()["text"] == "Alice prefers aisle seats"
+
+
+def test_a_client_copy_with_a_changed_text_is_promoted_again(api, sync_jobs):
+    put(api, [], memories=[{"id": "pref", "text": "Alice likes tea"}])
+    sent_back = api.get("/sessions/trip/memory", params={"user_id": "alice"}).json()["memories"][0]
+    assert sent_back["persisted_at"] is not None
+    put(
+        api, [], memories=[{**sent_back, "text": "Alice likes coffee"}]
+    )  # persisted_at still set by the client
+    assert api.get("/long-term-memory/pref").json()["text"] == "Alice likes coffee"
+
+
+def test_summaries_wait_for_extraction_of_the_messages_they_fold(api, chat_model):
+    chat_model.push(Reply.error(400, "extraction refused"), Reply.text("A summary."))
+    messages = [{"id": f"m{i}", "role": "user", "content": f"message {i}"} for i in range(6)]
+    put_response = api.put(
+        "/sessions/trip/memory", json={"messages": messages}, params={"user_id": "alice", "window_size": 4}
+    )
+    assert put_response.status_code == 200
+    stored = api.get("/sessions/trip/memory", params={"user_id": "alice", "window_size": 100}).json()
+    assert len(stored["messages"]) == 6 and stored["context"] is None  # nothing extracted, nothing folded
+
+
+def test_a_claim_left_by_a_job_that_gave_up_is_taken_over(api, redis_client):
+    from sessions_app.repository import CLAIM_LEASE_SECONDS, SessionJobStore
+    from sessions_app.schemas import SessionKey
+
+    put(api, MESSAGES)
+    jobs, key = SessionJobStore(redis_client), SessionKey("default", "alice", "trip")
+    assert jobs.claim_extraction(key, "job-a", ["m1", "m2"]) == ["m1", "m2"]
+    assert jobs.claim_extraction(key, "job-b", ["m1", "m2"]) == []  # job-a may still retry
+    assert jobs.claim_extraction(key, "job-a", ["m1"]) == ["m1"]  # its own retry
+    claims = redis_client.keys("working_memory_extraction:*")[0]
+    redis_client.hset(claims, "m2", f"job-a|{time.time() - CLAIM_LEASE_SECONDS - 1}")
+    assert jobs.claim_extraction(key, "job-b", ["m1", "m2"]) == ["m2"]
+    jobs.finish_extraction(key, ["m2"])
+    assert jobs.claim_extraction(key, "job-c", ["m2"]) == []
