@@ -24,6 +24,9 @@ SCAN_PAGE = 500
 NEIGHBOURS = 20
 MAX_MODEL_MERGES = 100  # model calls per run are bounded
 REPORTED_GROUPS = 100
+# Near-duplicate chains (A~B, B~C, ...) can join memories that are not alike end to end:
+# larger groups are reported, not merged.
+MAX_GROUP = 10
 
 MERGE_PROMPT = (
     "These memories about the same user say nearly the same thing. Merge them into one memory: "
@@ -207,6 +210,10 @@ async def compact(
         return report
     model_merges = 0
     for group in groups:
+        if not group.exact and len(group.members) > MAX_GROUP:
+            report.skipped_groups += 1
+            report.skipped_reason = f"groups of more than {MAX_GROUP} similar memories are only reported"
+            continue
         if group.exact:
             text = group.members[0][1].text
         elif model is None or model_merges >= MAX_MODEL_MERGES:
@@ -233,6 +240,10 @@ async def compact(
             vector = (await store.vectors([keep_key]))[keep_key]
         else:
             vector = (await embedder.aembed_many([text]))[0]
-        await store.replace(keys, [(merged, vector)])
-        report.removed += len(keys) - 1
+        expected = {key: record.memory_hash for key, record in group.members}
+        if await store.replace(keys, [(merged, vector)], expected):
+            report.removed += len(keys) - 1
+        else:  # a member was edited or deleted meanwhile: the next run sees the new state
+            report.skipped_groups += 1
+            report.skipped_reason = "a memory of the group changed during compaction"
     return report

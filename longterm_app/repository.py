@@ -18,7 +18,7 @@ per hit. Readers add the side counts to the record (`with_access`); the indexed
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import ResponseError, WatchError
 
 from longterm_app.index import INDEX_NAME, KEY_PREFIX
 from longterm_app.records import MemoryRecord
@@ -330,10 +330,24 @@ class MemoryStore:
         return args
 
     async def replace(
-        self, remove_keys: Sequence[str], items: Sequence[tuple[MemoryRecord, np.ndarray]]
-    ) -> None:
-        """Delete some memories and write others in one transaction: merges are never half done."""
+        self,
+        remove_keys: Sequence[str],
+        items: Sequence[tuple[MemoryRecord, np.ndarray]],
+        expected_hashes: Mapping[str, str | None],
+    ) -> bool:
+        """Delete some memories and write others in one transaction, only if every memory of
+        `expected_hashes` still has that content (optimistic, with WATCH). False if one changed."""
         async with self.client.pipeline(transaction=True) as pipe:
+            keys = list(expected_hashes)
+            await pipe.watch(*keys)
+            replies: list[Any] = await pipe.execute_command(  # type: ignore[assignment]  # immediate after WATCH
+                "JSON.MGET", *keys, "$.record.memory_hash"
+            )
+            current = [None if raw is None else orjson.loads(raw)[0] for raw in replies]
+            if current != list(expected_hashes.values()):
+                await pipe.reset()
+                return False
+            pipe.multi()
             if remove_keys:
                 await self.client.register_script(_DELETE_SCRIPT)(
                     keys=[], args=self._delete_args(remove_keys), client=pipe
@@ -342,7 +356,11 @@ class MemoryStore:
                 await self.client.register_script(_UPSERT_SCRIPT)(
                     keys=[], args=_upsert_args(items, check_owner=False), client=pipe
                 )
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except WatchError:
+                return False
+        return True
 
     async def records(
         self, query: str, offset: int, limit: int, newest_first: bool = False

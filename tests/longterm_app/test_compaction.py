@@ -170,3 +170,35 @@ def test_vectors_stay_unit_length_after_merge(api, chat_model, redis_client):
 
     vector = np.asarray(orjson.loads(raw)[0])
     assert abs(np.linalg.norm(vector) - 1) < 1e-4
+
+
+def test_a_memory_edited_while_the_model_merges_is_not_lost(api, chat_model, redis_client):
+    import asyncio
+
+    from longterm_app.compaction import compact
+    from longterm_app.repository import MemoryStore
+    from memoryserver.llm import get_chat_model
+    from memoryserver.redis import fresh_async_redis
+
+    create(api, *NEAR)
+
+    class EditingModel:
+        """The chat model, but a client edits n2 while it writes the merge."""
+
+        def complete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            api.patch(
+                "/long-term-memory/n2",
+                json={"text": "The user has a severe peanut allergy and carries an EpiPen"},
+            )
+            return get_chat_model().complete(*args, **kwargs)
+
+    chat_model.push(Reply.text("The user is allergic to peanuts."))
+
+    async def run():  # type: ignore[no-untyped-def]
+        async with fresh_async_redis("long_term") as client:
+            return await compact(MemoryStore(client), get_embedder(), EditingModel(), threshold=0.3)  # type: ignore[arg-type]
+
+    report = asyncio.run(run())
+    assert report.removed == 0 and report.skipped_reason == "a memory of the group changed during compaction"
+    assert api.get("/long-term-memory/n2").json()["text"].endswith("carries an EpiPen")
+    assert ids(api) == ["far", "n1", "n2", "n3"]
