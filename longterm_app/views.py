@@ -28,9 +28,10 @@ from memoryserver.api.views import ApiView, json_response, parse_body, principal
 from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
-from memoryserver.fields import IDENTIFIER_SCHEMA, check_identifier
+from memoryserver.fields import IDENTIFIER_PATTERN, IDENTIFIER_SCHEMA, check_identifier
 from memoryserver.redis import get_async_redis
 
+ID = IDENTIFIER_PATTERN.pattern
 NAMESPACE = OpenApiParameter(
     "namespace", IDENTIFIER_SCHEMA, description="Namespace of the memory (default: DEFAULT_NAMESPACE)."
 )
@@ -71,7 +72,7 @@ class MemoryCollectionView(ApiView):
             NAMESPACE,
             OpenApiParameter(
                 "memory_ids",
-                {"type": "string", "pattern": r"^[A-Za-z0-9_.:@-]{1,200}(,[A-Za-z0-9_.:@-]{1,200})*$"},
+                {"type": "string", "pattern": f"^{ID}(,{ID})*$"},
                 required=True,
                 description="Ids, comma-separated (or the parameter repeated).",
             ),

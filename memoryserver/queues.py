@@ -26,6 +26,15 @@ def get_queue(queue_name: str) -> Queue:
     return django_rq.get_queue(queue_name, connection=get_redis(), is_async=is_async)
 
 
+def queue_depths() -> dict[str, tuple[int, int]]:
+    """{queue name: (jobs waiting, jobs in its failed registry)} for every task queue."""
+    depths = {}
+    for name in settings.TASK_QUEUES:
+        queue = get_queue(name)
+        depths[name] = (queue.count, queue.failed_job_registry.count)
+    return depths
+
+
 def enqueue(
     queue_name: str,
     func: Callable[..., Any] | str,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import django_rq
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from pydantic import BaseModel
@@ -14,7 +12,7 @@ from memoryserver.api.views import ApiView, json_response
 from memoryserver.embeddings import get_embedder
 from memoryserver.features import Feature, feature_status
 from memoryserver.llm import usage_totals
-from memoryserver.redis import get_redis
+from memoryserver.queues import queue_depths
 
 
 class Info(BaseModel):
@@ -26,13 +24,12 @@ class Info(BaseModel):
 
 
 def _info() -> Info:
-    connection = get_redis()
-    queues = {name: django_rq.get_queue(name, connection=connection) for name in settings.TASK_QUEUES}
+    depths = queue_depths()
     return Info(
         embedding_model=get_embedder().identity,
         features=feature_status(),
-        queues={name: queue.count for name, queue in queues.items()},
-        failed_jobs={name: queue.failed_job_registry.count for name, queue in queues.items()},
+        queues={name: waiting for name, (waiting, _) in depths.items()},
+        failed_jobs={name: failed for name, (_, failed) in depths.items()},
         llm_usage=usage_totals(),
     )
 

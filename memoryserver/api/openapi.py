@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from memoryserver.api.tasks import TASK_ID
 from memoryserver.fields import IDENTIFIER_SCHEMA
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -40,7 +41,7 @@ ERRORS = {
 }
 # Path parameters follow the rules the views check.
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
-    "task_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,200}$"},
+    "task_id": {"type": "string", "pattern": f"^{TASK_ID.pattern}$"},
     "session_id": IDENTIFIER_SCHEMA,
     "memory_id": IDENTIFIER_SCHEMA,
 }

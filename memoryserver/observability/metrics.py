@@ -92,11 +92,10 @@ class RedisFigures(Collector):
 
 
 def _read_redis_figures() -> Iterator[Metric]:
-    from django.conf import settings
 
     from memoryserver.llm.usage import usage_totals
     from memoryserver.observability.jobs import job_failure_counts
-    from memoryserver.queues import get_queue
+    from memoryserver.queues import queue_depths
     from memoryserver.redis import get_redis
 
     waiting = GaugeMetricFamily(
@@ -105,10 +104,9 @@ def _read_redis_figures() -> Iterator[Metric]:
     failed = GaugeMetricFamily(
         "agent_memory_queue_failed_jobs", "Jobs in each queue's failed registry.", labels=["queue"]
     )
-    for name in settings.TASK_QUEUES:
-        queue = get_queue(name)
-        waiting.add_metric([name], queue.count)
-        failed.add_metric([name], queue.failed_job_registry.count)
+    for name, (jobs_waiting, jobs_failed) in queue_depths().items():
+        waiting.add_metric([name], jobs_waiting)
+        failed.add_metric([name], jobs_failed)
     failures = CounterMetricFamily(
         "agent_memory_job_failures", "Job failures counted by the workers, by queue.", labels=["queue"]
     )

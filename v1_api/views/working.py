@@ -17,7 +17,7 @@ from memoryserver.auth.principal import READ, Scope
 from memoryserver.embeddings import get_embedder
 from sessions_app import services
 from sessions_app.prompt import memory_prompt
-from sessions_app.schemas import MAX_MESSAGES, SessionListQuery, SessionScope, WindowQuery
+from sessions_app.schemas import MAX_MESSAGES, SessionListQuery, SessionScope, WindowQuery, WorkingMemory
 from sessions_app.tasks import BACKGROUND
 from sessions_app.windows import message_budget
 from v1_api.convert import hit_v1, working_memory_input, working_memory_v1
@@ -41,7 +41,17 @@ from v1_api.schemas import (
 )
 from v1_api.tasks import task_state_v1
 from v1_api.views.base import V1View, memory_store, query_parameters, respond, working_store
-from v1_api.windows import DEFAULT_CONTEXT_WINDOW, client_window, context_percentages
+from v1_api.windows import DEFAULT_CONTEXT_WINDOW, ClientWindow, client_window, context_percentages
+
+
+def _answer(memory: WorkingMemory, query: WindowQuery, window: ClientWindow) -> HttpResponse:
+    """The upstream shape, with the context percentages when the client named its window."""
+    percentages = (
+        context_percentages(memory.messages, memory.context, message_budget(query))
+        if window.given
+        else (None, None)
+    )
+    return respond(working_memory_v1(memory, percentages), window.warning)
 
 
 class HealthView(V1View):
@@ -100,12 +110,7 @@ class WorkingMemoryView(V1View):
             context_window_max=window.context_window_max,
         )
         memory = await services.get_working_memory(working_store(), principal_of(request), session_id, query)
-        percentages = (
-            context_percentages(memory.messages, memory.context, message_budget(query))
-            if window.given
-            else (None, None)
-        )
-        return respond(working_memory_v1(memory, percentages), window.warning)
+        return _answer(memory, query, window)
 
     @extend_schema(
         operation_id="put_working_memory_v1_working_memory__session_id__put",
@@ -130,12 +135,7 @@ class WorkingMemoryView(V1View):
         memory = await services.put_working_memory(
             working_store(), principal_of(request), session_id, body, query, BACKGROUND
         )
-        percentages = (
-            context_percentages(memory.messages, memory.context, message_budget(query))
-            if window.given
-            else (None, None)
-        )
-        return respond(working_memory_v1(memory, percentages), window.warning)
+        return _answer(memory, query, window)
 
     @extend_schema(
         operation_id="delete_working_memory_v1_working_memory__session_id__delete",
