@@ -30,7 +30,8 @@ class JwksCache:
     issuer: str
     jwks_url: str | None = None
     keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
-    fetched_at: float = 0.0
+    # -inf, not 0: time.monotonic() may be smaller than the cache lifetime soon after boot.
+    fetched_at: float = float("-inf")
     refetched_for_kid_at: float = float("-inf")
     attempts: int = 0
     _lock: asyncio.Lock | None = None
