@@ -20,7 +20,7 @@ from mcp_app.errors import ToolFailure, failure_message
 from mcp_app.tenancy import Binding
 from mcp_app.tools import TOOLS
 from memoryserver.auth.principal import Principal
-from memoryserver.errors import Unauthenticated
+from memoryserver.errors import InvalidInput, Unauthenticated
 
 SERVER_NAME = "Agent Memory Server"
 INSTRUCTIONS = """\
@@ -30,7 +30,9 @@ Memory for this conversation and across conversations.
 - When you learn something worth keeping, store it with create_long_term_memories: one
   self-contained fact per memory, names instead of pronouns, absolute dates (use
   get_current_datetime for "today" or "yesterday").
-- Keep the current conversation's state with set_working_memory / get_working_memory.
+- Keep the current conversation's state with get_working_memory; add each new turn with
+  append_working_memory_messages (other clients' turns are kept), or replace the whole
+  state with set_working_memory.
 """
 # Where the HTTP auth middleware leaves the authenticated principal in the ASGI scope.
 PRINCIPAL_SCOPE_KEY = "memoryserver.principal"
@@ -59,11 +61,24 @@ class MemoryMCP(FastMCP):
         self, name: str, arguments: dict[str, Any]
     ) -> Sequence[ContentBlock] | dict[str, Any]:
         try:
+            self._refuse_unknown(name, arguments)
             with acting_as(self._caller()):
                 return await super().call_tool(name, arguments)
         except Exception as error:
             # The SDK answers an exception with a tool result whose isError is true.
             raise ToolFailure(failure_message(error, name)) from None
+
+
+    def _refuse_unknown(self, name: str, arguments: dict[str, Any]) -> None:
+        """An argument the tool does not take is an error, never silently dropped (a dropped
+        `dry_run` would run the real thing)."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            return  # FastMCP answers an unknown tool itself
+        known = set(tool.parameters.get("properties", {}))
+        unknown = sorted(set(arguments) - known)
+        if unknown:
+            raise InvalidInput(unknown[0], f"not an argument of {name}; it takes: {', '.join(sorted(known))}")
 
 
 def build_server(binding: Binding, host: str = "127.0.0.1", port: int = 9000) -> MemoryMCP:

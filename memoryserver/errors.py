@@ -6,6 +6,7 @@ MemoryServerError
 ├── PayloadTooLarge                -> 413
 ├── NotFound                       -> 404
 ├── Conflict                       -> 409
+├── PreconditionFailed             -> 412 (If-Match names a version that is no longer current)
 ├── FeatureDisabled                -> 501 (needs a model or package that is not configured)
 └── BackendUnavailable             -> 503 (Redis or a model API cannot be reached)
 """
@@ -76,6 +77,10 @@ class NotFound(MemoryServerError):
 
 class Conflict(MemoryServerError):
     status_code = 409
+
+
+class PreconditionFailed(MemoryServerError):
+    status_code = 412
 
 
 class FeatureDisabled(MemoryServerError):

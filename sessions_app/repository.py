@@ -7,6 +7,10 @@ Layout
 - `working_memory_sessions:{ns}:{user}`    the same for one user of a namespace
 - `working_memory_expiries`                sessions with a TTL, scored by expiry time
 - `working_memory_extraction:{ns}:{user}:{session}`  message id -> extraction job id, or "done"
+- `working_memory_summary_wait:{ns}:{user}:{session}`  the window of a summary waiting for extraction
+
+Every write that changes what a client sees (PUT, append, a folded summary) increments the
+document's `version`, which clients send back in `If-Match` to replace it conditionally.
 
 Key parts are percent-encoded, so `:` inside an id can never make two sessions collide.
 Sorted-set members are `{ns}:{user}:{session}`, the document key without its prefix.
@@ -31,18 +35,93 @@ ALL_SESSIONS = "working_memory_sessions"
 NAMESPACE_SESSIONS_PREFIX = "working_memory_sessions:"
 EXPIRIES = "working_memory_expiries"
 EXTRACTION_PREFIX = "working_memory_extraction:"
+SUMMARY_WAIT_PREFIX = "working_memory_summary_wait:"
 # A claim outlives every retry of its job (3 retries over ~2.5 min, each up to the job timeout).
 CLAIM_LEASE_SECONDS = 3600
+
+# Lua shared by the write scripts. KEYS: document, namespace listing, all sessions, expiries,
+# user listing.
+_SHARED_LUA = """
+local function current_version(key)
+  local raw = redis.call('JSON.GET', key, '$.version')
+  if not raw then return nil end
+  return cjson.decode(raw)[1] or 0  -- documents written before versions existed are version 0
+end
+local function set_ttl(keys, ttl, now, member)
+  if ttl and ttl > 0 then
+    redis.call('EXPIRE', keys[1], ttl)
+    redis.call('ZADD', keys[4], tonumber(now) + ttl, member)
+  else
+    redis.call('PERSIST', keys[1])
+    redis.call('ZREM', keys[4], member)
+  end
+end
+local function index_session(keys, now, member)
+  redis.call('ZADD', keys[2], now, member)
+  redis.call('ZADD', keys[3], now, member)
+  if keys[5] ~= keys[2] then redis.call('ZADD', keys[5], now, member) end
+end
+"""
+
+# Appends messages in one step, creating the session (ARGV[1]) when there is none. A message
+# whose id the session already holds is skipped, so a client may safely retry an append.
+# ARGV: new document, now, member, max messages, ttl ('' keeps the session's own), then
+# (id, message JSON, tokens) per message. Returns {'ok', added, version, document} or
+# {'full', messages held}.
+_APPEND_SCRIPT = _SHARED_LUA + """
+local version = current_version(KEYS[1])
+local ttl = tonumber(ARGV[5])
+local added
+if version == nil then
+  redis.call('JSON.SET', KEYS[1], '$', ARGV[1])
+  redis.call('JSON.SET', KEYS[1], '$.version', 1)
+  version, added = 1, (#ARGV - 5) / 3
+else
+  local held = cjson.decode(redis.call('JSON.GET', KEYS[1], '$.messages[*].id'))
+  local seen = {}
+  for _, id in ipairs(held) do seen[id] = true end
+  local fresh, tokens = {}, 0
+  for i = 6, #ARGV, 3 do
+    if not seen[ARGV[i]] then
+      seen[ARGV[i]] = true
+      table.insert(fresh, ARGV[i + 1])
+      tokens = tokens + tonumber(ARGV[i + 2])
+    end
+  end
+  if #held + #fresh > tonumber(ARGV[4]) then return {'full', #held} end
+  added = #fresh
+  if added > 0 then
+    redis.call('JSON.ARRAPPEND', KEYS[1], '$.messages', unpack(fresh))
+    redis.call('JSON.NUMINCRBY', KEYS[1], '$.tokens', tokens)
+    redis.call('JSON.SET', KEYS[1], '$.updated_at', ARGV[2])
+    version = version + 1
+    redis.call('JSON.SET', KEYS[1], '$.version', version)
+  end
+  if ttl then
+    redis.call('JSON.SET', KEYS[1], '$.ttl_seconds', ttl > 0 and ttl or 'null')
+  else
+    ttl = cjson.decode(redis.call('JSON.GET', KEYS[1], '$.ttl_seconds'))[1]
+    if ttl == cjson.null then ttl = nil end
+  end
+end
+set_ttl(KEYS, ttl, ARGV[2], ARGV[3])
+index_session(KEYS, ARGV[2], ARGV[3])
+return {'ok', added, version, redis.call('JSON.GET', KEYS[1])}
+"""
 
 # Replaces a session whole, keeping what the server computed about it: `created_at`, which
 # messages were already extracted and which memories were already promoted (same id, same
 # text), so a client need not send those flags back. Returns
 # {created_at or false, extracted message ids, {memory id, persisted_at}..., pending counts}.
-_PUT_SCRIPT = """
+_PUT_SCRIPT = _SHARED_LUA + """
 local function decoded(path)
   local raw = redis.call('JSON.GET', KEYS[1], path)
   if raw then return cjson.decode(raw) end
   return {}
+end
+local version = current_version(KEYS[1])
+if ARGV[5] ~= '' and (version == nil or (ARGV[5] ~= '*' and tonumber(ARGV[5]) ~= version)) then
+  return {'stale', version or 0}
 end
 local old = redis.call('JSON.GET', KEYS[1], '$.created_at')
 local extracted = {}
@@ -50,6 +129,7 @@ for _, id in ipairs(decoded('$.messages[?(@.discrete_memory_extracted=="t")].id'
 local persisted = {}
 for _, memory in ipairs(decoded('$.memories[?(@.persisted_at)]')) do persisted[memory.id] = memory end
 redis.call('JSON.SET', KEYS[1], '$', ARGV[1])
+redis.call('JSON.SET', KEYS[1], '$.version', (version or 0) + 1)
 local created = false
 if old and string.len(old) > 2 then
   created = string.sub(old, 2, -2)
@@ -80,18 +160,9 @@ for i, memory in ipairs(decoded('$.memories')[1] or {}) do
     end
   end
 end
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('ZADD', KEYS[4], tonumber(ARGV[2]) + ttl, ARGV[4])
-else
-  redis.call('PERSIST', KEYS[1])
-  redis.call('ZREM', KEYS[4], ARGV[4])
-end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
-if KEYS[5] ~= KEYS[2] then redis.call('ZADD', KEYS[5], ARGV[2], ARGV[4]) end
-return {created, kept_extracted, kept_persisted, unextracted, unpersisted}
+set_ttl(KEYS, tonumber(ARGV[3]), ARGV[2], ARGV[4])
+index_session(KEYS, ARGV[2], ARGV[4])
+return {'ok', created, kept_extracted, kept_persisted, unextracted, unpersisted, (version or 0) + 1}
 """
 
 _READ_SCRIPT = """
@@ -118,7 +189,7 @@ return {redis.call('ZCARD', KEYS[1]), page}
 
 # Folds summarised messages into the context, unless the context changed since the snapshot
 # (a client replaced it): then nothing changes and the caller reports the conflict.
-_APPLY_SUMMARY_SCRIPT = """
+_APPLY_SUMMARY_SCRIPT = _SHARED_LUA + """
 local current = redis.call('JSON.GET', KEYS[1], '$.context')
 if not current then return -1 end
 local context = cjson.decode(current)[1]
@@ -137,6 +208,7 @@ end
 redis.call('JSON.SET', KEYS[1], '$.context', ARGV[2])
 redis.call('JSON.NUMINCRBY', KEYS[1], '$.tokens', ARGV[3])
 redis.call('JSON.SET', KEYS[1], '$.updated_at', ARGV[4])
+redis.call('JSON.SET', KEYS[1], '$.version', current_version(KEYS[1]) + 1)
 return removed
 """
 
@@ -218,6 +290,39 @@ class WriteOutcome:
     persisted: dict[str, float]  # memory id -> persisted_at, for memories promoted before
     unextracted: int  # messages still to extract
     unpersisted: int  # memories still to promote
+    version: int  # of the session after this write
+
+
+@dataclass(frozen=True)
+class StaleVersion:
+    """A conditional write found another version (0: no session, or one older than versions)."""
+
+    current: int
+
+
+@dataclass(frozen=True)
+class AppendOutcome:
+    added: int  # messages appended (ids the session already held are skipped)
+    version: int
+    document: bytes  # the whole session after the append
+
+
+@dataclass(frozen=True)
+class SessionFull:
+    """Appending would take the session past its message limit."""
+
+    held: int
+
+
+def _session_keys(key: SessionKey) -> list[str]:
+    """The keys a write script touches, in the order of _SHARED_LUA's KEYS."""
+    return [
+        doc_key(key),
+        _index_key(key.namespace),
+        ALL_SESSIONS,
+        EXPIRIES,
+        _index_key(key.namespace, key.user_id),
+    ]
 
 
 class WorkingMemoryStore:
@@ -233,19 +338,18 @@ class WorkingMemoryStore:
         )
         return document
 
-    async def write(self, key: SessionKey, document: bytes, now: float, ttl: int | None) -> WriteOutcome:
-        """Replace the session atomically, keeping the server's own fields (see _PUT_SCRIPT)."""
-        keys = [
-            doc_key(key),
-            _index_key(key.namespace),
-            ALL_SESSIONS,
-            EXPIRIES,
-            _index_key(key.namespace, key.user_id),
-        ]
-        args: list[bytes | str | int] = [document, repr(now), ttl or 0, member_of(key)]
-        created, extracted, persisted, unextracted, unpersisted = await self.client.register_script(
-            _PUT_SCRIPT
-        )(keys=keys, args=args)
+    async def write(
+        self, key: SessionKey, document: bytes, now: float, ttl: int | None, if_match: str = ""
+    ) -> WriteOutcome | StaleVersion:
+        """Replace the session atomically, keeping the server's own fields (see _PUT_SCRIPT).
+
+        `if_match` is a version number, "*" (any existing session) or "" (unconditional).
+        """
+        args: list[bytes | str | int] = [document, repr(now), ttl or 0, member_of(key), if_match]
+        reply = await self.client.register_script(_PUT_SCRIPT)(keys=_session_keys(key), args=args)
+        if reply[0] == b"stale":
+            return StaleVersion(int(reply[1]))
+        _, created, extracted, persisted, unextracted, unpersisted, version = reply
         pairs = [item.decode() for item in persisted]
         return WriteOutcome(
             created_at=float(created) if created else None,
@@ -253,12 +357,37 @@ class WorkingMemoryStore:
             persisted={pairs[i]: float(pairs[i + 1]) for i in range(0, len(pairs), 2)},
             unextracted=int(unextracted),
             unpersisted=int(unpersisted),
+            version=int(version),
         )
+
+    async def append(
+        self,
+        key: SessionKey,
+        new_document: bytes,
+        messages: list[tuple[str, bytes, int]],
+        now: float,
+        max_messages: int,
+        ttl: int | None,
+    ) -> AppendOutcome | SessionFull:
+        """Append (id, JSON, tokens) messages in one step; `new_document` if there is no session."""
+        args: list[bytes | str | int] = [
+            new_document,
+            repr(now),
+            member_of(key),
+            max_messages,
+            "" if ttl is None else ttl,
+        ]
+        for message in messages:
+            args.extend(message)
+        reply = await self.client.register_script(_APPEND_SCRIPT)(keys=_session_keys(key), args=args)
+        if reply[0] == b"full":
+            return SessionFull(int(reply[1]))
+        return AppendOutcome(added=int(reply[1]), version=int(reply[2]), document=reply[3])
 
     async def delete(self, key: SessionKey) -> bool:
         member = member_of(key)
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(doc_key(key), EXTRACTION_PREFIX + member)
+            pipe.delete(doc_key(key), EXTRACTION_PREFIX + member, SUMMARY_WAIT_PREFIX + member)
             pipe.zrem(ALL_SESSIONS, member)
             pipe.zrem(_index_key(key.namespace), member)
             pipe.zrem(_index_key(key.namespace, key.user_id), member)
@@ -367,3 +496,12 @@ class SessionJobStore:
         """Mark messages extracted for good (in the claims, which live as long as the session)."""
         if message_ids and self.client.exists(doc_key(key)):
             self.client.hset(EXTRACTION_PREFIX + member_of(key), mapping=dict.fromkeys(message_ids, "done"))
+
+    def await_extraction(self, key: SessionKey, window: dict[str, object]) -> None:
+        """Note a summary that waits for extraction, with its window (kept as long as a claim)."""
+        self.client.set(SUMMARY_WAIT_PREFIX + member_of(key), json.dumps(window), ex=CLAIM_LEASE_SECONDS)
+
+    def take_summary_wait(self, key: SessionKey) -> dict[str, object] | None:
+        """The window of a summary that waited for extraction, removed; None if none waits."""
+        raw = self.client.getdel(SUMMARY_WAIT_PREFIX + member_of(key))
+        return None if raw is None else dict(json.loads(raw))

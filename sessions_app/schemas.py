@@ -55,6 +55,23 @@ class WorkingMemoryInput(BaseModel):
     )
 
 
+class AppendMessagesInput(BaseModel):
+    """Body of POST /sessions/{id}/messages: messages added to the end, in one atomic step."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
+    session_id: Identifier | None = None
+    namespace: Identifier | None = None
+    user_id: Identifier | None = None
+    ttl_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_TTL_SECONDS,
+        description="Sets the session's TTL; when omitted the session keeps its own (refreshed).",
+    )
+
+
 class WorkingMemory(BaseModel):
     """A session's working memory as stored and returned."""
 
@@ -71,6 +88,11 @@ class WorkingMemory(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     last_accessed: Timestamp
+    version: int = Field(
+        0,
+        description="Grows with every write (also sent as the ETag). Send it back in `If-Match` "
+        "to replace the session only if nobody wrote to it meanwhile.",
+    )
 
 
 class SummarizationQueued(BaseModel):

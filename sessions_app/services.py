@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from memoryserver.auth.principal import Principal
-from memoryserver.errors import InvalidInput, NotFound
+from memoryserver.errors import InvalidInput, NotFound, PreconditionFailed
 from memoryserver.fields import check_identifier, now
 from memoryserver.llm import chat_model_status
 from memoryserver.tokens import count_messages, count_text
-from sessions_app.repository import WorkingMemoryStore
+from sessions_app.repository import SessionFull, StaleVersion, WorkingMemoryStore
 from sessions_app.schemas import (
+    MAX_MESSAGES,
+    AppendMessagesInput,
     SessionKey,
     SessionListQuery,
     SessionScope,
@@ -66,7 +68,9 @@ async def get_working_memory(
     return memory
 
 
-def _merged_scope(session_id: str, body: WorkingMemoryInput, query: WindowQuery) -> SessionScope:
+def _merged_scope(
+    session_id: str, body: WorkingMemoryInput | AppendMessagesInput, query: WindowQuery
+) -> SessionScope:
     """The body may repeat the session's identity; it must agree with the URL and query."""
     if body.session_id is not None and body.session_id != session_id:
         raise InvalidInput("session_id", f"body says '{body.session_id}' but the URL says '{session_id}'")
@@ -77,6 +81,29 @@ def _merged_scope(session_id: str, body: WorkingMemoryInput, query: WindowQuery)
     return SessionScope(namespace=body.namespace or query.namespace, user_id=body.user_id or query.user_id)
 
 
+def parse_if_match(header: str | None) -> str:
+    """The version an `If-Match` header asks for: "" (none), "*", or the version number.
+
+    A list, or an entity tag this server never issued, can match no version: "-1".
+    """
+    if header is None or not header.strip():
+        return ""
+    value = header.strip()
+    if value == "*":
+        return value
+    tag = value.removeprefix("W/").strip('"')
+    return tag if tag.isdigit() else "-1"
+
+
+def _stale(key: SessionKey, stale: StaleVersion, if_match: str) -> PreconditionFailed:
+    if not stale.current:
+        return PreconditionFailed(f"If-Match: there is no {_describe(key)}; nothing was written.")
+    return PreconditionFailed(
+        f"If-Match: {_describe(key)} is at version {stale.current}, not {if_match}; nothing was "
+        "written. Read it again, apply the change and retry, or append with POST .../messages."
+    )
+
+
 async def put_working_memory(
     store: WorkingMemoryStore,
     principal: Principal,
@@ -84,9 +111,11 @@ async def put_working_memory(
     body: WorkingMemoryInput,
     query: WindowQuery,
     work: BackgroundWork,
+    if_match: str = "",
 ) -> WorkingMemoryPutResponse:
-    """Replace the session whole, then queue what it needs: a summary when it outgrows the
-    client's window, promotion of new structured memories, extraction from new messages."""
+    """Replace the session whole (only at version `if_match`, when given), then queue what it
+    needs: a summary when it outgrows the client's window, promotion of new structured
+    memories, extraction from new messages."""
     budget = message_budget(query)
     key = session_key(session_id, _merged_scope(session_id, body, query), principal)
     for record in body.memories:
@@ -112,7 +141,10 @@ async def put_working_memory(
         last_accessed=timestamp,
     )
     document = memory.model_dump_json(exclude={"summarization"}).encode()
-    outcome = await store.write(key, document, timestamp, body.ttl_seconds)
+    outcome = await store.write(key, document, timestamp, body.ttl_seconds, if_match)
+    if isinstance(outcome, StaleVersion):
+        raise _stale(key, outcome, if_match)
+    memory.version = outcome.version
     if outcome.created_at is not None:
         memory.created_at = outcome.created_at
     for message in memory.messages:
@@ -120,14 +152,71 @@ async def put_working_memory(
             message.discrete_memory_extracted = "t"
     for record in memory.memories:
         record.persisted_at = outcome.persisted.get(record.id, record.persisted_at)
+    await _queue_work(memory, key, budget, work, outcome.unextracted > 0, outcome.unpersisted > 0)
+    return memory
+
+
+async def append_messages(
+    store: WorkingMemoryStore,
+    principal: Principal,
+    session_id: str,
+    body: AppendMessagesInput,
+    query: WindowQuery,
+    work: BackgroundWork,
+) -> WorkingMemoryPutResponse:
+    """Add messages to the end of the session in one atomic step (creating it if needed), so
+    concurrent appends lose nothing; then queue the same work as a PUT. The answer is the
+    session as a GET with the same window returns it."""
+    budget = message_budget(query)
+    key = session_key(session_id, _merged_scope(session_id, body, query), principal)
+    unique = list({message.id: message for message in reversed(body.messages)}.values())[::-1]
+    timestamp = now()
+    fresh = WorkingMemory(
+        session_id=key.session_id,
+        namespace=key.namespace,
+        user_id=key.user_id,
+        messages=unique,
+        tokens=count_messages(m.content for m in unique),
+        ttl_seconds=body.ttl_seconds,
+        created_at=timestamp,
+        updated_at=timestamp,
+        last_accessed=timestamp,
+    )
+    payload = [(m.id, m.model_dump_json().encode(), count_messages([m.content])) for m in unique]
+    outcome = await store.append(
+        key, fresh.model_dump_json().encode(), payload, timestamp, MAX_MESSAGES, body.ttl_seconds
+    )
+    if isinstance(outcome, SessionFull):
+        raise InvalidInput(
+            "messages",
+            f"{_describe(key)} holds {outcome.held} messages; appending {len(unique)} would pass "
+            f"the limit of {MAX_MESSAGES}",
+        )
+    memory = WorkingMemoryPutResponse.model_validate_json(outcome.document)
+    added = outcome.added > 0 and any(m.role != "system" for m in unique)
+    await _queue_work(memory, key, budget, work, added, False)
+    if len(memory.messages) > budget.max_messages or budget.max_tokens is not None:
+        memory.messages, memory.tokens = fit_messages(memory.messages, budget, memory.context)
+    return memory
+
+
+async def _queue_work(
+    memory: WorkingMemoryPutResponse,
+    key: SessionKey,
+    budget: MessageBudget,
+    work: BackgroundWork,
+    unextracted: bool,
+    unpersisted: bool,
+) -> None:
+    """Queue a summary when the session outgrew the window (noted on `memory`), promotion of
+    unpersisted memories and extraction of unextracted messages."""
     reason = summary_reason(memory.messages, memory.context, budget)
     if reason:
         memory.summarization = SummarizationQueued(job_id=await work.summary(key, budget), reason=reason)
-    if outcome.unpersisted:
+    if unpersisted:
         await work.promotion(key)
-    if outcome.unextracted and extraction_enabled():
+    if unextracted and extraction_enabled():
         await work.extraction(key)
-    return memory
 
 
 def extraction_enabled() -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 
 from memoryserver.api.parameters import query_parameters
@@ -12,6 +12,7 @@ from memoryserver.redis import get_async_redis
 from sessions_app import services
 from sessions_app.repository import WorkingMemoryStore
 from sessions_app.schemas import (
+    AppendMessagesInput,
     DeleteResult,
     SessionList,
     SessionListQuery,
@@ -25,6 +26,23 @@ from sessions_app.tasks import BACKGROUND
 
 SCOPE = query_parameters(SessionScope)
 WINDOW = query_parameters(WindowQuery)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The session's ETag (its `version`) from an earlier answer: the PUT replaces the "
+    "session only if nobody wrote to it since, else answers 412 and writes nothing. Without it "
+    "the PUT replaces whatever is there (last writer wins).",
+)
+STALE = {412: OpenApiResponse(description="If-Match names a version that is no longer current.")}
+
+
+def versioned(memory: WorkingMemory) -> HttpResponse:
+    """The session as JSON, with its version as the ETag (what `If-Match` takes back)."""
+    response = json_response(memory)
+    response["ETag"] = f'"{memory.version}"'
+    return response
 
 
 def _store() -> WorkingMemoryStore:
@@ -52,21 +70,24 @@ class WorkingMemoryView(ApiView):
     async def get(self, request: Request, session_id: str) -> HttpResponse:
         query = parse_query(request, WindowQuery)
         memory = await services.get_working_memory(_store(), principal_of(request), session_id, query)
-        return json_response(memory)
+        return versioned(memory)
 
     @extend_schema(
         summary="Replace a session's working memory",
-        parameters=WINDOW,
+        description="A full replace. To add messages without losing what other clients add at the "
+        "same time, use `POST /sessions/{session_id}/messages`, or send the ETag back in `If-Match`.",
+        parameters=[*WINDOW, IF_MATCH],
         request=WorkingMemoryInput,
-        responses=WorkingMemoryPutResponse,
+        responses={200: WorkingMemoryPutResponse, **STALE},
     )
     async def put(self, request: Request, session_id: str) -> HttpResponse:
         query = parse_query(request, WindowQuery)
         body = parse_body(request, WorkingMemoryInput)
+        if_match = services.parse_if_match(request.headers.get("If-Match"))
         memory = await services.put_working_memory(
-            _store(), principal_of(request), session_id, body, query, BACKGROUND
+            _store(), principal_of(request), session_id, body, query, BACKGROUND, if_match
         )
-        return json_response(memory)
+        return versioned(memory)
 
     @extend_schema(
         summary="Delete a session's working memory", parameters=SCOPE, responses={200: DeleteResult}
@@ -75,3 +96,25 @@ class WorkingMemoryView(ApiView):
         scope = parse_query(request, SessionScope)
         deleted = await services.delete_working_memory(_store(), principal_of(request), session_id, scope)
         return json_response(DeleteResult(deleted=deleted))
+
+
+class MessagesView(ApiView):
+    """Messages appended to a session in one atomic step."""
+
+    @extend_schema(
+        summary="Append messages to a session's working memory",
+        description="Adds the messages to the end of the session in one atomic step, creating the "
+        "session if there is none: concurrent appends lose nothing. A message whose id the session "
+        "already holds is skipped, so a retried append adds nothing twice. Queues summarisation "
+        "and extraction like a PUT; answers the session as a GET with the same window would.",
+        parameters=WINDOW,
+        request=AppendMessagesInput,
+        responses=WorkingMemoryPutResponse,
+    )
+    async def post(self, request: Request, session_id: str) -> HttpResponse:
+        query = parse_query(request, WindowQuery)
+        body = parse_body(request, AppendMessagesInput)
+        memory = await services.append_messages(
+            _store(), principal_of(request), session_id, body, query, BACKGROUND
+        )
+        return versioned(memory)

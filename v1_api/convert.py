@@ -10,9 +10,10 @@ from longterm_app.schemas import MemoryHit, SearchMode, SearchResult
 from longterm_app.strategies import MemoryStrategy
 from mcp_app.errors import parse
 from memoryserver.errors import InvalidInput
-from sessions_app.schemas import Message, WorkingMemory, WorkingMemoryInput
+from sessions_app.schemas import AppendMessagesInput, Message, WorkingMemory, WorkingMemoryInput
 from summary_views_app.schemas import PartitionResult, SummaryView
 from v1_api.schemas import (
+    AppendMessagesV1,
     MemoryIn,
     MemoryMessageV1,
     MemoryRecordResultsResponse,
@@ -156,6 +157,16 @@ def working_memory_input(body: UpdateWorkingMemory) -> WorkingMemoryInput:
         "long_term_memory_strategy": strategy_in(body.long_term_memory_strategy),
     }
     return parse(WorkingMemoryInput, payload)
+
+
+def append_input(body: AppendMessagesV1) -> AppendMessagesInput:
+    payload = {
+        "messages": [message.model_dump(exclude_none=True) for message in body.messages],
+        "namespace": body.namespace,
+        "user_id": body.user_id,
+        "ttl_seconds": body.ttl_seconds or None,
+    }
+    return parse(AppendMessagesInput, payload)
 
 
 def summary_view_v1(view: SummaryView) -> SummaryViewV1:

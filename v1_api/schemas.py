@@ -194,6 +194,19 @@ class UpdateWorkingMemory(BaseModel):
     ttl_seconds: int | None = Field(None, description="Seconds until the session expires; 0 or null: never.")
 
 
+class AppendMessagesV1(BaseModel):
+    """Body of POST /v1/working-memory/{session_id}/messages (this server's addition)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[MessageIn] = Field(min_length=1)
+    user_id: str | None = None
+    namespace: str | None = None
+    ttl_seconds: int | None = Field(
+        None, description="Sets the session's TTL; omitted: the session keeps its own."
+    )
+
+
 class CreateMemoryRecordRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

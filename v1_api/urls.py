@@ -9,6 +9,9 @@ urlpatterns = [
     path("working-memory/", working.SessionListView.as_view(), name="v1-sessions"),
     path("working-memory", working.SessionListAlias.as_view()),
     path("working-memory/<str:session_id>", working.WorkingMemoryView.as_view(), name="v1-working-memory"),
+    path(
+        "working-memory/<str:session_id>/messages", working.MessagesView.as_view(), name="v1-session-messages"
+    ),
     path("long-term-memory/", longterm.MemoryCreateView.as_view(), name="v1-long-term-memory-create"),
     path("long-term-memory", longterm.MemoryCollectionView.as_view(), name="v1-long-term-memory"),
     path("long-term-memory/search", longterm.MemorySearchView.as_view(), name="v1-long-term-memory-search"),

@@ -17,7 +17,7 @@ from mcp_app.tools.longterm import (
     get_long_term_memory,
 )
 from mcp_app.tools.search import memory_prompt, search_long_term_memory
-from mcp_app.tools.working import get_working_memory, set_working_memory
+from mcp_app.tools.working import append_working_memory_messages, get_working_memory, set_working_memory
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ REPLACES = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentH
 TOOLS = [
     ToolSpec(get_current_datetime, READS),
     ToolSpec(set_working_memory, REPLACES),
+    ToolSpec(append_working_memory_messages, WRITES),
     ToolSpec(get_working_memory, READS),
     ToolSpec(create_long_term_memories, WRITES),
     ToolSpec(search_long_term_memory, READS),

@@ -134,18 +134,33 @@ async def compact_long_term_memories(
     session_id: Annotated[
         str | None, Field(description="Not supported: compaction works per namespace and user.")
     ] = None,
+    dry_run: Annotated[
+        bool, Field(description="Only report what would be merged; change nothing.")
+    ] = False,
+    distance_threshold: Annotated[
+        float | None,
+        Field(description="Cosine distance (0-1] under which memories count as near duplicates."),
+    ] = None,
 ) -> CompactQueued:
     """Merge duplicate and near-duplicate long-term memories, in the background.
 
     Exact duplicates merge at once; near duplicates merge into one text by the chat model
-    (without one they are only reported). The answer is the background task's id. Needs
-    the admin scope.
+    (without one they are only reported). With dry_run nothing changes: the task's result
+    lists what would merge. The answer is the background task's id. Needs the admin scope.
 
     Example:
-      compact_long_term_memories(namespace="work")
+      compact_long_term_memories(namespace="work", dry_run=True)
     """
     principal = caller(ADMIN)
     if session_id is not None:
         raise InvalidInput("session_id", "compaction works per namespace and user; omit session_id")
-    request = parse(CompactRequest, {"namespace": namespace, "user_id": user_id})
+    request = parse(
+        CompactRequest,
+        {
+            "namespace": namespace,
+            "user_id": user_id,
+            "dry_run": dry_run,
+            "distance_threshold": distance_threshold,
+        },
+    )
     return await services.queue_compaction(principal, request, queue_compaction)

@@ -1,4 +1,4 @@
-"""Working-memory tools: set_working_memory and get_working_memory (one session's state)."""
+"""Working-memory tools: set, append to and get one session's state."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from mcp_app.context import caller, working_store
 from mcp_app.errors import parse
 from memoryserver.auth.principal import READ, WRITE
 from sessions_app import services
-from sessions_app.schemas import WindowQuery, WorkingMemory, WorkingMemoryInput, WorkingMemoryPutResponse
+from sessions_app.schemas import (
+    AppendMessagesInput,
+    WindowQuery,
+    WorkingMemory,
+    WorkingMemoryInput,
+    WorkingMemoryPutResponse,
+)
 from sessions_app.tasks import BACKGROUND
 
 SessionId = Annotated[str, Field(description="The conversation's session id, e.g. 'chat-42'.")]
@@ -54,10 +60,10 @@ async def set_working_memory(
     """Save a session's working memory: its messages, structured memories, summary and data.
 
     Call it to keep the state of the current conversation between turns. It REPLACES the
-    whole session, so send everything you want to keep (read it first with
-    get_working_memory when adding to it). For facts that should outlive the session, use
-    create_long_term_memories instead. When the messages outgrow the window, a summary job
-    is queued and the answer says so in `summarization`.
+    whole session, so send everything you want to keep. To add messages, use
+    append_working_memory_messages instead: it never loses what others added. For facts that
+    should outlive the session, use create_long_term_memories. When the messages outgrow the
+    window, a summary job is queued and the answer says so in `summarization`.
 
     Examples:
       set_working_memory(session_id="chat-42",
@@ -84,6 +90,41 @@ async def set_working_memory(
     )
     query = parse(WindowQuery, {"namespace": namespace, "user_id": user_id})
     return await services.put_working_memory(working_store(), principal, session_id, body, query, BACKGROUND)
+
+
+async def append_working_memory_messages(
+    session_id: SessionId,
+    messages: Annotated[
+        list[MessageArg],
+        Field(description="New messages, oldest first: [{'role': 'user', 'content': '...'}]."),
+    ],
+    namespace: Namespace = None,
+    user_id: UserId = None,
+    ttl_seconds: Annotated[
+        int | None, Field(description="Seconds until the session expires; omitted: it keeps its own.")
+    ] = None,
+) -> WorkingMemoryPutResponse:
+    """Add messages to the end of a session's working memory, creating the session if needed.
+
+    Call it after each turn. It is atomic: messages other clients add at the same time are
+    all kept, and a message whose id the session already holds is not added twice. The
+    answer is the session's recent window; a summary job is queued when it outgrew it.
+
+    Example:
+      append_working_memory_messages(session_id="chat-42",
+          messages=[{"role": "user", "content": "Book the hotel in Kyoto"},
+                    {"role": "assistant", "content": "Done: 3 nights from April 4"}])
+    """
+    principal = caller(WRITE)
+    body = parse(
+        AppendMessagesInput,
+        {
+            "messages": [message.model_dump(exclude_none=True) for message in messages],
+            "ttl_seconds": ttl_seconds or None,
+        },
+    )
+    query = parse(WindowQuery, {"namespace": namespace, "user_id": user_id})
+    return await services.append_messages(working_store(), principal, session_id, body, query, BACKGROUND)
 
 
 async def get_working_memory(

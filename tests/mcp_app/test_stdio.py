@@ -8,6 +8,7 @@ namespace and user cannot step outside them.
 from __future__ import annotations
 
 import pytest
+from rq.job import Job
 
 from longterm_app.repository import MemoryStore
 from sessions_app.repository import doc_key
@@ -111,8 +112,23 @@ async def test_every_tool_round_trips_through_redis_and_rest(api, redis_client, 
 
         queued = await client.call("compact_long_term_memories", namespace="default")
         assert queued["status"] == "queued" and api.get(f"/tasks/{queued['task_id']}").status_code == 200
+        assert Job.fetch(queued["task_id"], connection=redis_client).kwargs["dry_run"] is False
+        dry = await client.call("compact_long_term_memories", namespace="default", dry_run=True)
+        assert Job.fetch(dry["task_id"], connection=redis_client).kwargs["dry_run"] is True
         refused = await client.fail("compact_long_term_memories", session_id="s")
         assert "compaction works per namespace and user" in refused
+        unknown = await client.fail("compact_long_term_memories", namespace="default", dryrun=True)
+        assert "dryrun: not an argument of compact_long_term_memories" in unknown
+        assert "dry_run" in unknown
+
+        first = await client.call(
+            "append_working_memory_messages", session_id="trip", messages=[{"role": "user", "content": "One"}]
+        )
+        appended = await client.call(
+            "append_working_memory_messages", session_id="trip", messages=[{"role": "user", "content": "Two"}]
+        )
+        assert appended["version"] == first["version"] + 1
+        assert [m["content"] for m in appended["messages"]][-2:] == ["One", "Two"]
 
 
 async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, use_test_redis):

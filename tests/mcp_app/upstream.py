@@ -44,9 +44,13 @@ CONVERSATION = [
 ]
 
 
+# Tools of this server beyond upstream's.
+OUR_TOOLS = {"append_working_memory_messages"}
+
+
 def check_upstream_tools(tools: list[Tool]) -> None:
     by_name = {tool.name: tool for tool in tools}
-    assert set(by_name) == set(UPSTREAM_TOOLS)
+    assert set(by_name) == set(UPSTREAM_TOOLS) | OUR_TOOLS
     for name, arguments in UPSTREAM_TOOLS.items():
         assert arguments <= set(by_name[name].inputSchema.get("properties", {})), name
         assert "Example" in (by_name[name].description or ""), name

@@ -19,8 +19,9 @@ from sessions_app import services
 from sessions_app.prompt import memory_prompt
 from sessions_app.schemas import MAX_MESSAGES, SessionListQuery, SessionScope, WindowQuery, WorkingMemory
 from sessions_app.tasks import BACKGROUND
+from sessions_app.views import IF_MATCH, STALE
 from sessions_app.windows import message_budget
-from v1_api.convert import hit_v1, working_memory_input, working_memory_v1
+from v1_api.convert import append_input, hit_v1, working_memory_input, working_memory_v1
 from v1_api.params import (
     GetWorkingMemoryParams,
     OptimizeParams,
@@ -31,6 +32,7 @@ from v1_api.params import (
 from v1_api.prompt import prompt_request
 from v1_api.schemas import (
     AckResponse,
+    AppendMessagesV1,
     HealthCheckResponse,
     MemoryPromptRequestV1,
     MemoryPromptResponseV1,
@@ -51,7 +53,21 @@ def _answer(memory: WorkingMemory, query: WindowQuery, window: ClientWindow) -> 
         if window.given
         else (None, None)
     )
-    return respond(working_memory_v1(memory, percentages), window.warning)
+    response = respond(working_memory_v1(memory, percentages), window.warning)
+    response["ETag"] = f'"{memory.version}"'
+    return response
+
+
+def _put_query(params: PutWorkingMemoryParams, window: ClientWindow) -> WindowQuery:
+    """Upstream summarises by tokens only, against a default window when no model is named."""
+    budget_tokens = window.context_window_max or (None if window.model_name else DEFAULT_CONTEXT_WINDOW)
+    return WindowQuery(
+        namespace=params.namespace,
+        user_id=params.user_id,
+        window_size=MAX_MESSAGES,
+        model_name=window.model_name,
+        context_window_max=budget_tokens,
+    )
 
 
 class HealthView(V1View):
@@ -114,26 +130,19 @@ class WorkingMemoryView(V1View):
 
     @extend_schema(
         operation_id="put_working_memory_v1_working_memory__session_id__put",
-        parameters=query_parameters(PutWorkingMemoryParams),
+        parameters=[*query_parameters(PutWorkingMemoryParams), IF_MATCH],
         summary="Replace a session's working memory",
         request=UpdateWorkingMemory,
-        responses=WorkingMemoryResponse,
+        responses={200: WorkingMemoryResponse, **STALE},
     )
     async def put(self, request: Request, session_id: str) -> HttpResponse:
         params = parse_query(request, PutWorkingMemoryParams)
         body = working_memory_input(parse_body(request, UpdateWorkingMemory))
         window = client_window(params.model_name, params.context_window_max)
-        # Upstream summarises by tokens only, against a default window when no model is named.
-        budget_tokens = window.context_window_max or (None if window.model_name else DEFAULT_CONTEXT_WINDOW)
-        query = WindowQuery(
-            namespace=params.namespace,
-            user_id=params.user_id,
-            window_size=MAX_MESSAGES,
-            model_name=window.model_name,
-            context_window_max=budget_tokens,
-        )
+        query = _put_query(params, window)
+        if_match = services.parse_if_match(request.headers.get("If-Match"))
         memory = await services.put_working_memory(
-            working_store(), principal_of(request), session_id, body, query, BACKGROUND
+            working_store(), principal_of(request), session_id, body, query, BACKGROUND, if_match
         )
         return _answer(memory, query, window)
 
@@ -148,6 +157,30 @@ class WorkingMemoryView(V1View):
         scope = SessionScope(namespace=params.namespace, user_id=params.user_id)
         await services.delete_working_memory(working_store(), principal_of(request), session_id, scope)
         return json_response(AckResponse(status="ok"))
+
+
+class MessagesView(V1View):
+    """This server's addition to the upstream API: an atomic append."""
+
+    @extend_schema(
+        operation_id="append_messages_v1_working_memory__session_id__messages_post",
+        parameters=query_parameters(PutWorkingMemoryParams),
+        summary="Append messages to a session's working memory (atomic)",
+        description="Adds the messages to the end of the session in one step, creating it if "
+        "needed, so concurrent appends lose nothing (a GET then PUT can lose another client's "
+        "messages). Messages whose id the session already holds are skipped.",
+        request=AppendMessagesV1,
+        responses=WorkingMemoryResponse,
+    )
+    async def post(self, request: Request, session_id: str) -> HttpResponse:
+        params = parse_query(request, PutWorkingMemoryParams)
+        body = append_input(parse_body(request, AppendMessagesV1))
+        window = client_window(params.model_name, params.context_window_max)
+        query = _put_query(params, window)
+        memory = await services.append_messages(
+            working_store(), principal_of(request), session_id, body, query, BACKGROUND
+        )
+        return _answer(memory, query, window)
 
 
 class MemoryPromptView(V1View):
