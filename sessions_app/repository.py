@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -497,7 +498,7 @@ class SessionJobStore:
         if message_ids and self.client.exists(doc_key(key)):
             self.client.hset(EXTRACTION_PREFIX + member_of(key), mapping=dict.fromkeys(message_ids, "done"))
 
-    def await_extraction(self, key: SessionKey, window: dict[str, object]) -> None:
+    def await_extraction(self, key: SessionKey, window: Mapping[str, object]) -> None:
         """Note a summary that waits for extraction, with its window (kept as long as a claim)."""
         self.client.set(SUMMARY_WAIT_PREFIX + member_of(key), json.dumps(window), ex=CLAIM_LEASE_SECONDS)
 

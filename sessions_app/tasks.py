@@ -31,7 +31,7 @@ from memoryserver.queues import enqueue_once, release
 from memoryserver.redis import fresh_async_redis, get_redis
 from memoryserver.tokens import count_messages, count_text
 from sessions_app.repository import SessionJobStore, member_of
-from sessions_app.schemas import SessionKey, WorkingMemory
+from sessions_app.schemas import Message, SessionKey, WorkingMemory
 from sessions_app.services import BackgroundWork, extraction_enabled
 from sessions_app.summaries import split_for_summary, updated_summary
 from sessions_app.windows import MessageBudget
@@ -68,13 +68,26 @@ def summarize_session(
         return _gone(key)
     budget = MessageBudget(window_size, max_tokens, "anthropic" if family == "anthropic" else "openai")
     fold, kept = split_for_summary(memory.messages, budget)
-    if extraction_enabled():
-        # Messages leave the session only once long-term memories were extracted from them.
-        waiting = next(
-            (i for i, m in enumerate(fold) if m.discrete_memory_extracted != "t" and m.role != "system"), None
-        )
-        if waiting is not None:
-            fold = fold[:waiting]
+    if extraction_enabled() and _unextracted(fold):
+        # Messages leave the session only once long-term memories were extracted from them:
+        # the extraction job queues this summary again when it is done. Noted before a second
+        # look, so an extraction that finished in between is seen by one of the two.
+        window = {"window_size": window_size, "max_tokens": max_tokens, "family": family}
+        jobs.await_extraction(key, window)
+        memory = _load(key)[1]
+        if memory is None:
+            return _gone(key)
+        fold, kept = split_for_summary(memory.messages, budget)
+        waiting = _unextracted(fold)
+        if waiting:
+            fold = fold[: fold.index(waiting[0])]
+        if not fold:
+            return {
+                "status": "waiting",
+                "session_id": session_id,
+                "reason": f"{len(waiting)} messages to fold are not extracted yet; "
+                "the summary follows their extraction",
+            }
     if not fold:
         return {"status": "unchanged", "session_id": session_id, "messages": len(memory.messages)}
     try:
@@ -91,6 +104,10 @@ def summarize_session(
         # A client replaced the context meanwhile: its next write queues a fresh summary.
         return {"status": "conflict", "session_id": session_id, "reason": "the context changed meanwhile"}
     return {"status": "summarized", "session_id": session_id, "folded": removed, "kept": len(kept)}
+
+
+def _unextracted(messages: list[Message]) -> list[Message]:
+    return [m for m in messages if m.discrete_memory_extracted != "t" and m.role != "system"]
 
 
 def promote_session_memories(namespace: str, user_id: str | None, session_id: str) -> dict[str, Any]:
@@ -156,6 +173,9 @@ def extract_session_memories(namespace: str, user_id: str | None, session_id: st
     jobs.mark(
         key, "messages", "discrete_memory_extracted", "t", "content", {m.id: m.content for m in messages}
     )
+    window = jobs.take_summary_wait(key)
+    if window is not None:
+        enqueue_once("summary:" + member_of(key), "summarization", summarize_session, *_args(key), **window)
     return {
         "status": "extracted",
         "session_id": session_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
 from rq import Queue
 
 from tests.fake_openai import Reply
@@ -199,3 +200,46 @@ def test_a_claim_left_by_a_job_that_gave_up_is_taken_over(api, redis_client):
     assert jobs.claim_extraction(key, "job-b", ["m1", "m2"]) == ["m2"]
     jobs.finish_extraction(key, ["m2"])
     assert jobs.claim_extraction(key, "job-c", ["m2"]) == []
+
+
+def test_a_summary_that_waited_for_extraction_arrives_without_another_write(api, chat_model):
+    """RQ's synchronous mode runs the summary first (it waits), then extraction (which queues it)."""
+    chat_model.push(Reply.json({"memories": []}), Reply.text("Alice talked about her trip."))
+    messages = [{"id": f"m{i}", "role": "user", "content": f"message {i}"} for i in range(6)]
+    put_response = api.put(
+        "/sessions/trip/memory", json={"messages": messages}, params={"user_id": "alice", "window_size": 4}
+    )
+    assert put_response.json()["summarization"] is not None
+    stored = api.get("/sessions/trip/memory", params={"user_id": "alice", "window_size": 100}).json()
+    assert stored["context"] == "Alice talked about her trip."
+    assert [m["id"] for m in stored["messages"]] == ["m4", "m5"]
+
+
+@pytest.mark.parametrize("first", ["summarization", "extraction"])
+def test_the_summary_arrives_whichever_job_a_real_worker_runs_first(
+    api, fake_openai, settings, redis_client, first
+):
+    from memoryserver.llm import reset_chat_models
+    from memoryserver.worker import MemoryWorker
+
+    settings.OPENAI_API_BASE = fake_openai.openai_base_url
+    settings.EMBEDDING_PROVIDER = "local"
+    reset_chat_models()
+    nothing = Reply.json({"memories": []})
+    fake_openai.push(nothing, nothing, Reply.text("A summary of the trip."))  # 2 extraction calls of 40
+    messages = [{"role": "user", "content": f"about my trip, part {i} " + "word " * 60} for i in range(60)]
+    put_response = api.put(
+        "/sessions/trip/memory",
+        json={"messages": messages},
+        params={"user_id": "alice", "context_window_max": 4000},
+    )
+    assert put_response.json()["summarization"] is not None
+    order = [first, *(name for name in ("summarization", "extraction", "default") if name != first)]
+    queues = [Queue(name, connection=redis_client) for name in order]
+    MemoryWorker(queues, connection=redis_client).work(burst=True)
+    reset_chat_models()
+
+    stored = api.get("/sessions/trip/memory", params={"user_id": "alice", "window_size": 1000}).json()
+    assert stored["context"] == "A summary of the trip."
+    assert 0 < len(stored["messages"]) < 60
+    assert all(m["discrete_memory_extracted"] == "t" for m in stored["messages"])
