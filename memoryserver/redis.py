@@ -2,6 +2,10 @@
 
 Clients are cached by URL, so a settings change simply selects another client. Async
 clients are bound to the event loop that created them, so each loop has its own.
+
+Recovery after Redis restarts (issue 13): every pooled connection that was open when the
+server died is dead and must not be handed out again (`_client_options`); a read that
+fails on a broken connection is asked once more, a write never (`ReadRetryingRedis`).
 """
 
 from __future__ import annotations
@@ -15,15 +19,85 @@ from typing import Any, Literal
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.commands import READ_COMMANDS
+from redis.exceptions import AuthenticationError, BusyLoadingError, ConnectionError, MaxConnectionsError
+from redis.maint_notifications import MaintNotificationsConfig
 
 Store = Literal["working", "long_term"]
 # RESP3 everywhere, so search replies have one shape whatever the redis-py version.
 CLIENT_OPTIONS: dict[str, Any] = {"protocol": 3, "socket_connect_timeout": 2, "health_check_interval": 30}
 
+# Commands without side effects, safe to send a second time: redis-py's own list of
+# read-only commands (the ones it may route to replicas) and a few more we use.
+RETRYABLE_COMMANDS = frozenset(READ_COMMANDS | {"PING", "INFO", "FT._LIST"})
+# ConnectionError subclasses where a second attempt cannot help: the server is up and
+# said no (credentials, still loading its AOF), or our own pool is exhausted.
+_NOT_A_BROKEN_CONNECTION = (AuthenticationError, BusyLoadingError, MaxConnectionsError)
+
 _sync_clients: dict[str, redis.Redis] = {}
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def _client_options() -> dict[str, Any]:
+    """CLIENT_OPTIONS plus maintenance notifications switched off.
+
+    With RESP3 over TCP, redis-py 8.1 turns "maintenance notifications" on by default, and
+    its asyncio pool then skips the check that replaces a connection the server has closed
+    (`ensure_connection`: `can_read() and not maint_notifications_enabled()`; redis-py
+    issue #4252, fixed upstream by #4260). After Redis was killed and restarted, every
+    connection left in the pool was handed out once more and failed with "Connection
+    closed by server": one 503 per pooled connection, at whatever time the next burst came.
+    With the notifications off the pool sees the closed socket (EOF) before sending
+    anything and reconnects, so nothing is sent twice and nothing fails. We lose nothing:
+    the notifications are for planned maintenance of Redis Enterprise/Cloud, which then
+    behaves like any other server restart. A fresh config per pool: the pool keeps it.
+    """
+    return {**CLIENT_OPTIONS, "maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+
+
+def _retryable(args: tuple[Any, ...], error: ConnectionError) -> bool:
+    if isinstance(error, _NOT_A_BROKEN_CONNECTION) or not args:
+        return False
+    name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+    return name.upper() in RETRYABLE_COMMANDS
+
+
+# The retry rule of both client classes below. A read-only command that fails because its
+# connection broke is sent once more, on another connection (redis-py has already dropped
+# the broken one). This covers what the pool's check cannot see: a peer that vanished
+# without closing the socket (a host reboot, a failover to another machine), or a close the
+# event loop has not noticed yet. Writes are never repeated: a connection error after
+# sending may mean the command ran and only its reply was lost, and an append or an
+# increment must not run twice. A write on a connection the server had already closed is
+# not lost either: the pool's check (see `_client_options`) reconnects before anything is
+# sent. redis-py's own `retry=` would repeat every command, writes included, so it stays at
+# its from_url default of no retries.
+
+
+class ReadRetryingRedis(redis.Redis):
+    """The synchronous client, with reads retried once after a broken connection."""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute_command(*args, **options)
+        except ConnectionError as error:
+            if not _retryable(args, error):
+                raise
+        return super().execute_command(*args, **options)
+
+
+class AsyncReadRetryingRedis(aioredis.Redis):
+    """The async client, with reads retried once after a broken connection."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **options)
+        except ConnectionError as error:
+            if not _retryable(args, error):
+                raise
+        return await super().execute_command(*args, **options)
 
 
 def redis_url(store: Store = "working") -> str:
@@ -32,12 +106,22 @@ def redis_url(store: Store = "working") -> str:
     return settings.LONG_TERM_MEMORY_REDIS_URL or settings.REDIS_URL
 
 
+def new_redis(url: str) -> redis.Redis:
+    """A synchronous client of its own, with this module's recovery rules."""
+    return ReadRetryingRedis.from_url(url, **_client_options())
+
+
+def new_async_redis(url: str) -> aioredis.Redis:
+    """An async client of its own (bound to the running loop), with this module's recovery rules."""
+    return AsyncReadRetryingRedis.from_url(url, **_client_options())
+
+
 def get_redis(store: Store = "working") -> redis.Redis:
     """A thread-safe synchronous client (workers, management commands)."""
     url = redis_url(store)
     client = _sync_clients.get(url)
     if client is None:
-        client = _sync_clients[url] = redis.Redis.from_url(url, **CLIENT_OPTIONS)
+        client = _sync_clients[url] = new_redis(url)
     return client
 
 
@@ -47,14 +131,14 @@ def get_async_redis(store: Store = "working") -> aioredis.Redis:
     per_loop = _async_clients.setdefault(asyncio.get_running_loop(), {})
     client = per_loop.get(url)
     if client is None:
-        client = per_loop[url] = aioredis.Redis.from_url(url, **CLIENT_OPTIONS)
+        client = per_loop[url] = new_async_redis(url)
     return client
 
 
 @asynccontextmanager
 async def fresh_async_redis(store: Store = "working") -> AsyncIterator[aioredis.Redis]:
     """A client of its own, closed afterwards: for async code run by workers (asyncio.run)."""
-    client = aioredis.Redis.from_url(redis_url(store), **CLIENT_OPTIONS)
+    client = new_async_redis(redis_url(store))
     try:
         yield client
     finally:
