@@ -53,7 +53,10 @@ async def _index(records: list[MemoryRecord]) -> dict[str, Any]:
 
 async def queue_indexing(records: list[MemoryRecord]) -> str:
     payload = [record.model_dump() for record in records]
-    return await sync_to_async(enqueue, thread_sensitive=False)("default", index_memories, payload)
+    tenants = [(record.namespace or "", record.user_id) for record in records]
+    return await sync_to_async(enqueue, thread_sensitive=False)(
+        "default", index_memories, payload, tenants=tenants
+    )
 
 
 def compact_memories(
@@ -110,7 +113,10 @@ async def _compact(
 
 
 async def queue_compaction(**options: Any) -> str:
-    return await sync_to_async(enqueue, thread_sensitive=False)("default", compact_memories, **options)
+    tenants = [(options["namespace"], options.get("user_id"))]
+    return await sync_to_async(enqueue, thread_sensitive=False)(
+        "default", compact_memories, tenants=tenants, **options
+    )
 
 
 def tag_memories(namespace: str, memory_ids: list[str]) -> dict[str, Any]:
@@ -134,7 +140,9 @@ def queue_tagging_sync(records: list[MemoryRecord]) -> list[str]:
     by_namespace: dict[str, list[str]] = {}
     for record in missing_tags(records):
         by_namespace.setdefault(record.namespace or "", []).append(record.id)
-    return [enqueue("extraction", tag_memories, ns, ids) for ns, ids in by_namespace.items()]
+    return [
+        enqueue("extraction", tag_memories, ns, ids, tenants=[(ns, None)]) for ns, ids in by_namespace.items()
+    ]
 
 
 async def queue_tagging(records: list[MemoryRecord]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import django_rq
@@ -35,15 +35,27 @@ def queue_depths() -> dict[str, tuple[int, int]]:
     return depths
 
 
+# Job meta naming the tenants whose data a job touches: [[namespace, user_id or None], ...].
+# GET /tasks/{id} shows a job only to callers who may see every one of them (memoryserver.api.tasks);
+# a job without it (an operator's, or one spanning every tenant) only to callers bound to none.
+TENANTS_META = "tenants"
+Tenant = tuple[str, str | None]
+
+
 def enqueue(
     queue_name: str,
     func: Callable[..., Any] | str,
     *args: Any,
     job_id: str | None = None,
     meta: dict[str, Any] | None = None,
+    tenants: Iterable[Tenant] = (),
     **kwargs: Any,
 ) -> str:
-    """Queue `func(*args, **kwargs)` with retries and return the job id; `meta` is kept on the job."""
+    """Queue `func(*args, **kwargs)` with retries and return the job id; `meta` is kept on the job,
+    with the `tenants` whose data it touches."""
+    owners = sorted({(namespace, user_id) for namespace, user_id in tenants}, key=str)
+    if owners:
+        meta = {**(meta or {}), TENANTS_META: [list(owner) for owner in owners]}
     queue = get_queue(queue_name)
     job = queue.enqueue(
         func,  # type: ignore[type-var]  # RQ takes a dotted path as well as a function
@@ -58,7 +70,12 @@ def enqueue(
 
 
 def enqueue_once(
-    pending_key: str, queue_name: str, func: Callable[..., Any], *args: Any, **kwargs: Any
+    pending_key: str,
+    queue_name: str,
+    func: Callable[..., Any],
+    *args: Any,
+    tenants: Iterable[Tenant] = (),
+    **kwargs: Any,
 ) -> str:
     """Queue the job unless one for `pending_key` is already waiting; return the job id either way.
 
@@ -73,9 +90,9 @@ def enqueue_once(
         if waiting is not None:
             return waiting.decode() if isinstance(waiting, bytes) else str(waiting)
         if not client.set(key, job_id, nx=True, ex=PENDING_TTL_SECONDS):  # taken again meanwhile
-            return enqueue_once(pending_key, queue_name, func, *args, **kwargs)
+            return enqueue_once(pending_key, queue_name, func, *args, tenants=tenants, **kwargs)
     try:
-        return enqueue(queue_name, func, *args, job_id=job_id, **kwargs)
+        return enqueue(queue_name, func, *args, job_id=job_id, tenants=tenants, **kwargs)
     except BaseException:
         client.delete(key)
         raise

@@ -27,7 +27,7 @@ from longterm_app.services import store_worker_records
 from memoryserver.embeddings import get_embedder
 from memoryserver.fields import new_id, now
 from memoryserver.llm import ModelNotConfigured, get_chat_model
-from memoryserver.queues import enqueue_once, release
+from memoryserver.queues import Tenant, enqueue_once, release
 from memoryserver.redis import fresh_async_redis, get_redis
 from memoryserver.tokens import count_messages, count_text
 from sessions_app.repository import SessionJobStore, member_of
@@ -175,7 +175,14 @@ def extract_session_memories(namespace: str, user_id: str | None, session_id: st
     )
     window = jobs.take_summary_wait(key)
     if window is not None:
-        enqueue_once("summary:" + member_of(key), "summarization", summarize_session, *_args(key), **window)
+        enqueue_once(
+            "summary:" + member_of(key),
+            "summarization",
+            summarize_session,
+            *_args(key),
+            tenants=[_tenant(key)],
+            **window,
+        )
     return {
         "status": "extracted",
         "session_id": session_id,
@@ -200,6 +207,7 @@ async def queue_summary(key: SessionKey, budget: MessageBudget) -> str:
         key.namespace,
         key.user_id,
         key.session_id,
+        tenants=[_tenant(key)],
         window_size=budget.max_messages,
         max_tokens=budget.max_tokens,
         family=budget.family,
@@ -208,18 +216,26 @@ async def queue_summary(key: SessionKey, budget: MessageBudget) -> str:
 
 async def queue_promotion(key: SessionKey) -> str:
     return await sync_to_async(enqueue_once, thread_sensitive=False)(
-        "promote:" + member_of(key), "default", promote_session_memories, *_args(key)
+        "promote:" + member_of(key), "default", promote_session_memories, *_args(key), tenants=[_tenant(key)]
     )
 
 
 async def queue_extraction(key: SessionKey) -> str:
     return await sync_to_async(enqueue_once, thread_sensitive=False)(
-        "extract:" + member_of(key), "extraction", extract_session_memories, *_args(key)
+        "extract:" + member_of(key),
+        "extraction",
+        extract_session_memories,
+        *_args(key),
+        tenants=[_tenant(key)],
     )
 
 
 def _args(key: SessionKey) -> tuple[str, str | None, str]:
     return key.namespace, key.user_id, key.session_id
+
+
+def _tenant(key: SessionKey) -> Tenant:
+    return key.namespace, key.user_id
 
 
 BACKGROUND = BackgroundWork(summary=queue_summary, promotion=queue_promotion, extraction=queue_extraction)

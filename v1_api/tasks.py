@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from rq.job import Job
 
-from memoryserver.api.tasks import fetch_job, job_error, job_status
+from memoryserver.api.tasks import fetch_visible_job, job_error, job_status
+from memoryserver.auth.principal import Principal
 from v1_api.schemas import TaskStatus, TaskV1
 
 _STATUS: dict[str, TaskStatus] = {
@@ -42,5 +43,5 @@ def task_v1(job: Job) -> TaskV1:
     )
 
 
-def task_state_v1(task_id: str) -> TaskV1:
-    return task_v1(fetch_job(task_id))
+def task_state_v1(task_id: str, principal: Principal) -> TaskV1:
+    return task_v1(fetch_visible_job(task_id, principal))

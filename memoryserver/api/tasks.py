@@ -13,8 +13,10 @@ from rest_framework.request import Request
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from memoryserver.api.views import ApiView, json_response
+from memoryserver.api.views import ApiView, json_response, principal_of
+from memoryserver.auth.principal import Principal
 from memoryserver.errors import NotFound
+from memoryserver.queues import TENANTS_META
 from memoryserver.redis import get_redis
 
 TaskStatus = Literal[
@@ -45,6 +47,21 @@ def fetch_job(task_id: str) -> Job:
         raise NotFound(f"No task '{task_id}' (finished tasks are kept for a limited time).") from None
 
 
+def fetch_visible_job(task_id: str, principal: Principal) -> Job:
+    """The job, if this caller may see every tenant it touches; otherwise the same NotFound as a
+    missing task, so another tenant's task ids cannot be confirmed."""
+    job = fetch_job(task_id)
+    tenants = (job.meta or {}).get(TENANTS_META)
+    visible = (
+        all(principal.may_see(namespace, user_id) for namespace, user_id in tenants)
+        if tenants
+        else principal.unbound
+    )
+    if not visible:
+        raise NotFound(f"No task '{task_id}' (finished tasks are kept for a limited time).")
+    return job
+
+
 def job_status(job: Job) -> str:
     status = job.get_status(refresh=False)
     return str(status.value if hasattr(status, "value") else status)
@@ -60,8 +77,8 @@ def job_error(job: Job) -> str | None:
     return latest.exc_string.strip().splitlines()[-1]
 
 
-def task_state(task_id: str) -> TaskState:
-    job = fetch_job(task_id)
+def task_state(task_id: str, principal: Principal) -> TaskState:
+    job = fetch_visible_job(task_id, principal)
     status = job_status(job)
     return TaskState(
         id=job.id,
@@ -76,6 +93,12 @@ def task_state(task_id: str) -> TaskState:
 class TaskView(ApiView):
     """Status and result of a background task, such as indexing a large batch of memories."""
 
-    @extend_schema(summary="Get a background task's status", responses=TaskState)
+    @extend_schema(
+        summary="Get a background task's status",
+        description="Only for callers who may see every tenant the task touches (an unbound token "
+        "sees every task); to anyone else the task does not exist.",
+        responses=TaskState,
+    )
     async def get(self, request: Request, task_id: str) -> HttpResponse:
-        return json_response(await sync_to_async(task_state, thread_sensitive=False)(task_id))
+        state = await sync_to_async(task_state, thread_sensitive=False)(task_id, principal_of(request))
+        return json_response(state)

@@ -52,6 +52,16 @@ class Principal:
             return next(iter(self.namespaces))
         return self.check_namespace(settings.DEFAULT_NAMESPACE)
 
+    def may_see(self, namespace: str, user_id: str | None) -> bool:
+        """Whether this caller may see the data of `user_id` (None: every user) in `namespace`."""
+        in_namespace = self.namespaces is None or namespace in self.namespaces
+        return in_namespace and (self.user_id is None or self.user_id == user_id)
+
+    @property
+    def unbound(self) -> bool:
+        """Bound to no namespace and no user: it may see every tenant."""
+        return self.namespaces is None and self.user_id is None
+
     def check_user(self, user_id: str | None) -> str | None:
         """The user a request may act for: the bound user, whatever it names (or names none)."""
         if self.user_id is None:

@@ -119,3 +119,41 @@ def test_jwt_claims_bind_namespaces_and_user(api, seeded, settings, oauth2):
     assert (
         api.get("/sessions/s-u1/memory", params={"namespace": "a"}, headers=bearer(token)).status_code == 403
     )
+
+
+def test_a_task_is_visible_only_to_callers_who_may_see_its_tenants(api, seeded):
+    """Compaction of namespace b, and a summary of a's session of u2: ids of other tenants' tasks
+    answer exactly like ids of tasks that never existed."""
+    unbound = add_token()
+    a_only, a_u1 = add_token("--namespace", "a"), add_token("--namespace", "a", "--user-id", "u1")
+    compaction = api.post("/long-term-memory/compact", json={"namespace": "b"}, headers=unbound).json()
+    summary = api.put(
+        "/sessions/long/memory",
+        params={"namespace": "a", "user_id": "u2", "window_size": 2},
+        json={"messages": [{"role": "user", "content": f"m{i}"} for i in range(4)]},
+        headers=unbound,
+    ).json()["summarization"]
+    operator_job = io.StringIO()
+    call_command("schedule_task", "longterm_app.tasks.compact_memories", stdout=operator_job)
+    operator_id = operator_job.getvalue().split()[-1]
+
+    def status(task_id: str, headers: dict[str, str]) -> tuple[int, int]:
+        seed = api.get(f"/tasks/{task_id}", headers=headers).status_code
+        return seed, api.get(f"/v1/tasks/{task_id}", headers=headers).status_code
+
+    for task_id in (compaction["task_id"], summary["job_id"], operator_id):
+        assert status(task_id, unbound) == (200, 200)
+    assert status(summary["job_id"], a_only) == (200, 200)
+    hidden = [
+        (compaction["task_id"], a_only),
+        (summary["job_id"], a_u1),  # another user of the same namespace
+        (operator_id, a_only),
+        (compaction["task_id"], a_u1),
+    ]
+    for task_id, headers in hidden:
+        assert status(task_id, headers) == (404, 404)
+        never = "01NEVERQUEUEDTASK0000000000"
+        answer = api.get(f"/tasks/{task_id}", headers=headers).json()["detail"]
+        assert answer.replace(task_id, "ID") == api.get(f"/tasks/{never}", headers=headers).json()[
+            "detail"
+        ].replace(never, "ID")

@@ -225,4 +225,5 @@ class TaskView(V1View):
         responses=TaskV1,
     )
     async def get(self, request: Request, task_id: str) -> HttpResponse:
-        return json_response(await sync_to_async(task_state_v1, thread_sensitive=False)(task_id))
+        state = await sync_to_async(task_state_v1, thread_sensitive=False)(task_id, principal_of(request))
+        return json_response(state)
