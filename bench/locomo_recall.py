@@ -12,17 +12,19 @@ questions of categories 1-4 with cleaned evidence ids are the ones asked.
 Ingest: every dialogue turn of each of the ten conversations becomes one memory in the
 conversation's own namespace `locomo-<run>-<sample_id>`, sent with `POST /long-term-memory`
 in batches of 100 over one keep-alive connection: id = the turn's dia_id (e.g. "D1:3"),
-memory_type "episodic", session_id "session_<n>", created_at and event_date = the session's
-date_time ("1:56 pm on 8 May, 2023", read as UTC). --text-format decides the text: "raw"
-(the turn), "speaker" ("<speaker>: <turn>") or "speaker-date" ("<speaker> (8 May 2023):
-<turn>", the default). With --captions, a turn that shares an image gets its BLIP caption
+memory_type "episodic", session_id "session_<n>", created_at = the session's date_time
+("1:56 pm on 8 May, 2023", read as UTC), as a client storing a chat would. --text-format
+decides the text: "raw" (the turn), "speaker" ("<speaker>: <turn>", the default) or
+"speaker-date" ("<speaker> (8 May 2023): <turn>", a date pasted into the text). With
+--captions, a turn that shares an image gets its BLIP caption
 appended as " [shares a photo of <caption>]". Turns the server merges as exact duplicates
 (same text but for case and spacing) count as found when the memory they were merged into
 is; the merges it reports must be the ones expected.
 
 Questions: each question is sent as `text` to `POST /long-term-memory/search` with a
-namespace filter and `limit` 10, sequentially, once per mode of --modes (semantic, keyword,
-hybrid; default all three). --hybrid-alpha takes one or more weights of the semantic
+namespace filter and `limit` 10, sequentially, once per mode of --modes (default: the
+server's default mode, no search_mode sent; semantic, keyword, hybrid; default all four).
+--hybrid-alpha takes one or more weights of the semantic
 ranking; each runs as its own hybrid pass, named "hybrid@<alpha>" when it is given (plain
 "hybrid" uses the server's default). recall@k is the fraction of a question's evidence
 dia_ids among the top k hits, averaged over questions, overall and per category
@@ -57,7 +59,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPOSITORY / ".." / "shared" / "bench" / "locomo10.json"
 QRELS_NAME = "locomo10.qrels.jsonl"
 CATEGORIES = (1, 2, 3, 4)
-MODES = ("semantic", "keyword", "hybrid")
+# "default" sends no search_mode: the server's default mode.
+MODES = ("default", "semantic", "keyword", "hybrid")
 TEXT_FORMATS = ("raw", "speaker", "speaker-date")
 LIMIT = 10
 BATCH = 100
@@ -165,7 +168,6 @@ def memory(turn: Turn, namespace: str, text_format: str, captions: bool) -> dict
         "namespace": namespace,
         "session_id": f"session_{turn.session}",
         "created_at": turn.time.epoch,
-        "event_date": turn.time.epoch,
     }
 
 
@@ -256,8 +258,9 @@ def ask(
         "text": question.text,
         "namespace": {"eq": conversation.namespace},
         "limit": LIMIT,
-        "search_mode": search.mode,
     }
+    if search.mode != "default":
+        body["search_mode"] = search.mode
     if search.alpha is not None:
         body["hybrid_alpha"] = search.alpha
     start = time.perf_counter()
@@ -311,7 +314,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--token", default=None, help="Bearer token, when the server requires one.")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="locomo10.json")
     parser.add_argument("--qrels", type=Path, default=None, help=f"default: {QRELS_NAME} beside --data")
-    parser.add_argument("--text-format", choices=TEXT_FORMATS, default="speaker-date")
+    parser.add_argument("--text-format", choices=TEXT_FORMATS, default="speaker")
     parser.add_argument("--captions", action="store_true", help="Append shared images' BLIP captions.")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--hybrid-alpha", nargs="+", type=unit_interval, default=None, metavar="ALPHA")
