@@ -4,18 +4,28 @@ Documents are JSON: `{"record": <MemoryRecord>, "embedding": [floats]}` under
 `memory:{namespace}:{id}`. Searches return only `$.record`, never the vector.
 `memory_idx:meta` remembers which embedding model built the index, so a model change
 is caught at start-up instead of silently mixing incompatible vectors.
+
+An index created over existing documents (after a FLUSHALL, a new Redis, `rebuild_index`)
+is filled by a background scan in RediSearch, and a search meanwhile sees only part of the
+memories: a wrong answer, not a degraded one. So whoever creates the index first sets the
+`rebuilding` field of `memory_idx:meta`; every search reads that field in its own round
+trip (`MemoryStore.search`), and only while it is set asks FT.INFO how far the scan is,
+refusing with IndexRebuilding (503) until the scan ends and the field is cleared. The
+marker is in Redis, not in the process, because any web process may have recreated it.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 from redisvl.index import SearchIndex
 from redisvl.schema import IndexSchema
 
-from memoryserver.errors import Conflict
+from memoryserver.errors import BackendUnavailable, Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +33,14 @@ INDEX_NAME = "memory_idx"
 KEY_PREFIX = "memory:"
 META_KEY = "memory_idx:meta"
 SCHEMA_VERSION = 1
+REBUILDING = "rebuilding"  # field of META_KEY: set while the index scans existing documents
+
+# Clears the marker only if it is still the one seen, so a rebuild that began meanwhile
+# (another FLUSHALL) keeps its own marker.
+_CLEAR_MARKER = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
 
 # Tags never contain control characters (memoryserver.fields.Tag), so this separator never
 # splits a value; the default "," would split "a,b" in two.
@@ -88,8 +106,12 @@ def ensure_index(client: redis.Redis, model_identity: str, dims: int) -> bool:
         if stored is None:
             client.hset(META_KEY, mapping={"model": model_identity, "schema_version": SCHEMA_VERSION})
         return False
+    # The marker first: from the moment the index exists, searches must see it.
+    marker = uuid.uuid4().hex
+    client.hset(
+        META_KEY, mapping={"model": model_identity, "schema_version": SCHEMA_VERSION, REBUILDING: marker}
+    )
     index.create(overwrite=False)
-    client.hset(META_KEY, mapping={"model": model_identity, "schema_version": SCHEMA_VERSION})
     logger.info("Created search index %s for %s", INDEX_NAME, model_identity)
     return True
 
@@ -101,6 +123,40 @@ def drop_index(client: redis.Redis, dims: int) -> None:
         index.delete(drop=False)
 
 
+class IndexRebuilding(BackendUnavailable):
+    """The index exists but RediSearch is still scanning the stored memories into it."""
+
+    def __init__(self, fraction: float) -> None:
+        super().__init__(
+            f"Search index rebuilding: {fraction:.0%} of the stored memories are indexed so far, "
+            "so a search would miss some. Try again shortly.",
+            retry_after=1,
+        )
+        self.fraction = fraction
+
+
+def _info_fields(info: Any) -> dict[str, Any]:
+    pairs = info.items() if isinstance(info, dict) else zip(info[::2], info[1::2], strict=True)  # RESP3 / 2
+    return {key.decode() if isinstance(key, bytes) else key: item for key, item in pairs}
+
+
+async def rebuild_progress(client: aioredis.Redis, marker: bytes | str) -> float | None:
+    """How much of the background scan is done (0 to 1), or None if the index is missing.
+
+    Called only while the `rebuilding` marker is set; the first caller to see the scan
+    finished clears the marker, so searches stop asking FT.INFO.
+    """
+    try:
+        info = _info_fields(await client.execute_command("FT.INFO", INDEX_NAME))
+    except redis.ResponseError:
+        return None
+    if int(info.get("indexing", 0)):
+        return min(float(info.get("percent_indexed", 0.0)), 0.99)  # never 100% while it scans
+    await client.eval(_CLEAR_MARKER, 1, META_KEY, REBUILDING, marker)
+    logger.info("Search index %s is complete again", INDEX_NAME)
+    return 1.0
+
+
 def index_status(client: redis.Redis) -> dict[str, Any]:
     """What FT.INFO says about the index, and the model that built it; `exists` False if it is gone."""
     raw = client.hget(META_KEY, "model")
@@ -109,8 +165,7 @@ def index_status(client: redis.Redis) -> dict[str, Any]:
         info = client.execute_command("FT.INFO", INDEX_NAME)
     except redis.ResponseError:
         return {"exists": False, "model": model}
-    pairs = info.items() if isinstance(info, dict) else zip(info[::2], info[1::2], strict=True)  # RESP3 / 2
-    value = {key.decode() if isinstance(key, bytes) else key: item for key, item in pairs}
+    value = _info_fields(info)
     return {
         "exists": True,
         "model": model,

@@ -28,7 +28,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError, WatchError
 
-from longterm_app.index import INDEX_NAME, KEY_PREFIX
+from longterm_app.index import INDEX_NAME, KEY_PREFIX, META_KEY, REBUILDING, IndexRebuilding, rebuild_progress
 from longterm_app.records import MemoryRecord
 
 HASH_PREFIX = "memory_hash:"
@@ -439,16 +439,36 @@ class MemoryStore:
 
     async def search(self, calls: Sequence[SearchCall]) -> list[Page]:
         """Run several FT.SEARCH calls in one round trip."""
+        return [_page(reply) for reply in await self._complete_search([call.args() for call in calls])]
+
+    async def _complete_search(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Replies of search commands, refused (IndexRebuilding) while they could be partial.
+
+        The `rebuilding` marker is read in the same round trip, so a search of a complete
+        index costs one small HGET and no FT.INFO (see longterm_app.index).
+        """
+        marker, replies = await self._search_round_trip(commands)
+        if marker is None:
+            return replies
+        progress = await rebuild_progress(self.client, marker)
+        if progress is None:
+            raise MissingIndex("the index vanished during its rebuild")
+        if progress < 1:
+            raise IndexRebuilding(progress)
+        return (await self._search_round_trip(commands))[1]  # the scan just ended: ask again
+
+    async def _search_round_trip(self, commands: Sequence[Sequence[Any]]) -> tuple[Any, list[Any]]:
         async with self.client.pipeline(transaction=False) as pipe:
-            for call in calls:
-                pipe.execute_command(*call.args())
+            pipe.hget(META_KEY, REBUILDING)
+            for command in commands:
+                pipe.execute_command(*command)
             try:
-                replies = await pipe.execute()
+                marker, *replies = await pipe.execute()
             except ResponseError as error:
                 if "no such index" in str(error).lower():
                     raise MissingIndex(str(error)) from None
                 raise
-        return [_page(reply) for reply in replies]
+        return marker, replies
 
     async def vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these memories (those that still exist)."""
@@ -464,8 +484,9 @@ class MemoryStore:
 
     async def keys_matching(self, query: str, batch: int = 500) -> list[str]:
         """Keys of the first `batch` memories matching a filter query."""
-        reply = await self.client.execute_command(
-            "FT.SEARCH", INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, batch, "DIALECT", 2
+        # Through _complete_search: a partial index would make deletes miss memories.
+        (reply,) = await self._complete_search(
+            [("FT.SEARCH", INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, batch, "DIALECT", 2)]
         )
         return [item[b"id"].decode() for item in reply[b"results"]]
 

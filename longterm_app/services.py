@@ -64,7 +64,11 @@ def ensure_memory_index(embedder: Embedder | None = None) -> bool:
 
 
 async def _with_index(operation: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    """Run a search; if the index vanished (Redis flushed or replaced), recreate it once."""
+    """Run a search; if the index vanished (Redis flushed or replaced), recreate it once.
+
+    The search that follows a re-creation raises IndexRebuilding (503, Retry-After) until
+    RediSearch has scanned every stored memory into the new index: see longterm_app.index.
+    """
     try:
         return await operation()
     except MissingIndex:

@@ -8,7 +8,8 @@ MemoryServerError
 ├── Conflict                       -> 409
 ├── PreconditionFailed             -> 412 (If-Match names a version that is no longer current)
 ├── FeatureDisabled                -> 501 (needs a model or package that is not configured)
-└── BackendUnavailable             -> 503 (Redis or a model API cannot be reached)
+└── BackendUnavailable             -> 503 (Redis or a model API cannot be reached), Retry-After if known
+    └── IndexRebuilding            -> 503 (longterm_app.index: the search index is still being filled)
 """
 
 from __future__ import annotations
@@ -89,3 +90,8 @@ class FeatureDisabled(MemoryServerError):
 
 class BackendUnavailable(MemoryServerError):
     status_code = 503
+
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        # Seconds after which a retry should succeed, when known (HTTP Retry-After).
+        self.retry_after = retry_after

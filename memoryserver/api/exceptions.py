@@ -15,7 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from memoryserver.errors import FieldProblem, MemoryServerError, Unauthenticated
+from memoryserver.errors import BackendUnavailable, FieldProblem, MemoryServerError, Unauthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def _drf_problems(detail: Any, prefix: str = "") -> list[FieldProblem]:
 def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | None:
     if isinstance(exc, MemoryServerError):
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else {}
+        if isinstance(exc, BackendUnavailable) and exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return exc.status_code, error_body(exc.status_code, exc.detail, exc.problems), headers
     if isinstance(exc, RequestDataTooBig):
         return 413, error_body(413, "Request body is too large."), {}

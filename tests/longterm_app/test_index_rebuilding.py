@@ -1,0 +1,102 @@
+"""While the search index is (re)built over stored memories, search answers 503, never a partial result.
+
+RediSearch fills an index created over existing documents with a background scan; a search
+meanwhile sees only some memories. That happens when the index vanished (FT.DROPINDEX, a
+FLUSHALL, a new Redis) and was recreated, by this process or by another one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import redis
+
+from longterm_app.services import ensure_memory_index
+
+COPIES = 4000  # enough documents that RediSearch's scan takes a noticeable moment here
+
+
+def store_memories(api: httpx.Client, client: redis.Redis, copies: int = COPIES) -> int:
+    """A few memories through the API, then many byte-for-byte copies of them (new ids)."""
+    memories = [
+        {"id": f"seed{i}", "text": f"The user's favourite fruit number {i} is mango"} for i in range(4)
+    ]
+    assert api.post("/long-term-memory", json={"memories": memories}).status_code == 200
+    seed_keys = sorted(key.decode() for key in client.scan_iter("memory:*") if b":seed" in key)
+    seeds = [client.execute_command("JSON.GET", key, "$") for key in seed_keys]
+    assert len(seeds) == 4
+    pipe = client.pipeline(transaction=False)
+    for n in range(copies):
+        key, document = seed_keys[n % 4], seeds[n % 4]
+        new_id = f"copy{n}"
+        old_id = key.rsplit(":", 1)[1]
+        pipe.execute_command(
+            "JSON.SET",
+            f"{key.rsplit(':', 1)[0]}:{new_id}",
+            "$",
+            document.replace(old_id.encode(), new_id.encode()),
+        )
+    pipe.execute()
+    return copies + 4
+
+
+def search_until_complete(api: httpx.Client, expected: int) -> list[tuple[int, int | str]]:
+    """Filter-only searches over every memory until one answers 200: (status, total or detail)."""
+    answers: list[tuple[int, int | str]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = api.post("/long-term-memory/search", json={"text": "", "limit": 1})
+        if response.status_code == 503:
+            assert response.headers["Retry-After"] == "1"
+            answers.append((503, response.json()["detail"]))
+            time.sleep(0.05)
+            continue
+        body = response.json()
+        answers.append(
+            (response.status_code, body["total"] if response.status_code == 200 else body["detail"])
+        )
+        if response.status_code == 200:
+            return answers
+    raise AssertionError(f"the index never became complete: {answers[-3:]}")
+
+
+def assert_refused_then_complete(answers: list[tuple[int, int | str]], expected: int) -> None:
+    *refused, last = answers
+    assert last == (200, expected)  # the first answer given is complete
+    assert refused, "the search ran during the rebuild without being refused"
+    for status, detail in refused:
+        assert status == 503 and isinstance(detail, str) and detail.startswith("Search index rebuilding")
+
+
+def test_search_after_the_index_was_dropped_is_refused_until_complete(api, redis_client):
+    stored = store_memories(api, redis_client)
+    redis_client.execute_command("FT.DROPINDEX", "memory_idx")  # the documents stay
+    assert_refused_then_complete(search_until_complete(api, stored), stored)
+
+
+def test_search_after_flushall_and_new_writes_is_refused_until_complete(api, redis_client):
+    redis_client.flushall()  # the index and its meta are gone; writes go on without them
+    stored = store_memories(api, redis_client)
+    assert_refused_then_complete(search_until_complete(api, stored), stored)
+
+
+def test_search_while_another_process_rebuilds_the_index_is_refused(api, redis_client):
+    stored = store_memories(api, redis_client)
+    redis_client.execute_command("FT.DROPINDEX", "memory_idx")
+    ensure_memory_index()  # another process recreated it: this server never sees "no such index"
+    assert_refused_then_complete(search_until_complete(api, stored), stored)
+
+
+def test_searches_of_a_complete_index_never_ask_ft_info(api, redis_client):
+    store_memories(api, redis_client, copies=10)
+    api.post("/long-term-memory/search", json={"text": "", "limit": 1})  # the last check after creation
+
+    def ft_info_calls() -> int:
+        return int(redis_client.info("commandstats").get("cmdstat_FT.INFO", {}).get("calls", 0))
+
+    before = ft_info_calls()
+    for _ in range(5):
+        response = api.post("/long-term-memory/search", json={"text": "mango", "limit": 3})
+        assert response.status_code == 200 and response.json()["total"] > 0
+    assert ft_info_calls() == before
