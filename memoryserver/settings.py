@@ -186,6 +186,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "memoryserver.api.openapi.add_error_responses",
+        "memoryserver.api.openapi.add_bearer_security",
     ],
 }
 

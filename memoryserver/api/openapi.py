@@ -47,6 +47,33 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
 }
 # Liveness answers without authentication and without touching Redis.
 NO_ERRORS = {"/health"}
+BEARER = "bearerAuth"
+SECURITY_SCHEME: dict[str, Any] = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API token (`manage.py token add`) or an OAuth2 access token (JWT).",
+}
+
+
+def _public_operations(generator: Any) -> set[tuple[str, str]]:
+    """(path, method) of the operations that need no token, from the views' own `public` flag."""
+    public = set()
+    for path, _regex, method, callback in generator.endpoints or []:
+        view = getattr(callback, "cls", None)
+        if view is not None and getattr(view(**getattr(callback, "initkwargs", {})), "public", True):
+            public.add((path, method.lower()))
+    return public
+
+
+def add_bearer_security(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every operation but the public ones needs a bearer
+    token (so /docs can authorize and generated clients send the header)."""
+    result.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER] = SECURITY_SCHEME
+    open_operations = _public_operations(generator)
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            operation["security"] = [] if (path, method) in open_operations else [{BEARER: []}]
+    return result
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import time
+
+from django.core.management import call_command
 
 
 def test_health_reports_epoch_seconds(api):
@@ -81,3 +84,25 @@ def test_admin_pages_keep_the_full_middleware_stack(api, db):
     assert page.status_code == 200
     assert "csrftoken" in page.cookies
     assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_every_operation_but_health_declares_bearer_auth_so_docs_can_authorize(api, settings):
+    schema = api.get("/openapi.json").json()
+    (name, scheme), *_ = schema["components"]["securitySchemes"].items()
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    public = {
+        (path, method)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if operation["security"] == []
+    }
+    assert public == {("/health", "get"), ("/v1/health", "get")}
+    assert schema["paths"]["/sessions/{session_id}/memory"]["get"]["security"] == [{name: []}]
+
+    # What Swagger UI's "Authorize" sends, built from the scheme, is what the server checks.
+    settings.AUTH_MODE = "token"
+    out = io.StringIO()
+    call_command("token", "add", "--scope", "memory:read", stdout=out, stderr=io.StringIO())
+    header = {"Authorization": f"{scheme['scheme'].capitalize()} {out.getvalue().strip()}"}
+    assert api.get("/sessions/").status_code == 401
+    assert api.get("/sessions/", headers=header).status_code == 200
