@@ -232,3 +232,32 @@ def test_every_project_app_is_installed_with_the_project(settings):
     assert ours
     for app in ours:
         assert any(fnmatch.fnmatch(app, pattern) for pattern in patterns), app
+
+
+def test_migrate_on_a_fresh_clone_creates_the_data_folder(tmp_path):
+    data_dir = tmp_path / "fresh" / "data"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=BASE_DIR,
+        env={**os.environ, "DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (data_dir / "django.sqlite3").is_file()
+
+
+def test_a_data_folder_that_cannot_be_created_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env={**os.environ, "DATA_DIR": str(blocker / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert f"Config 'DATA_DIR' has value '{blocker / 'data'}'" in result.stderr
