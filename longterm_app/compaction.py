@@ -131,14 +131,22 @@ async def _join_near(
 
 
 async def find_groups(
-    store: MemoryStore, namespace: str | None, user_id: str | None, threshold: float, limit: int
+    store: MemoryStore,
+    namespace: str | None,
+    user_id: str | None,
+    threshold: float,
+    limit: int,
+    exact: bool = True,
+    near: bool = True,
 ) -> tuple[int, list[Group]]:
-    """(memories scanned, groups of duplicates), oldest memory first in each group."""
+    """(memories scanned, groups of exact and/or near duplicates), oldest memory first in each group."""
     query = _scope(namespace, user_id)
     records = await _scan(store, query, limit)
     components = _Components()
-    _join_exact(records, components)
-    await _join_near(store, query, records, threshold, components)
+    if exact:
+        _join_exact(records, components)
+    if near:
+        await _join_near(store, query, records, threshold, components)
     members: dict[str, list[str]] = {}
     for key in records:
         members.setdefault(components.find(key), []).append(key)
@@ -200,9 +208,11 @@ async def compact(
     dry_run: bool = False,
     limit: int = 10_000,
     unavailable_reason: str | None = None,
+    exact: bool = True,
+    near: bool = True,
 ) -> Report:
     report = Report(dry_run=dry_run)
-    report.scanned, groups = await find_groups(store, namespace, user_id, threshold, limit)
+    report.scanned, groups = await find_groups(store, namespace, user_id, threshold, limit, exact, near)
     report.exact_groups = sum(group.exact for group in groups)
     report.near_groups = len(groups) - report.exact_groups
     report.groups = [group.summary() for group in groups[:REPORTED_GROUPS]]

@@ -66,14 +66,20 @@ def compact_memories(
     distance_threshold: float | None = None,
     limit: int = 10_000,
     repeat_every_seconds: int = 0,
+    exact_duplicates: bool = True,
+    near_duplicates: bool = True,
 ) -> dict[str, Any]:
-    """Merge duplicates of one namespace (or all); with repeat_every_seconds, run again after that long."""
+    """Merge duplicates of one namespace (or all); with repeat_every_seconds, run again after that long.
+
+    `exact_duplicates` / `near_duplicates` false leave that kind alone.
+    """
     threshold = settings.COMPACTION_DISTANCE_THRESHOLD if distance_threshold is None else distance_threshold
     try:
         model, reason = get_chat_model(), None
     except ModelNotConfigured as error:
         model, reason = None, f"near duplicates need a chat model: {error.detail}"
-    report = asyncio.run(_compact(model, reason, namespace, user_id, threshold, dry_run, limit))
+    kinds = {"exact": exact_duplicates, "near": near_duplicates}
+    report = asyncio.run(_compact(model, reason, namespace, user_id, threshold, dry_run, limit, kinds))
     if repeat_every_seconds > 0:
         get_queue("default").enqueue_in(
             timedelta(seconds=repeat_every_seconds),
@@ -84,6 +90,8 @@ def compact_memories(
             distance_threshold=distance_threshold,
             limit=limit,
             repeat_every_seconds=repeat_every_seconds,
+            exact_duplicates=exact_duplicates,
+            near_duplicates=near_duplicates,
             result_ttl=RESULT_TTL_SECONDS,
         )
     return asdict(report)
@@ -97,6 +105,7 @@ async def _compact(
     threshold: float,
     dry_run: bool,
     limit: int,
+    kinds: dict[str, bool],
 ) -> Any:
     async with fresh_async_redis("long_term") as client:
         return await compact(
@@ -109,6 +118,7 @@ async def _compact(
             dry_run=dry_run,
             limit=limit,
             unavailable_reason=reason,
+            **kinds,
         )
 
 
@@ -119,14 +129,14 @@ async def queue_compaction(**options: Any) -> str:
     )
 
 
-def tag_memories(namespace: str, memory_ids: list[str]) -> dict[str, Any]:
-    """Fill the empty topics and entities of these memories: one model call per batch."""
-    return asyncio.run(_tag(namespace, memory_ids))
+def tag_memories(namespace: str, memory_ids: list[str], user_id: str | None = None) -> dict[str, Any]:
+    """Fill the empty topics and entities of these memories (of one owner): one model call per batch."""
+    return asyncio.run(_tag(namespace, memory_ids, user_id))
 
 
-async def _tag(namespace: str, memory_ids: list[str]) -> dict[str, Any]:
+async def _tag(namespace: str, memory_ids: list[str], user_id: str | None) -> dict[str, Any]:
     async with fresh_async_redis("long_term") as client:
-        tagged = await tag_records(MemoryStore(client), get_chat_model(), namespace, memory_ids)
+        tagged = await tag_records(MemoryStore(client), get_chat_model(), namespace, memory_ids, user_id)
     return {"namespace": namespace, "tagged": tagged}
 
 
@@ -136,12 +146,13 @@ def tagging_enabled() -> bool:
 
 
 def queue_tagging_sync(records: list[MemoryRecord]) -> list[str]:
-    """One tagging job per namespace for the records that lack topics or entities."""
-    by_namespace: dict[str, list[str]] = {}
+    """One tagging job per namespace and owner for the records that lack topics or entities."""
+    by_owner: dict[tuple[str, str | None], list[str]] = {}
     for record in missing_tags(records):
-        by_namespace.setdefault(record.namespace or "", []).append(record.id)
+        by_owner.setdefault((record.namespace or "", record.user_id), []).append(record.id)
     return [
-        enqueue("extraction", tag_memories, ns, ids, tenants=[(ns, None)]) for ns, ids in by_namespace.items()
+        enqueue("extraction", tag_memories, ns, ids, user, tenants=[(ns, user)])
+        for (ns, user), ids in by_owner.items()
     ]
 
 

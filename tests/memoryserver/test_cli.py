@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rq import Queue
 from rq.job import Job
 
 from memoryserver import __version__
@@ -261,3 +262,24 @@ def test_a_data_folder_that_cannot_be_created_is_named(tmp_path):
     )
     assert result.returncode != 0
     assert f"Config 'DATA_DIR' has value '{blocker / 'data'}'" in result.stderr
+
+
+def test_schedule_task_with_a_bad_argument_exits_2_and_queues_nothing(cli_env, redis_client):
+    refused = run(cli_env, "schedule-task", "longterm_app.tasks.compact_memories", "-a", "bogus=1")
+    assert refused.returncode == 2
+    assert "'bogus' is not an argument of longterm_app.tasks.compact_memories" in refused.stderr
+    assert "namespace" in refused.stderr and "dry_run" in refused.stderr  # the valid ones are listed
+    typed_wrong = run(cli_env, "schedule-task", "longterm_app.tasks.compact_memories", "-a", "limit=many")
+    assert typed_wrong.returncode == 2 and "Argument 'limit' has value 'many'" in typed_wrong.stderr
+    assert Queue("default", connection=redis_client).count == 0
+
+
+def test_the_seeds_task_name_is_an_alias_with_its_argument_names(cli_env, redis_client):
+    path = "agent_memory_server.long_term_memory.compact_long_term_memories"
+    args = ["-a", "limit=500", "-a", "namespace=my_namespace", "-a", "compact_semantic_duplicates=false"]
+    scheduled = run(cli_env, "schedule-task", path, *args)
+    assert scheduled.returncode == 0, scheduled.stderr
+    job = Job.fetch(scheduled.stdout.strip().rsplit(" ", 1)[1], connection=redis_client)
+    assert job.func_name == "longterm_app.tasks.compact_memories"
+    assert job.kwargs == {"limit": 500, "namespace": "my_namespace", "near_duplicates": False}
+    assert path in run(cli_env, "schedule-task", "--list").stdout

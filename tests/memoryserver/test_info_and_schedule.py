@@ -63,6 +63,9 @@ def test_schedule_task_refuses_unknown_tasks_and_bad_arguments(redis_client, cap
         call_command("schedule_task", "os.system")
     with pytest.raises(CommandError, match="is not KEY=VALUE"):
         call_command("schedule_task", "longterm_app.tasks.compact_memories", "-a", "oops")
+    with pytest.raises(CommandError, match="missing a required argument: 'user_id'"):
+        call_command("schedule_task", "sessions_app.tasks.summarize_session", "-a", "namespace=a")
+    assert Queue("summarization", connection=redis_client).count == 0
     call_command("schedule_task", "--list")
     assert "sessions_app.tasks.summarize_session" in capsys.readouterr().out
 
