@@ -48,20 +48,27 @@ def count(filters: SearchRequest) -> int:
     return search(listing(filters, 1)).total
 
 
-def get(principal: Principal, namespace: str, memory_id: str) -> MemoryRecord:
-    return with_memory_store(lambda store: services.get_memory(store, principal, namespace, memory_id))
-
-
-def edit(principal: Principal, namespace: str, memory_id: str, patch: MemoryPatch) -> MemoryRecord:
-    """Apply the edit with the API's service: a new text is re-embedded."""
+def get(principal: Principal, namespace: str, memory_id: str, user_id: str | None = None) -> MemoryRecord:
+    """One memory; `user_id` names its owner (ids are unique per namespace and user)."""
     return with_memory_store(
-        lambda store: services.edit_memory(store, get_embedder(), principal, namespace, memory_id, patch)
+        lambda store: services.get_memory(store, principal, namespace, memory_id, user_id)
     )
 
 
-def delete(principal: Principal, namespace: str, memory_id: str) -> int:
+def edit(
+    principal: Principal, namespace: str, memory_id: str, patch: MemoryPatch, user_id: str | None = None
+) -> MemoryRecord:
+    """Apply the edit with the API's service: a new text is re-embedded."""
+    return with_memory_store(
+        lambda store: services.edit_memory(
+            store, get_embedder(), principal, namespace, memory_id, patch, user_id
+        )
+    )
+
+
+def delete(principal: Principal, namespace: str, memory_id: str, user_id: str | None = None) -> int:
     async def run(store: MemoryStore) -> int:
-        return (await services.delete_memories(store, principal, namespace, [memory_id])).deleted
+        return (await services.delete_memories(store, principal, namespace, [memory_id], user_id)).deleted
 
     return with_memory_store(run)
 
@@ -70,12 +77,12 @@ async def _delete_matches(store: MemoryStore, principal: Principal, filters: Sea
     deleted = 0
     while deleted < most:
         page = await _search(store, listing(filters, min(BULK_BATCH, most - deleted)))
-        ids_by_namespace: dict[str, list[str]] = defaultdict(list)
+        ids_by_owner: dict[tuple[str, str | None], list[str]] = defaultdict(list)
         for memory in page.memories:
-            ids_by_namespace[memory.namespace or ""].append(memory.id)
+            ids_by_owner[(memory.namespace or "", memory.user_id)].append(memory.id)
         removed = 0
-        for namespace, ids in ids_by_namespace.items():
-            removed += (await services.delete_memories(store, principal, namespace, ids)).deleted
+        for (namespace, user_id), ids in ids_by_owner.items():
+            removed += (await services.delete_memories(store, principal, namespace, ids, user_id)).deleted
         if not removed:  # nothing left (or someone else deleted them meanwhile)
             break
         deleted += removed

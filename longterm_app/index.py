@@ -1,7 +1,8 @@
 """The long-term memory index: its redisvl schema, creation at start-up, model checks.
 
 Documents are JSON: `{"record": <MemoryRecord>, "embedding": [floats]}` under
-`memory:{namespace}:{id}`. Searches return only `$.record`, never the vector.
+`memory:{namespace}:{id}`, or `memory:{namespace}:~{user}:{id}` for a user's memory (see
+repository.py). Searches return only `$.record`, never the vector.
 `memory_idx:meta` remembers which embedding model built the index, so a model change
 is caught at start-up instead of silently mixing incompatible vectors.
 

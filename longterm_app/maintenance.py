@@ -16,7 +16,7 @@ import redis
 
 from longterm_app.index import INDEX_NAME, KEY_PREFIX, META_KEY, drop_index, ensure_index
 from longterm_app.records import memory_hash
-from longterm_app.repository import HASH_PREFIX
+from longterm_app.repository import HASH_PREFIX, access_key, doc_key, id_of, namespace_of
 from memoryserver.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
@@ -112,9 +112,41 @@ def _backfill_access_count(client: redis.Redis) -> int:
     return changed
 
 
+# Moves one memory to its owner's key with its access statistics and dedup entry, at once;
+# a key the owner already uses (written by a newer server before migrating) wins.
+_MOVE_TO_OWNER = """
+local old, new, old_access, new_access, hash_key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', old) == 0 or redis.call('EXISTS', new) == 1 then return 0 end
+redis.call('RENAME', old, new)
+if redis.call('EXISTS', old_access) == 1 then redis.call('RENAME', old_access, new_access) end
+if redis.call('GET', hash_key) == old then redis.call('SET', hash_key, new) end
+return 1
+"""
+
+
+def _per_owner_ids(client: redis.Redis) -> int:
+    """Users' memories move from `memory:{ns}:{id}` to their owner's `memory:{ns}:~{user}:{id}`."""
+    move = client.register_script(_MOVE_TO_OWNER)
+    changed = 0
+    for keys in memory_keys(client):
+        old_layout = [key for key in keys if key[len(KEY_PREFIX) :].count(":") == 1]
+        for key, record in _records(client, old_layout) if old_layout else []:
+            if not record.get("user_id"):
+                continue
+            new = doc_key(namespace_of(key), id_of(key), record["user_id"])
+            namespace_part = key[len(KEY_PREFIX) :].split(":", 1)[0]
+            hash_key = f"{HASH_PREFIX}{namespace_part}:{record.get('memory_hash') or ''}"
+            moved = move(keys=[], args=[key, new, access_key(key), access_key(new), hash_key])
+            if not moved and client.exists(key):
+                logger.warning("Memory %s left in place: its owner already has %s", key, new)
+            changed += int(moved)
+    return changed
+
+
 MIGRATIONS = [
     Migration(1, "backfill memory_hash and its dedup entry", _backfill_memory_hash),
     Migration(2, "backfill access_count", _backfill_access_count),
+    Migration(3, "memory ids per owner: users' memories move to their own keys", _per_owner_ids),
 ]
 
 

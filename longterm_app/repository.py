@@ -1,9 +1,14 @@
 """Every Redis key and command of long-term memory.
 
 Layout
-- `memory:{ns}:{id}`             JSON `{"record": {...}, "embedding": [...]}`, indexed by `memory_idx`
-- `memory_hash:{ns}:{hash}`      id of the memory holding that text for that owner (dedup)
-- `memory_access:{ns}:{id}`      hash `n` (search hits) and `t` (last hit), not indexed
+- `memory:{ns}:{id}`             JSON `{"record": {...}, "embedding": [...]}` of a memory without a user,
+                                 indexed by `memory_idx`
+- `memory:{ns}:~{user}:{id}`     the same for a user's memory: ids are per owner, so users of one
+                                 namespace never collide, and no answer can tell that another
+                                 user holds an id (every part is percent-encoded, so never has ':')
+- `memory_hash:{ns}:{hash}`      key of the memory holding that text for that owner (dedup)
+- `memory_access:{ns}:…`         beside each document: hash `n` (search hits) and `t` (last hit),
+                                 not indexed
 - `memory_idx:meta`              which embedding model built the index (see index.py)
 
 Writes that belong together run as Lua scripts: a memory and its dedup entry change at
@@ -36,22 +41,9 @@ ACCESS_PREFIX = "memory_access:"
 # The indexed `last_accessed` may lag the true last access by at most this many seconds.
 ACCESS_INDEX_INTERVAL = 3600.0
 
-# ARGV[1] = '1' refuses (changing nothing) ids held by another user of the namespace.
 _UPSERT_SCRIPT = """
-if ARGV[1] == '1' then
-  local taken = {'!owned-by-another-user'}
-  for i = 2, #ARGV, 7 do
-    local stored = redis.call('JSON.GET', ARGV[i], '$.record.user_id')
-    if stored then
-      local user = cjson.decode(stored)[1]
-      if user == cjson.null then user = '' end
-      if user ~= ARGV[i + 6] then table.insert(taken, ARGV[i + 1]) end
-    end
-  end
-  if #taken > 1 then return taken end
-end
 local merged = {}
-for i = 2, #ARGV, 7 do
+for i = 1, #ARGV, 6 do
   local key, id, hash_key, hash, doc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local access_key = ARGV[i + 5]
   local owner = redis.call('GET', hash_key)
@@ -90,6 +82,28 @@ for i = 1, #ARGV, 3 do
   end
 end
 return deleted
+"""
+
+# Gives a memory another owner, which moves it to that owner's key: refused when the
+# new key is taken or the text duplicates one of the new owner's memories.
+_MOVE_SCRIPT = """
+local old_key, old_access, hash_prefix = ARGV[1], ARGV[2], ARGV[3]
+local key, hash_key, doc = ARGV[4], ARGV[5], ARGV[6]
+local old = redis.call('JSON.GET', old_key, '$.record.memory_hash')
+if not old then return {'!gone'} end
+if redis.call('EXISTS', key) == 1 then return {'!taken'} end
+local owner = redis.call('GET', hash_key)
+if owner and owner ~= old_key and redis.call('EXISTS', owner) == 1 then
+  return {'!duplicate', cjson.decode(redis.call('JSON.GET', owner, '$.record.id'))[1]}
+end
+local old_hash = cjson.decode(old)[1]
+if type(old_hash) == 'string' and redis.call('GET', hash_prefix .. old_hash) == old_key then
+  redis.call('DEL', hash_prefix .. old_hash)
+end
+redis.call('DEL', old_key, old_access)
+redis.call('JSON.SET', key, '$', doc)
+redis.call('SET', hash_key, key)
+return {}
 """
 
 _TOUCH_SCRIPT = """
@@ -134,8 +148,16 @@ def _part(value: str) -> str:
     return quote(value, safe="")
 
 
-def doc_key(namespace: str, memory_id: str) -> str:
+def doc_key(namespace: str, memory_id: str, user_id: str | None = None) -> str:
+    """The key of a memory: its id is unique per namespace and owner (user, or none)."""
+    if user_id:
+        return f"{KEY_PREFIX}{_part(namespace)}:~{_part(user_id)}:{_part(memory_id)}"
     return f"{KEY_PREFIX}{_part(namespace)}:{_part(memory_id)}"
+
+
+def record_key(record: MemoryRecord) -> str:
+    """The key a record is stored under."""
+    return doc_key(record.namespace or "", record.id, record.user_id)
 
 
 def id_of(key: str) -> str:
@@ -146,6 +168,12 @@ def id_of(key: str) -> str:
 def namespace_of(key: str) -> str:
     """The namespace in a document key."""
     return unquote(key[len(KEY_PREFIX) :].split(":", 1)[0])
+
+
+def user_of(key: str) -> str | None:
+    """The owner in a document key; None for a memory without a user."""
+    parts = key[len(KEY_PREFIX) :].split(":")
+    return unquote(parts[1][1:]) if len(parts) == 3 else None
 
 
 def access_key(key: str) -> str:
@@ -165,20 +193,21 @@ def document(record: MemoryRecord, vector: np.ndarray) -> bytes:
     )
 
 
-class OwnedByAnotherUser(Exception):
-    """A write named ids that another user of the namespace holds; nothing was written."""
+class OwnerTaken(Exception):
+    """A memory could not move to another owner: `duplicate_of` names the new owner's
+    memory with the same text, or is None when the new owner already uses the id."""
 
-    def __init__(self, memory_ids: list[str]) -> None:
-        super().__init__(", ".join(memory_ids))
-        self.memory_ids = memory_ids
+    def __init__(self, duplicate_of: str | None) -> None:
+        super().__init__(duplicate_of or "id taken")
+        self.duplicate_of = duplicate_of
 
 
-def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]], check_owner: bool) -> list[Any]:
-    args: list[Any] = ["1" if check_owner else "0"]
+def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> list[Any]:
+    args: list[Any] = []
     for record, vector in items:
         namespace = record.namespace or ""
         hash_value = record.memory_hash or ""
-        key = doc_key(namespace, record.id)
+        key = record_key(record)
         args += [
             key,
             record.id,
@@ -186,7 +215,6 @@ def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]], check_owner: 
             hash_value,
             document(record, vector),
             access_key(key),
-            record.user_id or "",
         ]
     return args
 
@@ -289,31 +317,43 @@ class MemoryStore:
 
     key = staticmethod(doc_key)
 
-    async def upsert(
-        self, items: Sequence[tuple[MemoryRecord, np.ndarray]], check_owner: bool = True
-    ) -> dict[str, str]:
-        """Write records with their vectors; return {sent id: existing id} for exact duplicates.
-
-        With `check_owner`, an id already held by another user (or by no user, for a user's
-        record) raises OwnedByAnotherUser and nothing is written.
-        """
-        reply = await self.client.register_script(_UPSERT_SCRIPT)(
-            keys=[], args=_upsert_args(items, check_owner)
-        )
+    async def upsert(self, items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> dict[str, str]:
+        """Write records with their vectors; return {sent id: existing id} for exact duplicates."""
+        reply = await self.client.register_script(_UPSERT_SCRIPT)(keys=[], args=_upsert_args(items))
         pairs = [value.decode() for value in reply]
-        if pairs and pairs[0] == "!owned-by-another-user":
-            raise OwnedByAnotherUser(pairs[1:])
         return {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
 
-    async def get_many(self, namespace: str, memory_ids: Sequence[str]) -> list[bytes | None]:
-        if not memory_ids:
+    async def move(self, old_key: str, record: MemoryRecord, vector: np.ndarray) -> bool:
+        """Store `record` (with a new owner) in place of the memory at `old_key`, atomically.
+
+        False if that memory is gone; OwnerTaken if the new owner holds the id or the text.
+        """
+        key = record_key(record)
+        hash_prefix = _hash_prefix(record.namespace or "")
+        args: list[Any] = [old_key, access_key(old_key), hash_prefix, key]
+        args += [hash_prefix + (record.memory_hash or ""), document(record, vector)]
+        replies = await self.client.register_script(_MOVE_SCRIPT)(keys=[], args=args)
+        reply = [value.decode() for value in replies]
+        if reply and reply[0] == "!taken":
+            raise OwnerTaken(None)
+        if reply and reply[0] == "!duplicate":
+            raise OwnerTaken(reply[1])
+        return not reply
+
+    async def get_keys(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The record JSON stored under each key (None where there is none)."""
+        if not keys:
             return []
-        keys = [doc_key(namespace, memory_id) for memory_id in memory_ids]
         replies = await self.client.execute_command("JSON.MGET", *keys, "$.record")
         return [None if reply is None else reply[1:-1] for reply in replies]
 
-    async def get(self, namespace: str, memory_id: str) -> bytes | None:
-        return (await self.get_many(namespace, [memory_id]))[0]
+    async def get_many(
+        self, namespace: str, memory_ids: Sequence[str], user_id: str | None = None
+    ) -> list[bytes | None]:
+        return await self.get_keys([doc_key(namespace, memory_id, user_id) for memory_id in memory_ids])
+
+    async def get(self, namespace: str, memory_id: str, user_id: str | None = None) -> bytes | None:
+        return (await self.get_many(namespace, [memory_id], user_id))[0]
 
     async def delete_keys(self, keys: Sequence[str]) -> list[str]:
         """Delete memories by key with their dedup entries; return the keys that existed."""
@@ -354,7 +394,7 @@ class MemoryStore:
                 )
             if items:
                 await self.client.register_script(_UPSERT_SCRIPT)(
-                    keys=[], args=_upsert_args(items, check_owner=False), client=pipe
+                    keys=[], args=_upsert_args(items), client=pipe
                 )
             try:
                 await pipe.execute()
@@ -390,17 +430,17 @@ class MemoryStore:
         ]
         return [page.hits for page in await self.search(calls)] if calls else []
 
-    async def delete(self, namespace: str, memory_ids: Iterable[str]) -> list[str]:
-        return await self.delete_keys([doc_key(namespace, memory_id) for memory_id in memory_ids])
+    async def delete(
+        self, namespace: str, memory_ids: Iterable[str], user_id: str | None = None
+    ) -> list[str]:
+        return await self.delete_keys([doc_key(namespace, memory_id, user_id) for memory_id in memory_ids])
 
-    async def fill_tags(
-        self, namespace: str, tags: Sequence[tuple[MemoryRecord, list[str], list[str]]]
-    ) -> int:
+    async def fill_tags(self, tags: Sequence[tuple[MemoryRecord, list[str], list[str]]]) -> int:
         """Set topics and entities that are still empty, on memories whose text is unchanged."""
         args: list[Any] = []
         for record, topics, entities in tags:
             args += [
-                doc_key(namespace, record.id),
+                record_key(record),
                 record.memory_hash or "",
                 orjson.dumps(topics),
                 orjson.dumps(entities),

@@ -13,7 +13,16 @@ from longterm_app.forgetting import select_for_forgetting
 from longterm_app.index import ensure_index
 from longterm_app.queries import filter_query, ids_query
 from longterm_app.records import MemoryRecord, memory_hash
-from longterm_app.repository import MemoryStore, MissingIndex, OwnedByAnotherUser, id_of, namespace_of
+from longterm_app.repository import (
+    MemoryStore,
+    MissingIndex,
+    OwnerTaken,
+    doc_key,
+    id_of,
+    namespace_of,
+    record_key,
+    user_of,
+)
 from longterm_app.schemas import (
     CompactQueued,
     CompactRequest,
@@ -91,13 +100,8 @@ async def index_records(
 ) -> dict[str, str]:
     """Embed all texts in one batched call, then write every record in one script call."""
     vectors = await embedder.aembed_many([record.text for record in records])
-    try:
-        return await store.upsert(list(zip(records, vectors, strict=True)))
-    except OwnedByAnotherUser as error:
-        ids = ", ".join(f"'{memory_id}'" for memory_id in error.memory_ids[:10])
-        raise Conflict(
-            f"Memory ids {ids} belong to another user of the namespace; nothing was stored."
-        ) from None
+    # Ids are per owner (repository layout), so no write can meet another user's memory.
+    return await store.upsert(list(zip(records, vectors, strict=True)))
 
 
 async def store_worker_records(
@@ -161,47 +165,106 @@ def _namespace(principal: Principal, namespace: str | None) -> str:
     return principal.check_namespace(namespace) if namespace else principal.default_namespace()
 
 
+def _missing(memory_id: str, namespace: str) -> NotFound:
+    return NotFound(f"No memory '{memory_id}' in namespace '{namespace}'.")
+
+
+async def _keys_in_namespace(
+    store: MemoryStore, namespace: str, memory_ids: list[str]
+) -> dict[str, list[str]]:
+    """{id: keys} of the memories with these ids in the namespace, of every user (unbound callers)."""
+    filters = MemoryFilters(namespace=TagFilter(eq=namespace))
+    query = ids_query(memory_ids, filters)
+    keys = await _with_index(lambda: store.keys_matching(query, max(len(memory_ids) * 4, 10)))
+    found: dict[str, list[str]] = {}
+    for key in keys:
+        found.setdefault(id_of(key), []).append(key)
+    return found
+
+
+def _ambiguous(namespace: str, found: dict[str, list[str]]) -> Conflict:
+    ids = ", ".join(f"'{memory_id}'" for memory_id in list(found)[:10])
+    return Conflict(
+        f"Memory ids {ids} are used by several users of namespace '{namespace}'; name the user_id."
+    )
+
+
+async def _memory_keys(
+    store: MemoryStore, principal: Principal, namespace: str, memory_ids: list[str], user_id: str | None
+) -> dict[str, str]:
+    """{id: key} of the named memories that exist (or, for a known owner, would exist).
+
+    Ids are per owner: a caller bound to a user, or naming one, addresses that user's
+    memories only, so another user's id looks exactly like a free one. An unbound caller
+    naming no user may read every user's memories; an id several of them use is a Conflict.
+    """
+    owner = principal.check_user(user_id)
+    if owner is not None:
+        return {memory_id: doc_key(namespace, memory_id, owner) for memory_id in memory_ids}
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(memory_ids), FORGET_BATCH):
+        found |= await _keys_in_namespace(store, namespace, memory_ids[start : start + FORGET_BATCH])
+    ambiguous = {memory_id: keys for memory_id, keys in found.items() if len(keys) > 1}
+    if ambiguous:
+        raise _ambiguous(namespace, ambiguous)
+    return {memory_id: keys[0] for memory_id, keys in found.items()}
+
+
 async def get_memory(
-    store: MemoryStore, principal: Principal, namespace: str | None, memory_id: str
+    store: MemoryStore,
+    principal: Principal,
+    namespace: str | None,
+    memory_id: str,
+    user_id: str | None = None,
 ) -> MemoryRecord:
+    """A memory by namespace and id; `user_id` names its owner (see `_memory_keys`)."""
     namespace = _namespace(principal, namespace)
-    found = await store.get(namespace, _checked_id(memory_id))
-    if found is None:
-        raise NotFound(f"No memory '{memory_id}' in namespace '{namespace}'.")
+    memory_id = _checked_id(memory_id)
+    key = (await _memory_keys(store, principal, namespace, [memory_id], user_id)).get(memory_id)
+    found = None if key is None else (await store.get_keys([key]))[0]
+    if key is None or found is None:
+        raise _missing(memory_id, namespace)
     record = MemoryRecord.model_validate_json(found)
-    (record,) = await store.with_access([store.key(namespace, memory_id)], [record])
+    (record,) = await store.with_access([key], [record])
     return check_owner(record, principal)
 
 
-async def _keys_by_id(store: MemoryStore, principal: Principal, memory_ids: list[str]) -> list[str]:
+async def _keys_by_id(
+    store: MemoryStore, principal: Principal, memory_ids: list[str], user_id: str | None = None
+) -> list[str]:
     """Keys of the memories with these ids in any namespace (and of any user) the caller may read."""
-    query = ids_query(memory_ids, scoped_filters(MemoryFilters(), principal))
+    scope = MemoryFilters() if user_id is None else MemoryFilters(user_id=TagFilter(eq=user_id))
+    query = ids_query(memory_ids, scoped_filters(scope, principal))
     return await _with_index(lambda: store.keys_matching(query, max(len(memory_ids) * 4, 10)))
 
 
-async def find_memory(store: MemoryStore, principal: Principal, memory_id: str) -> MemoryRecord:
-    """A memory by id alone, in whichever namespace the caller may read holds it.
+async def find_memory(
+    store: MemoryStore, principal: Principal, memory_id: str, user_id: str | None = None
+) -> MemoryRecord:
+    """A memory by id alone, in whichever namespace (and of whichever user) the caller may read.
 
-    For APIs whose ids are global (upstream /v1); an id used in two namespaces is a Conflict.
+    For APIs whose ids are global (upstream /v1); an id used in two places is a Conflict.
     """
     memory_id = _checked_id(memory_id)
-    keys = await _keys_by_id(store, principal, [memory_id])
+    keys = await _keys_by_id(store, principal, [memory_id], user_id)
     if not keys:
         raise NotFound(f"No memory '{memory_id}' in the namespaces this caller may read.")
     if len(keys) > 1:
-        raise Conflict(f"Memory id '{memory_id}' exists in {len(keys)} namespaces; name the namespace.")
-    namespace = namespace_of(keys[0])
-    return await get_memory(store, principal, namespace, memory_id)
+        raise Conflict(
+            f"Memory id '{memory_id}' is used in {len(keys)} namespaces or by {len(keys)} users; "
+            "name the namespace and the user_id."
+        )
+    return await get_memory(store, principal, namespace_of(keys[0]), memory_id, user_of(keys[0]))
 
 
 async def delete_memories_by_id(
-    store: MemoryStore, principal: Principal, memory_ids: list[str]
+    store: MemoryStore, principal: Principal, memory_ids: list[str], user_id: str | None = None
 ) -> DeleteMemoriesResult:
-    """Delete memories by id in every namespace the caller may use (global ids, upstream /v1)."""
+    """Delete memories by id in every namespace (and of every user) the caller may use (upstream /v1)."""
     ids = list(dict.fromkeys(_checked_id(memory_id) for memory_id in memory_ids))
     found: list[str] = []
     for start in range(0, len(ids), FORGET_BATCH):
-        found += await _keys_by_id(store, principal, ids[start : start + FORGET_BATCH])
+        found += await _keys_by_id(store, principal, ids[start : start + FORGET_BATCH], user_id)
     deleted = await store.delete_keys(found)
     deleted_ids = {id_of(key) for key in deleted}
     missing = [memory_id for memory_id in ids if memory_id not in deleted_ids]
@@ -215,10 +278,13 @@ async def edit_memory(
     namespace: str | None,
     memory_id: str,
     patch: MemoryPatch,
+    user_id: str | None = None,
 ) -> MemoryRecord:
-    """Apply a partial edit; a new text (or owner) is re-embedded and re-hashed."""
-    record = await get_memory(store, principal, namespace, memory_id)
-    namespace = record.namespace or ""
+    """Apply a partial edit; a new text (or owner) is re-embedded and re-hashed.
+
+    `user_id` names the memory's owner, as for get_memory; `patch.user_id` gives it a new one.
+    """
+    record = await get_memory(store, principal, namespace, memory_id, user_id)
     changes = patch.model_dump(exclude_unset=True)
     for field, value in changes.items():
         if value is None and field in ("text", "memory_type", "topics", "entities"):
@@ -228,28 +294,48 @@ async def edit_memory(
     updated = record.model_copy(update=changes)
     updated.updated_at = now()
     updated.memory_hash = memory_hash(updated.text, updated.namespace, updated.user_id)
-    vector = (await store.vectors([store.key(namespace, memory_id)])).get(store.key(namespace, memory_id))
+    key = record_key(record)
+    vector = (await store.vectors([key])).get(key)
     if vector is None or updated.text != record.text:
         vector = (await embedder.aembed_many([updated.text]))[0]
-    merged = await store.upsert([(updated, vector)], check_owner=False)  # the owner was checked on read
+    if updated.user_id != record.user_id:  # only unbound callers can give a memory to another user
+        return await _move(store, key, updated, vector)
+    merged = await store.upsert([(updated, vector)])
     if merged:
         raise Conflict(f"The new text duplicates memory '{merged[updated.id]}'; nothing was changed.")
     return updated
 
 
+async def _move(store: MemoryStore, key: str, updated: MemoryRecord, vector: Any) -> MemoryRecord:
+    try:
+        moved = await store.move(key, updated, vector)
+    except OwnerTaken as taken:
+        if taken.duplicate_of is not None:
+            raise Conflict(
+                f"The new text duplicates memory '{taken.duplicate_of}'; nothing was changed."
+            ) from None
+        raise Conflict(
+            f"User '{updated.user_id}' already has a memory '{updated.id}' in namespace "
+            f"'{updated.namespace}'; nothing was changed."
+        ) from None
+    if not moved:
+        raise _missing(updated.id, updated.namespace or "")
+    return updated
+
+
 async def delete_memories(
-    store: MemoryStore, principal: Principal, namespace: str | None, memory_ids: list[str]
+    store: MemoryStore,
+    principal: Principal,
+    namespace: str | None,
+    memory_ids: list[str],
+    user_id: str | None = None,
 ) -> DeleteMemoriesResult:
+    """Delete memories by namespace and id; `user_id` names their owner, as for get_memory."""
     namespace = _namespace(principal, namespace)
     ids = [_checked_id(memory_id) for memory_id in memory_ids]
-    if principal.user_id is not None:  # only the caller's own memories
-        found = await store.get_many(namespace, ids)
-        owned = [MemoryRecord.model_validate_json(raw) for raw in found if raw is not None]
-        ids_to_delete = [r.id for r in owned if r.user_id == principal.user_id]
-    else:
-        ids_to_delete = ids
-    deleted = set(await store.delete(namespace, ids_to_delete))
-    missing = [memory_id for memory_id in ids if store.key(namespace, memory_id) not in deleted]
+    keys = await _memory_keys(store, principal, namespace, list(dict.fromkeys(ids)), user_id)
+    deleted = {id_of(key) for key in await store.delete_keys(list(keys.values()))}
+    missing = [memory_id for memory_id in ids if memory_id not in deleted]
     return DeleteMemoriesResult(deleted=len(deleted), missing=missing)
 
 

@@ -47,9 +47,11 @@ def missing_tags(records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
     ]
 
 
-async def tag_records(store: MemoryStore, model: ChatModel, namespace: str, memory_ids: list[str]) -> int:
-    """Tag the memories that still lack topics or entities; return how many were updated."""
-    found = await store.get_many(namespace, memory_ids)
+async def tag_records(
+    store: MemoryStore, model: ChatModel, namespace: str, memory_ids: list[str], user_id: str | None = None
+) -> int:
+    """Tag the memories (of one owner) that still lack topics or entities; return how many were updated."""
+    found = await store.get_many(namespace, memory_ids, user_id)
     records = missing_tags([MemoryRecord.model_validate_json(raw) for raw in found if raw is not None])
     updated = 0
     for start in range(0, len(records), BATCH):
@@ -68,5 +70,5 @@ async def tag_records(store: MemoryStore, model: ChatModel, namespace: str, memo
             for number, record in enumerate(batch, 1)
             if number in answers
         ]
-        updated += await store.fill_tags(namespace, tags)
+        updated += await store.fill_tags(tags)
     return updated

@@ -35,20 +35,34 @@ ID = IDENTIFIER_PATTERN.pattern
 NAMESPACE = OpenApiParameter(
     "namespace", IDENTIFIER_SCHEMA, description="Namespace of the memory (default: DEFAULT_NAMESPACE)."
 )
+USER_ID = OpenApiParameter(
+    "user_id",
+    IDENTIFIER_SCHEMA,
+    description="Owner of the memory: ids are unique per namespace and user. A caller bound to a user "
+    "addresses its own memories; others need it only when several users use the id (409).",
+)
 
 
 def _store() -> MemoryStore:
     return MemoryStore(get_async_redis("long_term"))
 
 
-def _namespace(request: Request) -> str | None:
-    namespace = request.query_params.get("namespace")
-    if not namespace:
+def _identifier(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    if not value:
         return None
     try:
-        return check_identifier(namespace)
+        return check_identifier(value)
     except ValueError as error:
-        raise InvalidInput("namespace", str(error)) from None
+        raise InvalidInput(name, str(error)) from None
+
+
+def _namespace(request: Request) -> str | None:
+    return _identifier(request, "namespace")
+
+
+def _user_id(request: Request) -> str | None:
+    return _identifier(request, "user_id")
 
 
 class MemoryCollectionView(ApiView):
@@ -70,6 +84,7 @@ class MemoryCollectionView(ApiView):
         summary="Delete long-term memories by id",
         parameters=[
             NAMESPACE,
+            USER_ID,
             OpenApiParameter(
                 "memory_ids",
                 {"type": "string", "pattern": f"^{ID}(,{ID})*$"},
@@ -85,7 +100,9 @@ class MemoryCollectionView(ApiView):
         ]
         if not ids:
             raise InvalidInput("memory_ids", "name at least one memory id")
-        result = await services.delete_memories(_store(), principal_of(request), _namespace(request), ids)
+        result = await services.delete_memories(
+            _store(), principal_of(request), _namespace(request), ids, _user_id(request)
+        )
         return json_response(result)
 
 
@@ -131,17 +148,28 @@ class MemoryCompactView(ApiView):
 class MemoryDetailView(ApiView):
     """One long-term memory: read it or edit it."""
 
-    @extend_schema(summary="Get a long-term memory", parameters=[NAMESPACE], responses=MemoryRecord)
+    @extend_schema(summary="Get a long-term memory", parameters=[NAMESPACE, USER_ID], responses=MemoryRecord)
     async def get(self, request: Request, memory_id: str) -> HttpResponse:
-        record = await services.get_memory(_store(), principal_of(request), _namespace(request), memory_id)
+        record = await services.get_memory(
+            _store(), principal_of(request), _namespace(request), memory_id, _user_id(request)
+        )
         return json_response(record)
 
     @extend_schema(
-        summary="Edit a long-term memory", parameters=[NAMESPACE], request=MemoryPatch, responses=MemoryRecord
+        summary="Edit a long-term memory",
+        parameters=[NAMESPACE, USER_ID],
+        request=MemoryPatch,
+        responses=MemoryRecord,
     )
     async def patch(self, request: Request, memory_id: str) -> HttpResponse:
         body = parse_body(request, MemoryPatch)
         record = await services.edit_memory(
-            _store(), get_embedder(), principal_of(request), _namespace(request), memory_id, body
+            _store(),
+            get_embedder(),
+            principal_of(request),
+            _namespace(request),
+            memory_id,
+            body,
+            _user_id(request),
         )
         return json_response(record)

@@ -22,7 +22,7 @@ from rq import get_current_job
 
 from longterm_app.extraction import SourceMessage, extract
 from longterm_app.records import MemoryRecord, memory_hash
-from longterm_app.repository import MemoryStore
+from longterm_app.repository import MemoryStore, record_key
 from longterm_app.services import store_worker_records
 from memoryserver.embeddings import get_embedder
 from memoryserver.fields import new_id, now
@@ -131,15 +131,13 @@ async def _promote(records: list[MemoryRecord], timestamp: float) -> tuple[list[
     async with fresh_async_redis("long_term") as client:
         store = MemoryStore(client)
         new: list[MemoryRecord] = []
-        for namespace in {record.namespace or "" for record in records}:
-            group = [record for record in records if (record.namespace or "") == namespace]
-            existing = await store.get_many(namespace, [record.id for record in group])
-            for record, found in zip(group, existing, strict=True):
-                same = found is not None and MemoryRecord.model_validate_json(
-                    found
-                ).memory_hash == memory_hash(record.text, record.namespace, record.user_id)
-                if not same:
-                    new.append(record)
+        existing = await store.get_keys([record_key(record) for record in records])
+        for record, found in zip(records, existing, strict=True):
+            same = found is not None and MemoryRecord.model_validate_json(found).memory_hash == memory_hash(
+                record.text, record.namespace, record.user_id
+            )
+            if not same:
+                new.append(record)
         merged = await store_worker_records(store, get_embedder(), new, timestamp) if new else {}
     stored = [record.id for record in new if record.id not in merged]
     return stored, [{"id": sent, "into": kept} for sent, kept in merged.items()]

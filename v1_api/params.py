@@ -44,6 +44,10 @@ class NamespaceParams(Query):
     namespace: Identifier | None = Field(
         None, description="Where the memory is; any readable one if omitted."
     )
+    user_id: Identifier | None = Field(
+        None,
+        description="Whose memory it is (ids are unique per namespace and user); any if omitted.",
+    )
 
 
 class ForgetParams(Query):

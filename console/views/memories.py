@@ -41,15 +41,24 @@ def memory_search(request: HttpRequest) -> HttpResponse:
     return render(request, "console/memories/search.html", context)
 
 
-def _record(request: HttpRequest, namespace: str, memory_id: str) -> MemoryRecord | None:
+def _owner(request: HttpRequest) -> str | None:
+    """The memory's user, from `?user_id=` (ids are unique per namespace and user)."""
+    return request.GET.get("user_id") or None
+
+
+def _record(request: HttpRequest, namespace: str, memory_id: str) -> MemoryRecord | HttpResponse:
+    """The memory, or the page saying why there is none to show."""
     try:
-        return memories.get(admin_principal(request), namespace, memory_id)
+        return memories.get(admin_principal(request), namespace, memory_id, _owner(request))
     except (NotFound, InvalidInput):
-        return None
+        return not_found(request, f"No memory '{memory_id}' in namespace '{namespace}'.")
+    except Conflict as error:  # several users use the id and the link named none
+        return not_found(request, error.detail)
 
 
-def _missing(request: HttpRequest, namespace: str, memory_id: str) -> HttpResponse:
-    return not_found(request, f"No memory '{memory_id}' in namespace '{namespace}'.")
+def _detail_url(namespace: str, memory_id: str, user_id: str | None) -> str:
+    url = reverse("console:memory-detail", args=[namespace, memory_id])
+    return url + "?" + urlencode({"user_id": user_id}) if user_id else url
 
 
 def _target(namespace: str, memory_id: str) -> str:
@@ -60,8 +69,8 @@ def _target(namespace: str, memory_id: str) -> str:
 @require_GET
 def memory_detail(request: HttpRequest, namespace: str, memory_id: str) -> HttpResponse:
     found = _record(request, namespace, memory_id)
-    if found is None:
-        return _missing(request, namespace, memory_id)
+    if isinstance(found, HttpResponse):
+        return found
     return render(request, "console/memories/detail.html", {"memory": found})
 
 
@@ -78,8 +87,8 @@ def _audit_changes(before: MemoryRecord, changed: dict[str, Any]) -> dict[str, A
 @require_http_methods(["GET", "POST"])
 def memory_edit(request: HttpRequest, namespace: str, memory_id: str) -> HttpResponse:
     found = _record(request, namespace, memory_id)
-    if found is None:
-        return _missing(request, namespace, memory_id)
+    if isinstance(found, HttpResponse):
+        return found
     if request.method == "GET":
         return render(request, "console/memories/edit.html", {"memory": found, "form": MemoryEditForm(found)})
     form = MemoryEditForm(found, request.POST)
@@ -87,9 +96,9 @@ def memory_edit(request: HttpRequest, namespace: str, memory_id: str) -> HttpRes
         changed = form.patch.model_dump(exclude_unset=True)
         if not changed:
             messages.info(request, "Nothing changed.")
-            return redirect("console:memory-detail", namespace, memory_id)
+            return redirect(_detail_url(namespace, memory_id, found.user_id))
         try:
-            memories.edit(admin_principal(request), namespace, memory_id, form.patch)
+            edited = memories.edit(admin_principal(request), namespace, memory_id, form.patch, found.user_id)
         except (Conflict, InvalidInput) as error:
             form.add_error(None, error.detail)
         else:
@@ -97,7 +106,7 @@ def memory_edit(request: HttpRequest, namespace: str, memory_id: str) -> HttpRes
                 request, "memory.edit", _target(namespace, memory_id), changes=_audit_changes(found, changed)
             )
             messages.success(request, f"Saved {_target(namespace, memory_id)}.")
-            return redirect("console:memory-detail", namespace, memory_id)
+            return redirect(_detail_url(namespace, memory_id, edited.user_id))
     return render(request, "console/memories/edit.html", {"memory": found, "form": form}, status=400)
 
 
@@ -105,11 +114,11 @@ def memory_edit(request: HttpRequest, namespace: str, memory_id: str) -> HttpRes
 @require_http_methods(["GET", "POST"])
 def memory_delete(request: HttpRequest, namespace: str, memory_id: str) -> HttpResponse:
     found = _record(request, namespace, memory_id)
-    if found is None:
-        return _missing(request, namespace, memory_id)
+    if isinstance(found, HttpResponse):
+        return found
     if request.method == "GET":
         return render(request, "console/memories/delete.html", {"memory": found})
-    deleted = memories.delete(admin_principal(request), namespace, memory_id)
+    deleted = memories.delete(admin_principal(request), namespace, memory_id, found.user_id)
     if deleted:
         record(request, "memory.delete", _target(namespace, memory_id), text=found.text[:AUDIT_TEXT_CHARS])
         messages.success(request, f"Deleted {_target(namespace, memory_id)}.")

@@ -29,6 +29,13 @@ MemoryId = Annotated[str, Field(description="The memory's id, as returned by cre
 Namespace = Annotated[
     str | None, Field(description="The namespace the memory is in; the default namespace when omitted.")
 ]
+Owner = Annotated[
+    str | None,
+    Field(
+        description="The user the memory belongs to (ids are unique per namespace and user); "
+        "needed only when several users use the id."
+    ),
+]
 
 
 async def create_long_term_memories(
@@ -56,7 +63,9 @@ async def create_long_term_memories(
     return await services.create_memories(memory_store(), get_embedder(), principal, request, BACKGROUND)
 
 
-async def get_long_term_memory(memory_id: MemoryId, namespace: Namespace = None) -> MemoryRecord:
+async def get_long_term_memory(
+    memory_id: MemoryId, namespace: Namespace = None, user_id: Owner = None
+) -> MemoryRecord:
     """Read one long-term memory by id, with all its fields.
 
     Call it to check a memory before editing or deleting it.
@@ -64,7 +73,7 @@ async def get_long_term_memory(memory_id: MemoryId, namespace: Namespace = None)
     Example:
       get_long_term_memory(memory_id="01JQ3Z8KX4M2V7T5R9N6B1C0DE")
     """
-    return await services.get_memory(memory_store(), caller(READ), namespace, memory_id)
+    return await services.get_memory(memory_store(), caller(READ), namespace, memory_id, user_id)
 
 
 async def edit_long_term_memory(
@@ -113,6 +122,7 @@ async def edit_long_term_memory(
 async def delete_long_term_memories(
     memory_ids: Annotated[list[str], Field(description="Ids of the memories to delete.")],
     namespace: Namespace = None,
+    user_id: Owner = None,
 ) -> DeleteMemoriesResult:
     """Delete long-term memories by id, permanently.
 
@@ -125,7 +135,7 @@ async def delete_long_term_memories(
     principal = caller(WRITE)
     if not memory_ids:
         raise InvalidInput("memory_ids", "name at least one memory id")
-    return await services.delete_memories(memory_store(), principal, namespace, memory_ids)
+    return await services.delete_memories(memory_store(), principal, namespace, memory_ids, user_id)
 
 
 async def compact_long_term_memories(
@@ -134,9 +144,7 @@ async def compact_long_term_memories(
     session_id: Annotated[
         str | None, Field(description="Not supported: compaction works per namespace and user.")
     ] = None,
-    dry_run: Annotated[
-        bool, Field(description="Only report what would be merged; change nothing.")
-    ] = False,
+    dry_run: Annotated[bool, Field(description="Only report what would be merged; change nothing.")] = False,
     distance_threshold: Annotated[
         float | None,
         Field(description="Cosine distance (0-1] under which memories count as near duplicates."),

@@ -47,7 +47,7 @@ def listed(response) -> list[str]:
     page = html(response)
     ids = []
     for chunk in page.split('<td class="text"><a href="/console/memories/')[1:]:
-        path = chunk.split('"', 1)[0]
+        path = chunk.split('"', 1)[0].split("?", 1)[0]  # ?user_id= names a user's memory
         parts = path.strip("/").split("/")
         if len(parts) == 2:
             ids.append(parts[1])
@@ -190,7 +190,7 @@ def test_editing_the_text_re_embeds_it_so_a_search_finds_the_new_text(console: C
         },
     )
     assert response.status_code == 302
-    assert response["Location"] == "/console/memories/default/cat/"
+    assert response["Location"] == "/console/memories/default/cat/?user_id=alice"  # ids are per user
     detail = html(console.get("/console/memories/default/cat/"))
     assert "parrot called Captain" in detail and "grey cat" not in detail
     assert (
@@ -317,3 +317,19 @@ def test_browser_line_endings_alone_do_not_change_the_text(console: Client):
     (entry,) = AuditLog(get_redis()).page()
     assert list(entry.details["changes"]) == ["topics"]
     assert entry.details["changes"]["topics"]["to"] == ["verse", "short"]
+
+
+def test_two_users_memories_of_one_id_each_have_their_page(console: Client):
+    store_memories(
+        {"id": "pref", "text": "Alice prefers tea", "user_id": "alice"},
+        {"id": "pref", "text": "Bob prefers coffee", "user_id": "bob"},
+    )
+    page = html(console.get("/console/memories/"))
+    assert "/console/memories/default/pref/?user_id=alice" in page
+    assert "/console/memories/default/pref/?user_id=bob" in page
+    assert "Bob prefers coffee" in html(console.get("/console/memories/default/pref/", {"user_id": "bob"}))
+    ambiguous = console.get("/console/memories/default/pref/")
+    assert ambiguous.status_code == 404 and "name the user_id" in html(ambiguous)
+    deleted = console.post("/console/memories/default/pref/delete/?user_id=bob")
+    assert deleted.status_code == 302
+    assert "Alice prefers tea" in html(console.get("/console/memories/default/pref/"))  # the only one now

@@ -38,7 +38,7 @@ def legacy_duplicate(redis_client, record: MemoryRecord) -> None:
     record.memory_hash = memory_hash(record.text, record.namespace, record.user_id)
     vector = get_embedder().embed(record.text)
     redis_client.execute_command(
-        "JSON.SET", doc_key(record.namespace, record.id), "$", document(record, vector)
+        "JSON.SET", doc_key(record.namespace, record.id, record.user_id), "$", document(record, vector)
     )
 
 
@@ -165,7 +165,7 @@ def test_vectors_stay_unit_length_after_merge(api, chat_model, redis_client):
     create(api, *NEAR)
     chat_model.push(Reply.text("The user is allergic to peanuts."))
     compact(api, distance_threshold=0.3)
-    raw = redis_client.execute_command("JSON.GET", doc_key("default", "n1"), "$.embedding")
+    raw = redis_client.execute_command("JSON.GET", doc_key("default", "n1", "u1"), "$.embedding")
     import orjson
 
     vector = np.asarray(orjson.loads(raw)[0])

@@ -107,5 +107,35 @@ def test_migrations_backfill_old_memories_and_are_reentrant(api, redis_client):
         "/long-term-memory", json={"memories": [{"id": "dup", "text": "written before DEDUP"}]}
     )
     assert duplicate.json()["merged"] == [{"id": "dup", "into": "old"}]
-    assert "Up to date (version 2)" in run("migrate_memories")
-    assert redis_client.get(MIGRATION_VERSION_KEY) == b"2"
+    assert "Up to date (version 3)" in run("migrate_memories")
+    assert redis_client.get(MIGRATION_VERSION_KEY) == b"3"
+
+
+def test_migration_moves_users_memories_to_their_own_keys_and_is_reentrant(api, redis_client):
+    create(api, {"id": "pref", "text": "Alice likes tea", "user_id": "alice"})
+    create(api, {"id": "plain", "text": "The office opens at nine"})
+    # Rewrite Alice's memory as the old layout had it: under memory:{ns}:{id}, with its side keys.
+    (new_key,) = [k for k in redis_client.keys("memory:default:*") if k.endswith(b":pref")]
+    assert new_key == b"memory:default:~alice:pref"
+    redis_client.rename(new_key, "memory:default:pref")
+    redis_client.hset("memory_access:default:pref", mapping={"n": 3, "t": 5})
+    (hash_key,) = [k for k in redis_client.keys("memory_hash:default:*") if redis_client.get(k) == new_key]
+    redis_client.set(hash_key, "memory:default:pref")
+    redis_client.set(MIGRATION_VERSION_KEY, 2)
+
+    assert "(1 memories)" in run("migrate_memories")
+    assert redis_client.exists("memory:default:pref", "memory_access:default:pref") == 0
+    assert redis_client.get(hash_key) == new_key
+    assert redis_client.hget("memory_access:default:~alice:pref", "n") == b"3"
+    owned = api.get("/long-term-memory/pref", params={"user_id": "alice"}).json()
+    assert owned["text"] == "Alice likes tea" and owned["access_count"] == 3
+    assert api.get("/long-term-memory/plain").status_code == 200  # memories without a user stay
+    duplicate = api.post(
+        "/long-term-memory",
+        json={"memories": [{"id": "again", "text": "alice LIKES tea", "user_id": "alice"}]},
+    )
+    assert duplicate.json()["merged"] == [{"id": "again", "into": "pref"}]  # dedup entry follows
+
+    redis_client.set(MIGRATION_VERSION_KEY, 2)  # run it again, as after an interruption
+    assert "(0 memories)" in run("migrate_memories")
+    assert api.get("/long-term-memory/pref", params={"user_id": "alice"}).json()["text"] == "Alice likes tea"

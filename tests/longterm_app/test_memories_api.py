@@ -464,20 +464,17 @@ def test_deep_pages_beyond_the_candidate_cap(api):
     assert len(result["memories"]) == 5 and result["total"] == 30
 
 
-def test_an_id_held_by_another_user_is_refused_and_nothing_is_written(api):
+def test_ids_are_per_owner_so_two_users_may_use_one(api):
     create(api, {"id": "pref-1", "text": "Alice likes tea", "user_id": "alice"})
-    response = api.post(
-        "/long-term-memory",
-        json={
-            "memories": [
-                {"id": "new-1", "text": "Bob is new", "user_id": "bob"},
-                {"id": "pref-1", "text": "Bob likes coffee", "user_id": "bob"},
-            ]
-        },
+    both = create(
+        api,
+        {"id": "new-1", "text": "Bob is new", "user_id": "bob"},
+        {"id": "pref-1", "text": "Bob likes coffee", "user_id": "bob"},
     )
-    assert response.status_code == 409 and "'pref-1'" in response.json()["detail"]
-    assert api.get("/long-term-memory/pref-1").json()["text"] == "Alice likes tea"
-    assert api.get("/long-term-memory/new-1").status_code == 404  # the whole call was refused
+    assert both["stored"] == ["new-1", "pref-1"]
+    for user, text in (("alice", "Alice likes tea"), ("bob", "Bob likes coffee")):
+        assert api.get("/long-term-memory/pref-1", params={"user_id": user}).json()["text"] == text
+    assert api.get("/long-term-memory/pref-1").status_code == 409  # which one? name the user_id
     same_user = api.post(
         "/long-term-memory",
         json={"memories": [{"id": "pref-1", "text": "Alice likes green tea", "user_id": "alice"}]},

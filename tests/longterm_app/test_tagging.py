@@ -55,7 +55,7 @@ def test_tags_are_not_written_over_an_edit_made_meanwhile(api, sync_jobs):
 
     async def fill(record: MemoryRecord) -> int:
         async with fresh_async_redis("long_term") as client:
-            return await MemoryStore(client).fill_tags("default", [(record, ["drinks"], ["Alice"])])
+            return await MemoryStore(client).fill_tags([(record, ["drinks"], ["Alice"])])
 
     assert asyncio.run(fill(before)) == 0
     assert api.get("/long-term-memory/e1").json()["topics"] == []

@@ -39,10 +39,12 @@ from v1_api.schemas import (
 from v1_api.views.base import V1View, listed, memory_store, query_parameters, respond
 
 
-async def _memory(principal: Principal, namespace: str | None, memory_id: str) -> MemoryRecord:
-    if namespace is not None:
-        return await services.get_memory(memory_store(), principal, namespace, memory_id)
-    return await services.find_memory(memory_store(), principal, memory_id)
+async def _memory(principal: Principal, params: NamespaceParams, memory_id: str) -> MemoryRecord:
+    if params.namespace is not None:
+        return await services.get_memory(
+            memory_store(), principal, params.namespace, memory_id, params.user_id
+        )
+    return await services.find_memory(memory_store(), principal, memory_id, params.user_id)
 
 
 class MemoryCreateView(V1View):
@@ -85,13 +87,16 @@ class MemoryCollectionView(MemoryCreateView):
     )
     async def delete(self, request: Request) -> HttpResponse:
         ids = listed(request, "memory_ids")
-        namespace = parse_query(request, NamespaceParams).namespace
+        params = parse_query(request, NamespaceParams)
         principal = principal_of(request)
+        store = memory_store()
         deleted = 0
-        if ids and namespace is not None:
-            deleted = (await services.delete_memories(memory_store(), principal, namespace, ids)).deleted
+        if ids and params.namespace is not None:
+            deleted = (
+                await services.delete_memories(store, principal, params.namespace, ids, params.user_id)
+            ).deleted
         elif ids:
-            deleted = (await services.delete_memories_by_id(memory_store(), principal, ids)).deleted
+            deleted = (await services.delete_memories_by_id(store, principal, ids, params.user_id)).deleted
         return json_response(AckResponse(status=f"ok, deleted {deleted} memories"))
 
 
@@ -123,8 +128,8 @@ class MemoryDetailView(V1View):
         responses=MemoryRecordV1,
     )
     async def get(self, request: Request, memory_id: str) -> HttpResponse:
-        namespace = parse_query(request, NamespaceParams).namespace
-        return json_response(record_v1(await _memory(principal_of(request), namespace, memory_id)))
+        params = parse_query(request, NamespaceParams)
+        return json_response(record_v1(await _memory(principal_of(request), params, memory_id)))
 
     @extend_schema(
         operation_id="update_long_term_memory_v1_long_term_memory__memory_id__patch",
@@ -133,7 +138,7 @@ class MemoryDetailView(V1View):
         responses=MemoryRecordV1,
     )
     async def patch(self, request: Request, memory_id: str) -> HttpResponse:
-        namespace = parse_query(request, NamespaceParams).namespace
+        params = parse_query(request, NamespaceParams)
         body = parse_body(request, EditMemoryRecordRequest)
         if body.pinned:
             raise InvalidInput("pinned", "pinning memories is not supported by this server; omit it")
@@ -141,14 +146,14 @@ class MemoryDetailView(V1View):
         if not changes and body.namespace is None:
             raise InvalidInput("body", "no fields to update")
         principal = principal_of(request)
-        record = await _memory(principal, namespace, memory_id)
+        record = await _memory(principal, params, memory_id)
         if body.namespace is not None and body.namespace != record.namespace:
             problem = f"memories do not move between namespaces; this one is in '{record.namespace}'"
             raise InvalidInput("namespace", problem)
         patch = parse(MemoryPatch, changes)
         store = memory_store()
         edited = await services.edit_memory(
-            store, get_embedder(), principal, record.namespace, memory_id, patch
+            store, get_embedder(), principal, record.namespace, memory_id, patch, record.user_id
         )
         return json_response(record_v1(edited))
 
