@@ -5,6 +5,8 @@ Checks settings and installed packages only, never the network.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from pydantic import BaseModel
 
@@ -63,3 +65,16 @@ def feature_status() -> dict[str, Feature]:
         ),
         "local_ner": _not_in_this_version("local NER", "NER_MODEL_PATH", settings.NER_MODEL_PATH),
     }
+
+
+def features_off_summary() -> str | None:
+    """One line naming every feature that is off and why: the missing chat model said once."""
+    features = feature_status()
+    chat = features.pop("chat_model")
+    off = {name: f.detail for name, f in features.items() if not f.enabled}
+    needs_model = [name for name, detail in off.items() if re.search(r"needs? a chat model:", detail)]
+    parts = []
+    if needs_model:
+        parts.append(f"{', '.join(needs_model)} need a chat model, and none is usable: {chat.detail}")
+    parts += [f"{name}: {detail}" for name, detail in off.items() if name not in needs_model]
+    return "Features off: " + " | ".join(parts) if parts else None

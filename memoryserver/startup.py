@@ -7,6 +7,7 @@ import logging
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from memoryserver.features import features_off_summary
 from memoryserver.tokens import count_text
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ def warm_up() -> None:
     from longterm_app.services import ensure_memory_index
     from memoryserver.embeddings import get_embedder
 
+    off = features_off_summary()
+    if off:
+        logger.warning(off)
     count_text("warm up")
     embedder = get_embedder()
     embedder.embed("warm up")

@@ -96,8 +96,12 @@ class WorkingMemory(BaseModel):
 
 
 class SummarizationQueued(BaseModel):
-    job_id: str
-    reason: str
+    """What became of the summary a write asked for: queued as a job, or disabled (no job)."""
+
+    status: Literal["queued", "disabled"] = "queued"
+    job_id: str | None = Field(None, description="The summary job (GET /tasks/{id}); null when disabled.")
+    reason: str = Field(description="Why the session needs a summary.")
+    detail: str | None = Field(None, description="Why no summary is made, when disabled.")
 
 
 class WorkingMemoryPutResponse(WorkingMemory):

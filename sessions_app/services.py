@@ -212,7 +212,14 @@ async def _queue_work(
     unpersisted memories and extraction of unextracted messages."""
     reason = summary_reason(memory.messages, memory.context, budget)
     if reason:
-        memory.summarization = SummarizationQueued(job_id=await work.summary(key, budget), reason=reason)
+        model_on, model_detail = chat_model_status()
+        memory.summarization = (
+            SummarizationQueued(job_id=await work.summary(key, budget), reason=reason)
+            if model_on
+            else SummarizationQueued(
+                status="disabled", reason=reason, detail=f"summaries need a chat model: {model_detail}"
+            )
+        )
     if unpersisted:
         await work.promotion(key)
     if unextracted and extraction_enabled():

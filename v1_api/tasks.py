@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from rq.job import Job
 
-from memoryserver.api.tasks import fetch_visible_job, job_error, job_status
+from memoryserver.api.tasks import fetch_visible_job, job_error, job_status, skipped_reason
 from memoryserver.auth.principal import Principal
 from v1_api.schemas import TaskStatus, TaskV1
 
@@ -31,15 +31,18 @@ def _utc(moment: datetime | None) -> datetime | None:
 def task_v1(job: Job) -> TaskV1:
     """The job as a Task; `type` is the job's task type, else the name of its function."""
     meta = job.meta or {}
+    skipped = skipped_reason(job)
+    # Upstream's four statuses have no "skipped": a job that did nothing is not a success.
+    error = f"Skipped: {skipped}" if skipped else job_error(job)
     return TaskV1(
         id=job.id,
         type=str(meta.get("task_type") or (job.func_name or "job").rsplit(".", 1)[-1]),
-        status=_STATUS.get(job_status(job), "pending"),
+        status="failed" if skipped else _STATUS.get(job_status(job), "pending"),
         view_id=meta.get("view_id"),
         created_at=_utc(job.created_at) or datetime.now(UTC),
         started_at=_utc(job.started_at),
         completed_at=_utc(job.ended_at),
-        error_message=job_error(job),
+        error_message=error,
     )
 
 

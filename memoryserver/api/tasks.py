@@ -19,8 +19,9 @@ from memoryserver.errors import NotFound
 from memoryserver.queues import TENANTS_META
 from memoryserver.redis import get_redis
 
+# RQ's statuses, and "skipped": finished without doing anything because a feature is off.
 TaskStatus = Literal[
-    "queued", "started", "deferred", "scheduled", "finished", "failed", "stopped", "canceled"
+    "queued", "started", "deferred", "scheduled", "finished", "failed", "stopped", "canceled", "skipped"
 ]
 
 
@@ -77,14 +78,29 @@ def job_error(job: Job) -> str | None:
     return latest.exc_string.strip().splitlines()[-1]
 
 
+# Results by which a finished job says it did nothing, because a feature is off.
+SKIPPED_RESULTS = frozenset({"disabled", "skipped"})
+
+
+def skipped_reason(job: Job) -> str | None:
+    """Why a finished job did nothing (its result says "disabled"); None if it did its work."""
+    if job_status(job) != "finished":
+        return None
+    result = job.return_value(refresh=False)
+    if isinstance(result, dict) and result.get("status") in SKIPPED_RESULTS:
+        return str(result.get("reason") or "the feature is off")
+    return None
+
+
 def task_state(task_id: str, principal: Principal) -> TaskState:
     job = fetch_visible_job(task_id, principal)
     status = job_status(job)
+    skipped = skipped_reason(job)
     return TaskState(
         id=job.id,
-        status=status,
+        status="skipped" if skipped else status,
         result=job.return_value(refresh=False) if status == "finished" else None,
-        error=job_error(job),
+        error=skipped or job_error(job),
         enqueued_at=job.enqueued_at.timestamp() if job.enqueued_at else None,
         ended_at=job.ended_at.timestamp() if job.ended_at else None,
     )

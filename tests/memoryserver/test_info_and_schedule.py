@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.core.management import CommandError, call_command
 from rq import Queue
@@ -84,3 +86,22 @@ def test_schedule_task_refuses_unknown_tasks_and_bad_arguments(redis_client, cap
 )
 def test_argument_types(text, value):
     assert typed(text) == value and type(typed(text)) is type(value)
+
+
+def test_start_up_logs_one_line_naming_the_features_that_are_off(redis_client, caplog):
+    from memoryserver.startup import warm_up
+
+    with caplog.at_level(logging.WARNING, logger="memoryserver.startup"):
+        warm_up()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Features off:")]
+    assert "summarization, extraction, topics, entities need a chat model" in line
+    assert line.count("No chat model is configured") == 1
+
+
+def test_start_up_names_no_model_feature_once_a_model_is_configured(redis_client, chat_model, caplog):
+    from memoryserver.startup import warm_up
+
+    with caplog.at_level(logging.WARNING, logger="memoryserver.startup"):
+        warm_up()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Features off:")]
+    assert all("need a chat model" not in line for line in lines)
