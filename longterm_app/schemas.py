@@ -114,9 +114,23 @@ class MemoryHit(MemoryRecord):
     score: float = Field(description="Ranking score of this search mode; higher is better.")
 
 
+# What a search's `total` counts, which depends on the mode.
+TotalKind = Literal["matching", "within_distance", "searched"]
+
+
 class SearchResult(BaseModel):
     memories: list[MemoryHit]
-    total: int = Field(description="Memories matching the query and filters.")
+    total: int = Field(
+        description="How many memories `total_counts` says: those matching (keyword search, or no "
+        "text), those within `distance_threshold`, or those searched by a nearest-neighbour search."
+    )
+    total_counts: TotalKind = Field(
+        "matching",
+        description="`matching`: memories matching the filters (and, in keyword mode, a query word); "
+        "`within_distance`: within `distance_threshold` (hybrid: or matching a query word); "
+        "`searched`: the memories the semantic or hybrid search ranked (every one passing the "
+        "filters), of which the best come first.",
+    )
     next_offset: int | None = Field(None, description="Offset of the next page, while more remain.")
 
 

@@ -11,7 +11,7 @@ from longterm_app.queries import filter_query, keyword_query, knn_query, range_q
 from longterm_app.ranking import Ranked, fuse, normalised, recency_reranked
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import Hit, MemoryStore, SearchCall
-from longterm_app.schemas import MemoryHit, SearchRequest, SearchResult
+from longterm_app.schemas import MemoryHit, SearchRequest, SearchResult, TotalKind
 from memoryserver.embeddings import Embedder
 
 RECENCY_POOL = 50
@@ -60,7 +60,16 @@ class Searcher:
             total, page = await self._listing()
         memories = [MemoryHit(**item.record.model_dump(), dist=item.dist, score=item.score) for item in page]
         next_offset = self.window if self.window < total else None
-        return SearchResult(memories=memories, total=total, next_offset=next_offset), [i.key for i in page]
+        result = SearchResult(
+            memories=memories, total=total, total_counts=self._total_kind(), next_offset=next_offset
+        )
+        return result, [i.key for i in page]
+
+    def _total_kind(self) -> TotalKind:
+        request = self.request
+        if not request.text.strip() or request.search_mode == "keyword":
+            return "matching"
+        return "searched" if request.distance_threshold is None else "within_distance"
 
     async def _ranked_page(self, now: float) -> tuple[int, list[Ranked]]:
         request = self.request
