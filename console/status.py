@@ -11,7 +11,7 @@ from longterm_app.index import index_status
 from memoryserver.config import ConfigError
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import MemoryServerError
-from memoryserver.features import Feature, feature_status
+from memoryserver.features import Feature, feature_status, needs_chat_model
 from memoryserver.redis import get_redis
 from sessions_app.repository import session_counts
 
@@ -37,8 +37,14 @@ def namespace_counts() -> list[NamespaceCounts]:
 
 
 def features() -> list[tuple[str, Feature]]:
-    """Each model-backed feature: on or off, and why (the same report as GET /info)."""
-    return list(feature_status().items())
+    """Each model-backed feature: on or off, and why (the same report as GET /info). The missing
+    chat model is explained once, on its own row; the features it turns off point there."""
+    return [
+        (name, Feature(enabled=False, detail="needs a chat model (see chat_model)"))
+        if needs_chat_model(feature)
+        else (name, feature)
+        for name, feature in feature_status().items()
+    ]
 
 
 def embedding() -> tuple[str, str | None]:

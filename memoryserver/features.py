@@ -67,14 +67,20 @@ def feature_status() -> dict[str, Feature]:
     }
 
 
+def needs_chat_model(feature: Feature) -> bool:
+    """Off only because no chat model is usable."""
+    return not feature.enabled and re.search(r"needs? a chat model:", feature.detail) is not None
+
+
 def features_off_summary() -> str | None:
     """One line naming every feature that is off and why: the missing chat model said once."""
     features = feature_status()
     chat = features.pop("chat_model")
-    off = {name: f.detail for name, f in features.items() if not f.enabled}
-    needs_model = [name for name, detail in off.items() if re.search(r"needs? a chat model:", detail)]
-    parts = []
-    if needs_model:
-        parts.append(f"{', '.join(needs_model)} need a chat model, and none is usable: {chat.detail}")
-    parts += [f"{name}: {detail}" for name, detail in off.items() if name not in needs_model]
+    waiting = [name for name, feature in features.items() if needs_chat_model(feature)]
+    parts = [f"{', '.join(waiting)} need a chat model, and none is usable: {chat.detail}"] if waiting else []
+    parts += [
+        f"{name}: {feature.detail}"
+        for name, feature in features.items()
+        if not feature.enabled and name not in waiting
+    ]
     return "Features off: " + " | ".join(parts) if parts else None

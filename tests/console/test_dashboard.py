@@ -40,7 +40,8 @@ def test_index_status_and_models(console: Client):
     assert get_embedder().identity in page
     features = dict(response.context["features"])
     assert features["chat_model"].enabled is False
-    assert "<dt>summarization</dt>" in page and "off: summaries need a chat model" in page
+    assert "<dt>summarization</dt>" in page and "off: needs a chat model (see chat_model)" in page
+    assert page.count("No chat model is configured") == 1  # said once, not per feature
 
 
 def test_a_missing_index_is_reported(console: Client, redis_client):
