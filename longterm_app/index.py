@@ -18,6 +18,7 @@ marker is in Redis, not in the process, because any web process may have recreat
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -114,7 +115,18 @@ def ensure_index(client: redis.Redis, model_identity: str, dims: int) -> bool:
     )
     index.create(overwrite=False)
     logger.info("Created search index %s for %s", INDEX_NAME, model_identity)
+    _clear_if_scanned(client, marker)
     return True
+
+
+def _clear_if_scanned(client: redis.Redis, marker: str, attempts: int = 3) -> None:
+    """Over an empty or small keyspace the scan ends within milliseconds: searches then need not
+    answer "rebuilding" even once. A longer scan is left to the searches (rebuild_progress)."""
+    for _ in range(attempts):
+        if not int(_info_fields(client.execute_command("FT.INFO", INDEX_NAME)).get("indexing", 0)):
+            client.eval(_CLEAR_MARKER, 1, META_KEY, REBUILDING, marker)
+            return
+        time.sleep(0.002)
 
 
 def drop_index(client: redis.Redis, dims: int) -> None:
