@@ -26,6 +26,7 @@ application = Lifespan(
                 BodySizeLimit(
                     PathRouter(ApiASGIHandler(), ASGIStaticFilesHandler(django_application)),
                     settings.MAX_REQUEST_BODY_BYTES,
+                    settings.CONFIG.request_body_timeout_seconds,
                 )
             ),
         }

@@ -166,6 +166,9 @@ def _run_api(options: argparse.Namespace) -> int:
         reload=options.reload,
         reload_dirs=[str(BASE_DIR)] if options.reload else None,
         lifespan="on",
+        # Adds a deadline for request headers (REQUEST_HEADER_TIMEOUT_SECONDS) to uvicorn's
+        # httptools protocol; given by name so that --reload's child process can import it.
+        http="memoryserver.http_protocol:HeaderTimeoutProtocol",
         # Django's LOGGING (text or JSON, with request ids) formats uvicorn's records too.
         log_config=None,
         log_level=settings.CONFIG.log_level.lower(),

@@ -88,6 +88,9 @@ class AppConfig(BaseSettings):
     compaction_distance_threshold: float = Field(0.12, gt=0, le=1)
     summary_view_refresh_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
     max_request_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    # Slow clients: headers and then the whole body must arrive within these (408 otherwise).
+    request_header_timeout_seconds: float = Field(10.0, gt=0, le=3600)
+    request_body_timeout_seconds: float = Field(10.0, gt=0, le=3600)
 
     generation_model: str = "gpt-4o-mini"
     # Chat models (memoryserver/llm): the cheaper model for small tasks defaults to GENERATION_MODEL.
