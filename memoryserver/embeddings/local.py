@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,13 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIMS = 384
 # sentence-transformers' max_seq_length for all-MiniLM-L6-v2; longer texts are truncated.
 MAX_TOKENS = 256
+# Padded tokens (rows x longest row) per model run. A run's working memory grows with
+# rows x length² (the attention scores of 64 texts of 256 tokens alone are 200 MB a layer),
+# and onnxruntime's arena keeps, for the life of the process, the most it ever needed,
+# extended in doubling steps as shapes vary: runs of 64 long texts took the web process
+# past 3 GB. Capped at 4096 (16 x 256 ... 64 x 64) it stays under 1 GB, and the smaller
+# runs are faster here too (measured: bench/ingest_memory.py, README "Memory use").
+MAX_BATCH_TOKENS = 4096
 INSTALL_HINT = "pip install -r requirements/base.txt"
 _TOKENIZER_PATH = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
 _ALIASES = {MODEL_NAME.lower(), f"sentence-transformers/{MODEL_NAME}".lower()}
@@ -43,6 +50,9 @@ def default_threads() -> int:
 class _Runtime:
     tokenizer: Any  # tokenizers.Tokenizer
     session: Any  # onnxruntime.InferenceSession
+    # One run at a time: each concurrent run would need its own working memory in the
+    # arena, and a run already uses every core (intra-op threads), so nothing is lost.
+    run_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _runtimes: dict[int, _Runtime] = {}
@@ -80,7 +90,8 @@ def _load(threads: int) -> _Runtime:
     model_path, tokenizer_path = model_files()
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
-    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    # No padding here: each run is padded to its own longest text (see _padded).
+    tokenizer.no_padding()
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -126,12 +137,44 @@ class LocalOnnxEmbedder(Embedder):
     def _embed_batch(self, texts: list[str]) -> Vectors:
         runtime = _runtime(self.threads)
         encodings = runtime.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        vectors = np.empty((len(texts), DIMS), dtype=np.float32)
+        for rows in token_bounded_runs([len(e.ids) for e in encodings], MAX_BATCH_TOKENS):
+            vectors[rows] = _embed_run(runtime, [encodings[i] for i in rows])
+        return vectors
+
+
+def token_bounded_runs(lengths: list[int], max_tokens: int) -> list[list[int]]:
+    """Indexes of `lengths` grouped into runs, shortest first, where a run's rows x longest
+    length stays within `max_tokens` (a single longer text still gets a run of its own)."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        # Sorted ascending, so the newcomer is the run's longest text.
+        if current and (len(current) + 1) * lengths[index] > max_tokens:
+            runs.append(current)
+            current = []
+        current.append(index)
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _padded(encodings: list[Any], attribute: str) -> np.ndarray:
+    """One int64 matrix of the encodings' `attribute`, right-padded with 0 to the longest."""
+    rows = [getattr(encoding, attribute) for encoding in encodings]
+    matrix = np.zeros((len(rows), max(len(row) for row in rows)), dtype=np.int64)
+    for number, row in enumerate(rows):
+        matrix[number, : len(row)] = row
+    return matrix
+
+
+def _embed_run(runtime: _Runtime, encodings: list[Any]) -> Vectors:
+    """Mean-pooled (not yet normalised) vectors of one model run."""
+    ids, mask, types = (_padded(encodings, name) for name in ("ids", "attention_mask", "type_ids"))
+    with runtime.run_lock:
         (hidden,) = runtime.session.run(
             ["last_hidden_state"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         )
-        weights = mask[:, :, None].astype(np.float32)
-        summed = (hidden * weights).sum(axis=1)
-        return summed / np.maximum(weights.sum(axis=1), 1e-9)
+    weights = mask[:, :, None].astype(np.float32)
+    summed = (hidden * weights).sum(axis=1)
+    return summed / np.maximum(weights.sum(axis=1), 1e-9)
