@@ -6,6 +6,13 @@ repository.py). Searches return only `$.record`, never the vector.
 `memory_idx:meta` remembers which embedding model built the index, so a model change
 is caught at start-up instead of silently mixing incompatible vectors.
 
+Beside the index of every memory, each namespace has an index of its own memories,
+`memory_idx:ns:{namespace}` over the prefix `memory:{namespace}:`. A search confined to one
+namespace (every search of a tenant-bound caller) runs there: its keyword statistics (how
+rare a word is, how long a memory is) are the tenant's own, so one tenant's ranking never
+moves when another writes, and its nearest-neighbour search walks only the tenant's
+vectors. The global index serves searches across namespaces and operator listings.
+
 An index created over existing documents (after a FLUSHALL, a new Redis, `rebuild_index`)
 is filled by a background scan in RediSearch, and a search meanwhile sees only part of the
 memories: a wrong answer, not a degraded one. So whoever creates the index first sets the
@@ -21,9 +28,11 @@ import logging
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import redis
 import redis.asyncio as aioredis
+from redisvl.exceptions import RedisSearchError
 from redisvl.index import SearchIndex
 from redisvl.schema import IndexSchema
 
@@ -32,6 +41,7 @@ from memoryserver.errors import BackendUnavailable, Conflict
 logger = logging.getLogger(__name__)
 
 INDEX_NAME = "memory_idx"
+NAMESPACE_INDEX_PREFIX = "memory_idx:ns:"
 KEY_PREFIX = "memory:"
 META_KEY = "memory_idx:meta"
 SCHEMA_VERSION = 1
@@ -52,7 +62,21 @@ _CASE_INSENSITIVE_TAGS = ("topics", "entities")
 _NUMERIC = ("created_at", "updated_at", "last_accessed", "event_date")
 
 
-def index_schema(dims: int) -> IndexSchema:
+def namespace_index(namespace: str) -> str:
+    """The index of one namespace's memories (names percent-encoded, like the keys)."""
+    return NAMESPACE_INDEX_PREFIX + quote(namespace, safe="")
+
+
+def namespace_prefix(namespace: str) -> str:
+    return f"{KEY_PREFIX}{quote(namespace, safe='')}:"
+
+
+def marker_field(index: str) -> str:
+    """The META_KEY field set while `index` scans existing documents."""
+    return REBUILDING if index == INDEX_NAME else f"{REBUILDING}:{index}"
+
+
+def index_schema(dims: int, name: str = INDEX_NAME, prefix: str = KEY_PREFIX) -> IndexSchema:
     fields: list[dict[str, Any]] = [
         {"name": "text", "type": "text", "path": "$.record.text"},
         *(
@@ -85,12 +109,34 @@ def index_schema(dims: int) -> IndexSchema:
         },
     ]
     return IndexSchema.from_dict(
-        {"index": {"name": INDEX_NAME, "prefix": KEY_PREFIX, "storage_type": "json"}, "fields": fields}
+        {"index": {"name": name, "prefix": prefix, "storage_type": "json"}, "fields": fields}
     )
 
 
 def _search_index(client: redis.Redis, dims: int) -> SearchIndex:
     return SearchIndex(index_schema(dims), redis_client=client)
+
+
+def ensure_namespace_index(client: redis.Redis, namespace: str, dims: int) -> bool:
+    """Create the namespace's index if it is missing (marked rebuilding while it scans what the
+    namespace already holds); True if created."""
+    name = namespace_index(namespace)
+    index = SearchIndex(index_schema(dims, name, namespace_prefix(namespace)), redis_client=client)
+    if index.exists():
+        return False
+    marker = uuid.uuid4().hex
+    client.hset(META_KEY, marker_field(name), marker)
+    if not _created(index):
+        return False
+    logger.info("Created search index %s", name)
+    _clear_if_scanned(client, marker, name)
+    return True
+
+
+def namespace_indexes(client: redis.Redis) -> list[str]:
+    """The names of every namespace's index."""
+    names = (raw.decode() if isinstance(raw, bytes) else raw for raw in client.execute_command("FT._LIST"))
+    return sorted(name for name in names if name.startswith(NAMESPACE_INDEX_PREFIX))
 
 
 def ensure_index(client: redis.Redis, model_identity: str, dims: int) -> bool:
@@ -113,27 +159,41 @@ def ensure_index(client: redis.Redis, model_identity: str, dims: int) -> bool:
     client.hset(
         META_KEY, mapping={"model": model_identity, "schema_version": SCHEMA_VERSION, REBUILDING: marker}
     )
-    index.create(overwrite=False)
+    if not _created(index):
+        return False
     logger.info("Created search index %s for %s", INDEX_NAME, model_identity)
-    _clear_if_scanned(client, marker)
+    _clear_if_scanned(client, marker, INDEX_NAME)
     return True
 
 
-def _clear_if_scanned(client: redis.Redis, marker: str, attempts: int = 3) -> None:
+def _created(index: SearchIndex) -> bool:
+    """Create the index; False if another process (or thread) created it meanwhile."""
+    try:
+        index.create(overwrite=False)
+    except (redis.ResponseError, RedisSearchError) as error:
+        if "already exists" not in str(error).lower():
+            raise
+        return False
+    return True
+
+
+def _clear_if_scanned(client: redis.Redis, marker: str, index: str, attempts: int = 3) -> None:
     """Over an empty or small keyspace the scan ends within milliseconds: searches then need not
     answer "rebuilding" even once. A longer scan is left to the searches (rebuild_progress)."""
     for _ in range(attempts):
-        if not int(_info_fields(client.execute_command("FT.INFO", INDEX_NAME)).get("indexing", 0)):
-            client.eval(_CLEAR_MARKER, 1, META_KEY, REBUILDING, marker)
+        if not int(_info_fields(client.execute_command("FT.INFO", index)).get("indexing", 0)):
+            client.eval(_CLEAR_MARKER, 1, META_KEY, marker_field(index), marker)
             return
         time.sleep(0.002)
 
 
 def drop_index(client: redis.Redis, dims: int) -> None:
-    """Drop the index definition only; the documents stay."""
+    """Drop the index definitions (the global one and every namespace's); the documents stay."""
     index = _search_index(client, dims)
     if index.exists():
         index.delete(drop=False)
+    for name in namespace_indexes(client):
+        client.execute_command("FT.DROPINDEX", name)
 
 
 class IndexRebuilding(BackendUnavailable):
@@ -153,20 +213,22 @@ def _info_fields(info: Any) -> dict[str, Any]:
     return {key.decode() if isinstance(key, bytes) else key: item for key, item in pairs}
 
 
-async def rebuild_progress(client: aioredis.Redis, marker: bytes | str) -> float | None:
-    """How much of the background scan is done (0 to 1), or None if the index is missing.
+async def rebuild_progress(
+    client: aioredis.Redis, marker: bytes | str, index: str = INDEX_NAME
+) -> float | None:
+    """How much of the background scan of `index` is done (0 to 1), or None if it is missing.
 
-    Called only while the `rebuilding` marker is set; the first caller to see the scan
-    finished clears the marker, so searches stop asking FT.INFO.
+    Called only while the index's `rebuilding` marker is set; the first caller to see the
+    scan finished clears the marker, so searches stop asking FT.INFO.
     """
     try:
-        info = _info_fields(await client.execute_command("FT.INFO", INDEX_NAME))
+        info = _info_fields(await client.execute_command("FT.INFO", index))
     except redis.ResponseError:
         return None
     if int(info.get("indexing", 0)):
         return min(float(info.get("percent_indexed", 0.0)), 0.99)  # never 100% while it scans
-    await client.eval(_CLEAR_MARKER, 1, META_KEY, REBUILDING, marker)
-    logger.info("Search index %s is complete again", INDEX_NAME)
+    await client.eval(_CLEAR_MARKER, 1, META_KEY, marker_field(index), marker)
+    logger.info("Search index %s is complete again", index)
     return 1.0
 
 

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import orjson
 import redis
 
-from longterm_app.index import INDEX_NAME, KEY_PREFIX, META_KEY, drop_index, ensure_index
+from longterm_app.index import (
+    INDEX_NAME,
+    KEY_PREFIX,
+    META_KEY,
+    drop_index,
+    ensure_index,
+    ensure_namespace_index,
+    namespace_index,
+)
 from longterm_app.records import memory_hash
 from longterm_app.repository import HASH_PREFIX, access_key, doc_key, id_of, namespace_of
 from memoryserver.embeddings import Embedder
@@ -59,24 +67,37 @@ def reembed(client: redis.Redis, embedder: Embedder, batch: int = SCAN_BATCH) ->
     return done
 
 
-def wait_for_indexing(client: redis.Redis, timeout: float = 3600) -> int:
-    """Wait until the index has caught up with existing documents; return its document count."""
+def wait_for_indexing(client: redis.Redis, timeout: float = 3600, index: str = INDEX_NAME) -> int:
+    """Wait until an index has caught up with existing documents; return its document count."""
     deadline = time.monotonic() + timeout
     while True:
-        info = client.execute_command("FT.INFO", INDEX_NAME)
+        info = client.execute_command("FT.INFO", index)
         if float(info[b"percent_indexed"]) >= 1.0 or time.monotonic() > deadline:
             return int(info[b"num_docs"])
         time.sleep(0.2)
 
 
+def _namespaces(client: redis.Redis) -> list[str]:
+    """The namespaces the (complete) global index holds memories of."""
+    group = ("GROUPBY", 1, "@namespace", "LIMIT", 0, 1_000_000)
+    reply = client.execute_command("FT.AGGREGATE", INDEX_NAME, "*", *group)
+    values = (row[b"extra_attributes"].get(b"namespace") for row in reply[b"results"])
+    return sorted(value.decode() for value in values if value is not None)
+
+
 def rebuild_index(client: redis.Redis, embedder: Embedder, reembed_vectors: bool) -> int:
-    """Recreate the index from the stored documents, which are never deleted; return its size."""
+    """Recreate the indexes (the global one, then each namespace's) from the stored documents,
+    which are never deleted; return the number of memories indexed."""
     if reembed_vectors:
         reembed(client, embedder)
     drop_index(client, embedder.dims)
     client.delete(META_KEY)
     ensure_index(client, embedder.identity, embedder.dims)
-    return wait_for_indexing(client)
+    indexed = wait_for_indexing(client)
+    for namespace in _namespaces(client):
+        ensure_namespace_index(client, namespace, embedder.dims)
+        wait_for_indexing(client, index=namespace_index(namespace))
+    return indexed
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,19 @@ def filter_query(filters: MemoryFilters) -> str:
     return " ".join(f"({clause})" for clause in clauses) if clauses else "*"
 
 
+def single_namespace(filters: MemoryFilters) -> str | None:
+    """The one namespace the filters confine a search to (by `eq` and/or `any`), if they do."""
+    condition = filters.namespace
+    if condition is None:
+        return None
+    allowed: set[str] | None = None
+    if condition.eq is not None:
+        allowed = {condition.eq}
+    if condition.any is not None:
+        allowed = set(condition.any) if allowed is None else allowed & set(condition.any)
+    return next(iter(allowed)) if allowed is not None and len(allowed) == 1 else None
+
+
 def ids_query(memory_ids: list[str], filters: MemoryFilters) -> str:
     """The memories with any of these ids (in any namespace) within the filters."""
     match = f"@id:{_tag_set(memory_ids)}"

@@ -33,7 +33,14 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError, WatchError
 
-from longterm_app.index import INDEX_NAME, KEY_PREFIX, META_KEY, REBUILDING, IndexRebuilding, rebuild_progress
+from longterm_app.index import (
+    INDEX_NAME,
+    KEY_PREFIX,
+    META_KEY,
+    IndexRebuilding,
+    marker_field,
+    rebuild_progress,
+)
 from longterm_app.records import MemoryRecord
 
 HASH_PREFIX = "memory_hash:"
@@ -248,7 +255,12 @@ class Page:
 
 
 class MissingIndex(Exception):
-    """The search index is gone (e.g. Redis was flushed); the caller recreates it."""
+    """A search index is gone (e.g. Redis was flushed); the caller recreates it. Its one
+    argument is the index's name."""
+
+    @property
+    def index(self) -> str:
+        return str(self.args[0]) if self.args else INDEX_NAME
 
 
 def _float(value: Any) -> float | None:
@@ -281,11 +293,12 @@ class SearchCall:
     radius: float | None = None
     sort_by: tuple[str, str] | None = None
     keyword_scores: bool = False
+    index: str = INDEX_NAME
 
     def args(self) -> list[Any]:
         args: list[Any] = [
             "FT.SEARCH",
-            INDEX_NAME,
+            self.index,
             self.query,
             "RETURN",
             4,
@@ -478,35 +491,39 @@ class MemoryStore:
         ]
 
     async def search(self, calls: Sequence[SearchCall]) -> list[Page]:
-        """Run several FT.SEARCH calls in one round trip."""
-        return [_page(reply) for reply in await self._complete_search([call.args() for call in calls])]
+        """Run several FT.SEARCH calls (all on one index) in one round trip."""
+        index = calls[0].index if calls else INDEX_NAME
+        commands = [call.args() for call in calls]
+        return [_page(reply) for reply in await self._complete_search(commands, index)]
 
-    async def _complete_search(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    async def _complete_search(self, commands: Sequence[Sequence[Any]], index: str = INDEX_NAME) -> list[Any]:
         """Replies of search commands, refused (IndexRebuilding) while they could be partial.
 
-        The `rebuilding` marker is read in the same round trip, so a search of a complete
-        index costs one small HGET and no FT.INFO (see longterm_app.index).
+        The index's `rebuilding` marker is read in the same round trip, so a search of a
+        complete index costs one small HGET and no FT.INFO (see longterm_app.index).
         """
-        marker, replies = await self._search_round_trip(commands)
+        marker, replies = await self._search_round_trip(commands, index)
         if marker is None:
             return replies
-        progress = await rebuild_progress(self.client, marker)
+        progress = await rebuild_progress(self.client, marker, index)
         if progress is None:
-            raise MissingIndex("the index vanished during its rebuild")
+            raise MissingIndex(index)
         if progress < 1:
             raise IndexRebuilding(progress)
-        return (await self._search_round_trip(commands))[1]  # the scan just ended: ask again
+        return (await self._search_round_trip(commands, index))[1]  # the scan just ended: ask again
 
-    async def _search_round_trip(self, commands: Sequence[Sequence[Any]]) -> tuple[Any, list[Any]]:
+    async def _search_round_trip(
+        self, commands: Sequence[Sequence[Any]], index: str
+    ) -> tuple[Any, list[Any]]:
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hget(META_KEY, REBUILDING)
+            pipe.hget(META_KEY, marker_field(index))
             for command in commands:
                 pipe.execute_command(*command)
             try:
                 marker, *replies = await pipe.execute()
             except ResponseError as error:
                 if "no such index" in str(error).lower():
-                    raise MissingIndex(str(error)) from None
+                    raise MissingIndex(index) from None
                 raise
         return marker, replies
 

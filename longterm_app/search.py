@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from longterm_app.queries import filter_query, keyword_query, knn_query, range_query, text_match
+from longterm_app.index import INDEX_NAME, namespace_index
+from longterm_app.queries import (
+    filter_query,
+    keyword_query,
+    knn_query,
+    range_query,
+    single_namespace,
+    text_match,
+)
 from longterm_app.ranking import Ranked, fuse, normalised, recency_reranked
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import Hit, MemoryStore, SearchCall
@@ -48,8 +57,15 @@ class Searcher:
         self.embedder = embedder
         self.request = request
         self.window = request.offset + request.limit
+        # A search within one namespace runs on that namespace's own index: the tenant's own
+        # keyword statistics, and a vector search over the tenant's memories only.
+        self.namespace = single_namespace(request)
+        self.index = INDEX_NAME if self.namespace is None else namespace_index(self.namespace)
         # Candidates to rank: the requested window, or more when re-ranking may reorder them.
         self.pool = max(self.window, RECENCY_POOL if request.recency_boost else 0)
+
+    def _call(self, query: str, **options: Any) -> SearchCall:
+        return SearchCall(query, index=self.index, **options)
 
     async def run(self, now: float) -> tuple[SearchResult, list[str]]:
         """The page of results, and the keys of its memories (to mark them accessed)."""
@@ -89,7 +105,7 @@ class Searcher:
 
     async def _listing(self) -> tuple[int, list[Ranked]]:
         """No query text: the filters' matches, newest first, paged by Redis."""
-        call = SearchCall(
+        call = self._call(
             filter_query(self.request),
             offset=self.request.offset,
             limit=self.request.limit,
@@ -108,7 +124,7 @@ class Searcher:
         query = keyword_query(self.request.text, self.request)
         if query is None:
             return 0, []
-        (page,) = await self.store.search([SearchCall(query, limit=self.pool, keyword_scores=True)])
+        (page,) = await self.store.search([self._call(query, limit=self.pool, keyword_scores=True)])
         return page.total, normalised(_ranked(page.hits, use_score=True))
 
     async def _by_vector(self) -> tuple[np.ndarray, list[Ranked], int]:
@@ -131,7 +147,7 @@ class Searcher:
     async def _filter_counts(self) -> tuple[int, int]:
         """(memories matching the filters, memories in the index), in one round trip."""
         query = filter_query(self.request)
-        calls = [SearchCall(query, limit=0)] + ([SearchCall("*", limit=0)] if query != "*" else [])
+        calls = [self._call(query, limit=0)] + ([self._call("*", limit=0)] if query != "*" else [])
         pages = await self.store.search(calls)
         return pages[0].total, pages[-1].total
 
@@ -140,8 +156,8 @@ class Searcher:
         threshold = self.request.distance_threshold
         if threshold is None:
             query = knn_query(self.request, limit, policy)
-            return SearchCall(query, limit=limit, vector=blob, sort_by=("dist", "ASC"))
-        return SearchCall(
+            return self._call(query, limit=limit, vector=blob, sort_by=("dist", "ASC"))
+        return self._call(
             range_query(self.request), limit=limit, vector=blob, radius=threshold, sort_by=("dist", "ASC")
         )
 
@@ -153,7 +169,7 @@ class Searcher:
         base = filter_query(self.request)
         query = match if base == "*" else f"{match} {base}"
         blob = vector.astype(np.float32).tobytes()
-        return SearchCall(query, limit=0, vector=blob, radius=threshold)
+        return self._call(query, limit=0, vector=blob, radius=threshold)
 
     async def _semantic(
         self, vector: np.ndarray, matches: int | None, policy: str | None
@@ -172,7 +188,7 @@ class Searcher:
         keyword = keyword_query(self.request.text, self.request)
         calls = [self._vector_call(vector, pool, policy)]
         if keyword is not None:
-            calls.append(SearchCall(keyword, limit=pool, keyword_scores=True))
+            calls.append(self._call(keyword, limit=pool, keyword_scores=True))
         if (threshold := self.request.distance_threshold) is not None:
             calls.append(self._radius_count_call(vector, threshold, with_words=True))
         pages = await self.store.search(calls)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from longterm_app.access import check_owner, scoped_filters, scoped_record
 from longterm_app.forgetting import select_for_forgetting
-from longterm_app.index import ensure_index
+from longterm_app.index import NAMESPACE_INDEX_PREFIX, ensure_index, ensure_namespace_index
 from longterm_app.queries import filter_query, ids_query
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repository import (
@@ -66,23 +67,50 @@ class BackgroundWork:
 _background: set[asyncio.Task[Any]] = set()
 
 
+# Namespaces whose own index this process has seen (or made) exist; a namespace's first write
+# makes sure of it. Stale after a FLUSHALL: the next search meets MissingIndex and recreates it.
+_namespace_indexes: set[str] = set()
+
+
+def forget_namespace_indexes() -> None:
+    """Forget which namespace indexes exist (after Redis was emptied on purpose, as tests do)."""
+    _namespace_indexes.clear()
+
+
 def ensure_memory_index(embedder: Embedder | None = None) -> bool:
     """Create the search index for the configured embedding model if it is missing."""
     embedder = embedder or get_embedder()
     return ensure_index(get_redis("long_term"), embedder.identity, embedder.dims)
 
 
+def _ensure_namespace_index(namespace: str, embedder: Embedder | None = None) -> None:
+    ensure_namespace_index(get_redis("long_term"), namespace, (embedder or get_embedder()).dims)
+    _namespace_indexes.add(namespace)
+
+
+async def ensure_namespace_indexes(namespaces: Iterable[str], embedder: Embedder) -> None:
+    """Make sure each namespace has its own index before its memories are written, so the index
+    never has to scan them afterwards."""
+    for namespace in set(namespaces) - _namespace_indexes:
+        await asyncio.to_thread(_ensure_namespace_index, namespace, embedder)
+
+
 async def _with_index(operation: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    """Run a search; if the index vanished (Redis flushed or replaced), recreate it once.
+    """Run a search; if an index vanished (Redis flushed or replaced), recreate it once.
 
     The search that follows a re-creation raises IndexRebuilding (503, Retry-After) until
     RediSearch has scanned every stored memory into the new index: see longterm_app.index.
     """
     try:
         return await operation()
-    except MissingIndex:
-        logger.warning("Search index missing: recreating it")
-        await asyncio.to_thread(ensure_memory_index)
+    except MissingIndex as missing:
+        logger.warning("Search index %s missing: recreating it", missing.index)
+        if missing.index.startswith(NAMESPACE_INDEX_PREFIX):
+            namespace = unquote(missing.index[len(NAMESPACE_INDEX_PREFIX) :])
+            _namespace_indexes.discard(namespace)
+            await asyncio.to_thread(_ensure_namespace_index, namespace)
+        else:
+            await asyncio.to_thread(ensure_memory_index)
         return await operation()
 
 
@@ -99,7 +127,10 @@ async def index_records(
     store: MemoryStore, embedder: Embedder, records: list[MemoryRecord]
 ) -> dict[str, str]:
     """Embed all texts in one batched call, then write every record in one script call."""
-    vectors = await embedder.aembed_many([record.text for record in records])
+    vectors, _ = await asyncio.gather(
+        embedder.aembed_many([record.text for record in records]),
+        ensure_namespace_indexes((record.namespace or "" for record in records), embedder),
+    )
     # Ids are per owner (repository layout), so no write can meet another user's memory.
     return await store.upsert(list(zip(records, vectors, strict=True)))
 

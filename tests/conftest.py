@@ -38,10 +38,11 @@ def use_test_redis(redis_server: LocalRedis) -> Iterator[str]:
 @pytest.fixture
 def redis_client(use_test_redis: str) -> Iterator[redis.Redis]:
     """A client on the test Redis, emptied before each test (with an empty memory index)."""
-    from longterm_app.services import ensure_memory_index
+    from longterm_app.services import ensure_memory_index, forget_namespace_indexes
 
     client = redis.Redis.from_url(use_test_redis)
     client.flushdb()
+    forget_namespace_indexes()
     ensure_memory_index()
     yield client
     client.close()

@@ -121,9 +121,16 @@ def test_jwt_claims_bind_namespaces_and_user(api, seeded, settings, oauth2):
     )
 
 
-def test_a_task_is_visible_only_to_callers_who_may_see_its_tenants(api, seeded):
+def test_a_task_is_visible_only_to_callers_who_may_see_its_tenants(
+    api, seeded, fake_openai, settings, request
+):
     """Compaction of namespace b, and a summary of a's session of u2: ids of other tenants' tasks
     answer exactly like ids of tasks that never existed."""
+    from memoryserver.llm import reset_chat_models
+
+    settings.OPENAI_API_BASE = fake_openai.openai_base_url  # summaries are queued, not run
+    reset_chat_models()
+    request.addfinalizer(reset_chat_models)
     unbound = add_token()
     a_only, a_u1 = add_token("--namespace", "a"), add_token("--namespace", "a", "--user-id", "u1")
     compaction = api.post("/long-term-memory/compact", json={"namespace": "b"}, headers=unbound).json()

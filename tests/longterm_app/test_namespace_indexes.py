@@ -1,0 +1,68 @@
+"""Each namespace has an index of its own: a tenant's ranking never depends on other tenants."""
+
+from __future__ import annotations
+
+import pytest
+
+from longterm_app.index import namespace_index
+
+TENANT = [
+    {"id": "t1", "text": "Alice walks her dog in the park every morning"},
+    {"id": "t2", "text": "Alice bought a new bicycle for the commute"},
+    {"id": "t3", "text": "The dog sleeps in the garden after lunch"},
+]
+
+
+def store(api, namespace: str, memories: list[dict]) -> None:
+    body = {"memories": [{**memory, "namespace": namespace} for memory in memories]}
+    response = api.post("/long-term-memory", json=body)
+    assert response.status_code == 200, response.text
+
+
+def ranking(api, namespace: str, mode: str, text: str = "Alice dog park") -> list[tuple[str, float]]:
+    body = {"text": text, "namespace": {"eq": namespace}, "search_mode": mode, "limit": 3}
+    response = api.post("/long-term-memory/search", json=body)
+    assert response.status_code == 200, response.text
+    return [(hit["id"], round(hit["score"], 6)) for hit in response.json()["memories"]]
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid", "semantic"])
+def test_other_tenants_writes_do_not_move_a_tenants_ranking(api, mode):
+    store(api, "mine", TENANT)
+    before = ranking(api, "mine", mode)
+    # Another tenant makes "dog" and "park" common words of the whole store.
+    store(api, "theirs", [{"id": f"o{i}", "text": f"dog park number {i} with a dog"} for i in range(60)])
+    assert ranking(api, "mine", mode) == before
+
+
+def test_a_namespaces_first_write_creates_its_index(api, redis_client):
+    store(api, "team-a:x", TENANT)
+    names = {name.decode() for name in redis_client.execute_command("FT._LIST")}
+    assert namespace_index("team-a:x") in names and "memory_idx" in names
+
+
+def test_a_vanished_namespace_index_is_recreated_by_the_next_search(api, redis_client):
+    store(api, "mine", TENANT)
+    before = ranking(api, "mine", "hybrid")
+    redis_client.execute_command("FT.DROPINDEX", namespace_index("mine"))
+    assert ranking(api, "mine", "hybrid") == before
+
+
+def test_searches_across_namespaces_use_the_global_index(api):
+    store(api, "a", TENANT[:2])
+    store(api, "b", TENANT[2:])
+    body = {"text": "dog", "namespace": {"any": ["a", "b"]}, "search_mode": "keyword"}
+    hits = api.post("/long-term-memory/search", json=body).json()["memories"]
+    assert {hit["namespace"] for hit in hits} == {"a", "b"}
+
+
+def test_rebuild_index_recreates_every_namespace_index(api, redis_client):
+    from longterm_app.maintenance import rebuild_index
+    from memoryserver.embeddings import get_embedder
+
+    store(api, "a", TENANT)
+    before = ranking(api, "a", "hybrid")
+    assert rebuild_index(redis_client, get_embedder(), reembed_vectors=False) == 3
+    names = {name.decode() for name in redis_client.execute_command("FT._LIST")}
+    assert namespace_index("a") in names
+    assert ranking(api, "a", "hybrid") == before
