@@ -44,7 +44,8 @@ INDEX_NAME = "memory_idx"
 NAMESPACE_INDEX_PREFIX = "memory_idx:ns:"
 KEY_PREFIX = "memory:"
 META_KEY = "memory_idx:meta"
-SCHEMA_VERSION = 1
+# 2: session_seq (numeric) added; an index of version 1 gets it by FT.ALTER at start-up.
+SCHEMA_VERSION = 2
 REBUILDING = "rebuilding"  # field of META_KEY: set while the index scans existing documents
 
 # Clears the marker only if it is still the one seen, so a rebuild that began meanwhile
@@ -59,7 +60,7 @@ return 0
 TAG_SEPARATOR = "\x1f"
 _CASE_SENSITIVE_TAGS = ("id", "session_id", "user_id", "namespace", "memory_type", "memory_hash")
 _CASE_INSENSITIVE_TAGS = ("topics", "entities")
-_NUMERIC = ("created_at", "updated_at", "last_accessed", "event_date")
+_NUMERIC = ("created_at", "updated_at", "last_accessed", "event_date", "session_seq")
 
 
 def namespace_index(namespace: str) -> str:
@@ -153,6 +154,7 @@ def ensure_index(client: redis.Redis, model_identity: str, dims: int) -> bool:
             )
         if stored is None:
             client.hset(META_KEY, mapping={"model": model_identity, "schema_version": SCHEMA_VERSION})
+        _upgrade_schema(client)
         return False
     # The marker first: from the moment the index exists, searches must see it.
     marker = uuid.uuid4().hex
@@ -164,6 +166,20 @@ def ensure_index(client: redis.Redis, model_identity: str, dims: int) -> bool:
     logger.info("Created search index %s for %s", INDEX_NAME, model_identity)
     _clear_if_scanned(client, marker, INDEX_NAME)
     return True
+
+
+def _upgrade_schema(client: redis.Redis) -> None:
+    """Add the fields later schema versions index to an index made by an earlier one."""
+    version = int(client.hget(META_KEY, "schema_version") or 1)
+    if version < 2:
+        try:
+            field = ("$.record.session_seq", "AS", "session_seq", "NUMERIC")
+            client.execute_command("FT.ALTER", INDEX_NAME, "SCHEMA", "ADD", *field)
+        except redis.ResponseError as error:
+            if "duplicate" not in str(error).lower():
+                raise
+        client.hset(META_KEY, "schema_version", SCHEMA_VERSION)
+        logger.info("Search index %s upgraded to schema version %d", INDEX_NAME, SCHEMA_VERSION)
 
 
 def _created(index: SearchIndex) -> bool:

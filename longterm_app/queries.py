@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
+from longterm_app.records import MemoryRecord
 from longterm_app.schemas import MemoryFilters, NumericFilter, TagFilter
+from longterm_app.stopwords import QUERY_STOPWORDS
 
 TAG_FIELDS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type", "memory_hash")
 NUMERIC_FIELDS = ("created_at", "updated_at", "last_accessed", "event_date")
@@ -53,7 +55,7 @@ STOPWORDS = frozenset(
     ]
 )
 _TAG_SYNTAX = re.compile(r"([\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f])")
-_WORD = re.compile(r"\w+")
+_QUERY_WORD = re.compile(r"\w\w+")
 
 
 def escape_tag(value: str) -> str:
@@ -147,9 +149,12 @@ def ids_query(memory_ids: list[str], filters: MemoryFilters) -> str:
 
 
 def text_terms(text: str) -> list[str]:
-    """Words of the query, lower-cased, without stop-words or repeats."""
-    words = (word.lower() for word in _WORD.findall(text))
-    return list(dict.fromkeys(w for w in words if w not in STOPWORDS))[:MAX_TERMS]
+    """Words of the query that say what it is about: lower-cased, two letters or more, without
+    function words, question words or repeats (see longterm_app.stopwords)."""
+    words = (word.lower() for word in _QUERY_WORD.findall(text))
+    return list(dict.fromkeys(w for w in words if w not in QUERY_STOPWORDS and w not in STOPWORDS))[
+        :MAX_TERMS
+    ]
 
 
 def text_match(text: str) -> str | None:
@@ -163,6 +168,22 @@ def keyword_query(text: str, filters: MemoryFilters) -> str | None:
     match = text_match(text)
     if match is None:
         return None
+    base = filter_query(filters)
+    return match if base == "*" else f"{match} {base}"
+
+
+def neighbours_query(targets: list[MemoryRecord], filters: MemoryFilters) -> str | None:
+    """The memories at most one place away from these memories in their sessions, within the
+    filters (each target has a session_id and a session_seq); None for no targets."""
+    clauses = [
+        f"(@session_id:{_tag_set([record.session_id])} "
+        f"@session_seq:[{record.session_seq - 1} {record.session_seq + 1}])"
+        for record in targets
+        if record.session_id is not None and record.session_seq is not None
+    ]
+    if not clauses:
+        return None
+    match = "(" + " | ".join(clauses) + ")"
     base = filter_query(filters)
     return match if base == "*" else f"{match} {base}"
 

@@ -34,6 +34,11 @@ class MemoryRecord(BaseModel):
     persisted_at: Timestamp | None = None
     extracted_from: list[Identifier] = Field(default_factory=list, max_length=1000)
     access_count: int = Field(0, ge=0, description="Search hits so far; kept by the server.")
+    session_seq: int | None = Field(
+        None,
+        description="Its place among its session's memories, in the order they were first written "
+        "(1, 2, ...); kept by the server. Search uses it to find a hit's neighbouring turns.",
+    )
 
 
 def memory_hash(text: str, namespace: str | None, user_id: str | None) -> str:

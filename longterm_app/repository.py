@@ -7,6 +7,7 @@ Layout
                                  namespace never collide, and no answer can tell that another
                                  user holds an id (every part is percent-encoded, so never has ':')
 - `memory_hash:{ns}:{hash}`      key of the memory holding that text for that owner (dedup)
+- `memory_session_seq:{ns}:[~{user}:]{session}`  the last `session_seq` given in that session
 - `memory_access:{ns}:…`         beside each document: hash `n` (search hits) and `t` (last hit),
                                  not indexed
 - `memory_idx:meta`              which embedding model built the index (see index.py)
@@ -44,15 +45,19 @@ from longterm_app.index import (
 from longterm_app.records import MemoryRecord
 
 HASH_PREFIX = "memory_hash:"
+SEQ_PREFIX = "memory_session_seq:"
 ACCESS_PREFIX = "memory_access:"
 # The indexed `last_accessed` may lag the true last access by at most this many seconds.
 ACCESS_INDEX_INTERVAL = 3600.0
 
+# A memory keeps its place in its session (session_seq) across rewrites; a new one takes
+# the session's next number. The record JSON holds `"session_seq":null` exactly once, as a
+# key: inside a string value its quotes would be escaped.
 _UPSERT_SCRIPT = """
 local merged = {}
-for i = 1, #ARGV, 6 do
+for i = 1, #ARGV, 7 do
   local key, id, hash_key, hash, doc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local access_key = ARGV[i + 5]
+  local access_key, seq_key = ARGV[i + 5], ARGV[i + 6]
   local owner = redis.call('GET', hash_key)
   if owner and owner ~= key and redis.call('EXISTS', owner) == 1 then
     table.insert(merged, id)
@@ -65,6 +70,11 @@ for i = 1, #ARGV, 6 do
         local old_key = string.sub(hash_key, 1, #hash_key - #hash) .. old_hash
         if redis.call('GET', old_key) == key then redis.call('DEL', old_key) end
       end
+    end
+    if seq_key ~= '' then
+      local seq = cjson.decode(redis.call('JSON.GET', key, '$.record.session_seq') or '[]')[1]
+      if type(seq) ~= 'number' then seq = redis.call('INCR', seq_key) end
+      doc = string.gsub(doc, '"session_seq":null', '"session_seq":' .. string.format('%d', seq), 1)
     end
     redis.call('JSON.SET', key, '$', doc)
     redis.call('SET', hash_key, key)
@@ -220,10 +230,19 @@ def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> list[Any]:
             record.id,
             _hash_prefix(namespace) + hash_value,
             hash_value,
-            document(record, vector),
+            document(record.model_copy(update={"session_seq": None}), vector),
             access_key(key),
+            session_seq_key(record),
         ]
     return args
+
+
+def session_seq_key(record: MemoryRecord) -> str:
+    """The counter of the memories of the record's session (and owner); "" without a session."""
+    if record.session_id is None:
+        return ""
+    owner = f"~{_part(record.user_id)}:" if record.user_id else ""
+    return f"{SEQ_PREFIX}{_part(record.namespace or '')}:{owner}{_part(record.session_id)}"
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,22 @@ class SearchRequest(MemoryFilters):
     limit: int = Field(10, ge=1, le=100)
     offset: int = Field(0, ge=0, le=10_000)
     distance_threshold: float | None = Field(None, ge=0, le=2, description="Cosine distance cut-off.")
-    search_mode: SearchMode = "semantic"
-    hybrid_alpha: float = Field(0.5, ge=0, le=1, description="Weight of semantic rank in hybrid fusion.")
+    search_mode: SearchMode = Field(
+        "hybrid", description="hybrid (the default: semantic and keyword scores combined), semantic, keyword."
+    )
+    hybrid_alpha: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Weight of the semantic side in hybrid search: alpha x similarity + (1 - alpha) x "
+        "keyword score, each scaled 0..1 over its own hits.",
+    )
+    session_context: bool = Field(
+        True,
+        description="Rank by session context too: a memory gains a share of the best hit of its "
+        "session, and the memories written just before or after a strong hit in its session "
+        "gain a share of its score (and may join the results).",
+    )
     recency_boost: bool = False
     recency_semantic_weight: float = Field(0.8, ge=0, le=1)
     recency_recency_weight: float = Field(0.2, ge=0, le=1)

@@ -13,11 +13,21 @@ from longterm_app.queries import (
     filter_query,
     keyword_query,
     knn_query,
+    neighbours_query,
     range_query,
     single_namespace,
     text_match,
 )
-from longterm_app.ranking import Ranked, fuse, normalised, recency_reranked
+from longterm_app.ranking import (
+    NEIGHBOUR_POOL,
+    Ranked,
+    convex_fuse,
+    neighbour_targets,
+    normalised,
+    recency_reranked,
+    session_boosted,
+    with_neighbours,
+)
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import Hit, MemoryStore, SearchCall
 from longterm_app.schemas import MemoryHit, SearchRequest, SearchResult, TotalKind
@@ -62,7 +72,8 @@ class Searcher:
         self.namespace = single_namespace(request)
         self.index = INDEX_NAME if self.namespace is None else namespace_index(self.namespace)
         # Candidates to rank: the requested window, or more when re-ranking may reorder them.
-        self.pool = max(self.window, RECENCY_POOL if request.recency_boost else 0)
+        reranked = request.recency_boost or request.session_context
+        self.pool = max(self.window, RECENCY_POOL if reranked else 0)
 
     def _call(self, query: str, **options: Any) -> SearchCall:
         return SearchCall(query, index=self.index, **options)
@@ -94,14 +105,26 @@ class Searcher:
             total, ranked = await self._keyword()
         else:
             vector, ranked, total = await self._by_vector()
+        if request.session_context and ranked:
+            ranked = await self._in_session_context(ranked)
+        ranked = normalised(ranked)
         if request.recency_boost:  # needs every candidate's true last access
             ranked = recency_reranked(await self._with_access(ranked), request, now)
         page = ranked[request.offset : self.window]
         if not request.recency_boost:
             page = await self._with_access(page)
-        if vector is not None and request.search_mode == "hybrid":
+        if vector is not None:
             page = await self._with_distances(page, vector)
         return total, page
+
+    async def _in_session_context(self, ranked: list[Ranked]) -> list[Ranked]:
+        """Session boost, then the best hits' neighbouring memories (one more search call)."""
+        ranked = session_boosted(ranked)
+        query = neighbours_query(neighbour_targets(ranked), self.request)
+        if query is None:
+            return ranked
+        (page,) = await self.store.search([self._call(query, limit=2 * NEIGHBOUR_POOL + 10)])
+        return with_neighbours(ranked, _ranked(page.hits, use_score=True))
 
     async def _listing(self) -> tuple[int, list[Ranked]]:
         """No query text: the filters' matches, newest first, paged by Redis."""
@@ -125,7 +148,7 @@ class Searcher:
         if query is None:
             return 0, []
         (page,) = await self.store.search([self._call(query, limit=self.pool, keyword_scores=True)])
-        return page.total, normalised(_ranked(page.hits, use_score=True))
+        return page.total, convex_fuse([], _ranked(page.hits, use_score=True), alpha=0.0)
 
     async def _by_vector(self) -> tuple[np.ndarray, list[Ranked], int]:
         """Semantic or hybrid: embed the text while Redis counts the filter's matches."""
@@ -179,7 +202,7 @@ class Searcher:
             calls.append(self._radius_count_call(vector, threshold, with_words=False))
         pages = await self.store.search(calls)
         total = pages[1].total if matches is None else matches
-        return total, _ranked(pages[0].hits, use_score=False)
+        return total, convex_fuse(_ranked(pages[0].hits, use_score=False), [], alpha=1.0)
 
     async def _hybrid(
         self, vector: np.ndarray, matches: int | None, policy: str | None
@@ -195,7 +218,7 @@ class Searcher:
         semantic = _ranked(pages[0].hits, use_score=False)
         lexical = _ranked(pages[1].hits, use_score=True) if keyword is not None else []
         total = pages[-1].total if matches is None else matches
-        return total, normalised(fuse(semantic, lexical, self.request.hybrid_alpha))
+        return total, convex_fuse(semantic, lexical, self.request.hybrid_alpha)
 
     async def _with_distances(self, page: list[Ranked], vector: np.ndarray) -> list[Ranked]:
         """Keyword-only hits have no distance from the vector search: compute it from their vectors."""
