@@ -56,6 +56,7 @@ STOPWORDS = frozenset(
 )
 _TAG_SYNTAX = re.compile(r"([\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f])")
 _QUERY_WORD = re.compile(r"\w\w+")
+_SENTENCE_END = re.compile(r"[.!?]+\s+")
 
 
 def escape_tag(value: str) -> str:
@@ -150,11 +151,16 @@ def ids_query(memory_ids: list[str], filters: MemoryFilters) -> str:
 
 def text_terms(text: str) -> list[str]:
     """Words of the query that say what it is about: lower-cased, two letters or more, without
-    function words, question words or repeats (see longterm_app.stopwords)."""
-    words = (word.lower() for word in _QUERY_WORD.findall(text))
-    return list(dict.fromkeys(w for w in words if w not in QUERY_STOPWORDS and w not in STOPWORDS))[
-        :MAX_TERMS
-    ]
+    function words, question words or repeats (see longterm_app.stopwords). A capitalised word
+    inside a sentence is a name and stays ("in May", "with Will")."""
+    terms = []
+    for sentence in _SENTENCE_END.split(text):
+        for position, word in enumerate(_QUERY_WORD.findall(sentence)):
+            lower = word.lower()
+            named = position > 0 and word[0].isupper()
+            if lower not in STOPWORDS and (named or lower not in QUERY_STOPWORDS):
+                terms.append(lower)
+    return list(dict.fromkeys(terms))[:MAX_TERMS]
 
 
 def text_match(text: str) -> str | None:
@@ -164,12 +170,19 @@ def text_match(text: str) -> str | None:
 
 
 def keyword_query(text: str, filters: MemoryFilters) -> str | None:
-    """Full-text query matching any word of `text` within the filters; None when no word is left."""
-    match = text_match(text)
-    if match is None:
+    """Full-text query matching any word of `text` within the filters; None when no word is left.
+
+    The filters are repeated inside each word's branch rather than applied to the union of
+    words: RediSearch (2.10) scores a union nested in an intersection by its first matching
+    word only, so a memory matching three words of the question scored like one matching one.
+    """
+    terms = text_terms(text)
+    if not terms:
         return None
     base = filter_query(filters)
-    return match if base == "*" else f"{match} {base}"
+    if base == "*":
+        return "@text:(" + "|".join(terms) + ")"
+    return " | ".join(f"(@text:{term} {base})" for term in terms)
 
 
 def neighbours_query(targets: list[MemoryRecord], filters: MemoryFilters) -> str | None:
