@@ -30,7 +30,8 @@ ranking; each runs as its own hybrid pass, named "hybrid@<alpha>" when it is giv
 dia_ids among the top k hits, averaged over questions, overall and per category
 (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop).
 
-Other options: --url (default http://127.0.0.1:8000), --token (bearer token), --keep (leave
+Other options: --url (default http://127.0.0.1:8000), --token (bearer token),
+--search-options JSON (merged into every search, e.g. '{"session_context": false}'), --keep (leave
 the namespaces in place; by default they are forgotten at the end), --reuse RUN (ask the
 questions against namespaces kept by an earlier run with the same --text-format and
 --captions, without ingesting). The script prints exactly one JSON line and exits with status
@@ -64,6 +65,8 @@ MODES = ("default", "semantic", "keyword", "hybrid")
 TEXT_FORMATS = ("raw", "speaker", "speaker-date")
 LIMIT = 10
 BATCH = 100
+# --search-options: more fields of every search request (e.g. {"session_context": false}).
+EXTRA: dict[str, Any] = {}
 MONTH_NAMES = "january february march april may june july august september october november december"
 MONTHS = {name: number for number, name in enumerate(MONTH_NAMES.split(), start=1)}
 DATE_TIME = re.compile(r"\s*(\d{1,2}):(\d{2})\s*([ap]m)\s+on\s+(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})\s*", re.I)
@@ -263,6 +266,7 @@ def ask(
         body["search_mode"] = search.mode
     if search.alpha is not None:
         body["hybrid_alpha"] = search.alpha
+    body.update(EXTRA)
     start = time.perf_counter()
     answer = client.post("/long-term-memory/search", body)
     outcome.timings.append((time.perf_counter() - start) * 1000)
@@ -318,6 +322,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--captions", action="store_true", help="Append shared images' BLIP captions.")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--hybrid-alpha", nargs="+", type=unit_interval, default=None, metavar="ALPHA")
+    parser.add_argument(
+        "--search-options", type=json.loads, default={}, help='JSON merged into every search body.'
+    )
     parser.add_argument("--keep", action="store_true", help="Do not forget the namespaces at the end.")
     parser.add_argument("--reuse", metavar="RUN", default=None, help="Query namespaces kept by run RUN.")
     args = parser.parse_args()
@@ -344,6 +351,7 @@ def run_questions(
 
 def main() -> int:
     args = parse_args()
+    EXTRA.update(args.search_options)
     conversations = {c.sample_id: c for c in load_conversations(args.data)}
     questions = [q for q in load_questions(args.qrels) if q.sample_id in conversations]
     run = args.reuse or uuid.uuid4().hex[:8]
@@ -386,6 +394,7 @@ def main() -> int:
         "turns": turns,
         "merged": sum(len(v) for c in conversations.values() for v in c.aliases.values()),
         "questions": len(questions),
+        "search_options": args.search_options,
         "modes": {search.name: figures(outcomes[search.name], search) for search in searches},
         "ingest_s": round(ingest_s, 3),
         "ingest_per_s": round(turns / ingest_s, 1) if ingest_s else None,
