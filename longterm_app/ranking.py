@@ -7,6 +7,7 @@ adds to hybrid recall@10; see README "How search ranks".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -43,15 +44,28 @@ def _min_max(items: list[Ranked], value: Callable[[Ranked], float]) -> dict[str,
     }
 
 
-def convex_fuse(semantic: list[Ranked], keyword: list[Ranked], alpha: float) -> list[Ranked]:
-    """alpha x similarity + (1 - alpha) x keyword score, each min-max scaled over its own list
-    (a memory missing from a list scores 0 there), best first.
+def keyword_strength(best: float, indexed: int, frequencies: list[int]) -> float:
+    """How strong the best keyword hit is, 0..1: its BM25 score against the sum of the query
+    words' IDFs (about what a memory of average length holding each word once scores). A
+    list whose best hit matched only words that half the memories hold is weak evidence,
+    however min-max scaling stretches it."""
+    ceiling = sum(
+        math.log(1 + (indexed - found + 0.5) / (found + 0.5)) for found in frequencies if 0 < found <= indexed
+    )
+    return min(1.0, best / ceiling) if ceiling > 0 else 1.0
+
+
+def convex_fuse(
+    semantic: list[Ranked], keyword: list[Ranked], alpha: float, strength: float = 1.0
+) -> list[Ranked]:
+    """alpha x similarity + (1 - alpha) x strength x keyword score, each min-max scaled over its
+    own list (a memory missing from a list scores 0 there), best first.
 
     Scores keep how much better one hit is than the next, which rank fusion throws away:
     measured, this finds more of the right memories than reciprocal-rank fusion.
     """
     dense = _min_max(semantic, lambda item: 1.0 - (item.dist or 0.0))
-    lexical = _min_max(keyword, lambda item: item.score)
+    lexical = {key: strength * value for key, value in _min_max(keyword, lambda item: item.score).items()}
     items = {item.key: item for item in keyword} | {item.key: item for item in semantic}
     scored = [
         replace(item, score=alpha * dense.get(key, 0.0) + (1 - alpha) * lexical.get(key, 0.0))

@@ -100,11 +100,12 @@ class SearchRequest(MemoryFilters):
         "hybrid", description="hybrid (the default: semantic and keyword scores combined), semantic, keyword."
     )
     hybrid_alpha: float = Field(
-        0.4,
+        0.3,
         ge=0,
         le=1,
         description="Weight of the semantic side in hybrid search: alpha x similarity + (1 - alpha) x "
-        "keyword score, each scaled 0..1 over its own hits.",
+        "keyword score, each scaled 0..1 over its own hits (the keyword side also by how rare the "
+        "words its best hit matched are).",
     )
     session_context: bool = Field(
         True,

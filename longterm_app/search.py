@@ -17,11 +17,13 @@ from longterm_app.queries import (
     range_query,
     single_namespace,
     text_match,
+    text_terms,
 )
 from longterm_app.ranking import (
     NEIGHBOUR_POOL,
     Ranked,
     convex_fuse,
+    keyword_strength,
     neighbour_targets,
     normalised,
     recency_reranked,
@@ -209,16 +211,23 @@ class Searcher:
     ) -> tuple[int, list[Ranked]]:
         pool = max(self.pool, HYBRID_POOL, min(3 * self.window, MAX_POOL))
         keyword = keyword_query(self.request.text, self.request)
+        terms = text_terms(self.request.text) if keyword is not None else []
         calls = [self._vector_call(vector, pool, policy)]
         if keyword is not None:
             calls.append(self._call(keyword, limit=pool, keyword_scores=True))
+            # How rare each word is in the index: what a memory matching them all would score.
+            calls += [self._call("*", limit=0), *(self._call(f"@text:{term}", limit=0) for term in terms)]
         if (threshold := self.request.distance_threshold) is not None:
             calls.append(self._radius_count_call(vector, threshold, with_words=True))
         pages = await self.store.search(calls)
         semantic = _ranked(pages[0].hits, use_score=False)
         lexical = _ranked(pages[1].hits, use_score=True) if keyword is not None else []
+        strength = 1.0
+        if lexical:
+            indexed, *frequencies = (page.total for page in pages[2 : 3 + len(terms)])
+            strength = keyword_strength(max(item.score for item in lexical), indexed, frequencies)
         total = pages[-1].total if matches is None else matches
-        return total, convex_fuse(semantic, lexical, self.request.hybrid_alpha)
+        return total, convex_fuse(semantic, lexical, self.request.hybrid_alpha, strength)
 
     async def _with_distances(self, page: list[Ranked], vector: np.ndarray) -> list[Ranked]:
         """Keyword-only hits have no distance from the vector search: compute it from their vectors."""

@@ -1,0 +1,71 @@
+"""Ranking rules, as pure functions: fusion, session context, query words."""
+
+from __future__ import annotations
+
+from longterm_app.queries import neighbours_query, single_namespace, text_terms
+from longterm_app.ranking import Ranked, convex_fuse, session_boosted, with_neighbours
+from longterm_app.records import MemoryRecord
+from longterm_app.schemas import SearchRequest
+
+
+def hit(
+    key: str, score: float = 0.0, dist: float | None = None, session: str | None = "s", seq: int | None = None
+) -> Ranked:
+    record = MemoryRecord(id=key, text=key, namespace="n", session_id=session, session_seq=seq)
+    return Ranked(key, record, score, dist)
+
+
+def order(ranked: list[Ranked]) -> list[str]:
+    return [item.key for item in ranked]
+
+
+def test_question_words_and_function_words_do_not_drive_keyword_matching():
+    assert text_terms("What did Caroline research last May?") == ["caroline", "research", "last", "may"]
+    assert text_terms("May I ask where it was? Did Grace go in May?") == ["ask", "grace", "go", "may"]
+    assert text_terms("Where was it?") == []
+    assert text_terms("When is Melanie's pottery class, and when is it?") == ["melanie", "pottery", "class"]
+
+
+def test_convex_fusion_keeps_score_margins_that_rank_fusion_loses():
+    semantic = [hit("a", dist=0.10), hit("b", dist=0.11), hit("c", dist=0.60)]
+    keyword = [hit("c", score=9.0), hit("b", score=5.0), hit("d", score=1.0)]
+    fused = {item.key: round(item.score, 6) for item in convex_fuse(semantic, keyword, alpha=0.4)}
+    # b is nearly the best on both sides; a has no keyword match, d no similarity.
+    assert fused == {"b": 0.692, "c": 0.6, "a": 0.4, "d": 0.0}
+    assert order(convex_fuse(semantic, keyword, alpha=1.0))[:3] == ["a", "b", "c"]
+
+
+def test_a_memory_gains_a_share_of_the_best_other_hit_of_its_session():
+    ranked = [hit("x", 1.0, session="s1"), hit("y", 0.5, session="s2"), hit("z", 0.45, session="s1")]
+    boosted = session_boosted(ranked, share=0.3)
+    assert order(boosted) == ["x", "z", "y"]
+    scores = {item.key: round(item.score, 6) for item in boosted}
+    assert scores == {"x": 1.135, "z": 0.75, "y": 0.5}  # x gains from z, z from x, y has no other
+
+
+def test_memories_without_a_session_are_not_boosted():
+    ranked = [hit("x", 1.0, session=None), hit("y", 0.5, session=None)]
+    assert [item.score for item in session_boosted(ranked)] == [1.0, 0.5]
+
+
+def test_the_turn_next_to_a_strong_hit_gains_and_may_enter():
+    ranked = [hit("q", 1.0, seq=5), hit("far", 0.6, seq=9)]
+    neighbours = [hit("answer", seq=6), hit("before", seq=4), hit("other-session", session="t", seq=6)]
+    result = {item.key: round(item.score, 6) for item in with_neighbours(ranked, neighbours, share=0.5)}
+    assert result == {"q": 1.0, "far": 0.6, "answer": 0.5, "before": 0.5, "other-session": 0.0}
+
+
+def test_neighbours_are_looked_up_within_the_filters():
+    request = SearchRequest(text="x", namespace={"eq": "n"}, user_id={"eq": "u"})
+    query = neighbours_query([hit("a", seq=3).record, hit("b", session=None).record], request)
+    assert query is not None
+    assert "@session_id:{s} @session_seq:[2 4]" in query and "@user_id:{u}" in query
+    assert neighbours_query([hit("b", session=None).record], request) is None
+
+
+def test_a_search_confined_to_one_namespace_is_recognised():
+    assert single_namespace(SearchRequest(text="x", namespace={"eq": "a"})) == "a"
+    assert single_namespace(SearchRequest(text="x", namespace={"any": ["a"]})) == "a"
+    assert single_namespace(SearchRequest(text="x", namespace={"any": ["a", "b"], "eq": "b"})) == "b"
+    assert single_namespace(SearchRequest(text="x", namespace={"any": ["a", "b"]})) is None
+    assert single_namespace(SearchRequest(text="x")) is None
