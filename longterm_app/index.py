@@ -224,6 +224,15 @@ class IndexRebuilding(BackendUnavailable):
         self.fraction = fraction
 
 
+def scanning(info: Any) -> float | None:
+    """From an FT.INFO reply: the share scanned so far while the index scans stored documents
+    (as after Redis loaded its data on a restart), or None when it is complete."""
+    fields = _info_fields(info)
+    if int(fields.get("indexing", 0)):
+        return min(float(fields.get("percent_indexed", 0.0)), 0.99)
+    return None
+
+
 def _info_fields(info: Any) -> dict[str, Any]:
     pairs = info.items() if isinstance(info, dict) else zip(info[::2], info[1::2], strict=True)  # RESP3 / 2
     return {key.decode() if isinstance(key, bytes) else key: item for key, item in pairs}

@@ -24,6 +24,7 @@ per hit. Readers add the side counts to the record (`with_access`); the indexed
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 import orjson
 import redis.asyncio as aioredis
+from django.conf import settings
 from redis.exceptions import ResponseError, WatchError
 
 from longterm_app.index import (
@@ -41,12 +43,16 @@ from longterm_app.index import (
     IndexRebuilding,
     marker_field,
     rebuild_progress,
+    scanning,
 )
 from longterm_app.records import MemoryRecord
 
 HASH_PREFIX = "memory_hash:"
 SEQ_PREFIX = "memory_session_seq:"
 ACCESS_PREFIX = "memory_access:"
+# Per process: when each index was last seen complete; a search also asks FT.INFO whether
+# RediSearch is scanning once SEARCH_INDEX_CHECK_SECONDS have passed since.
+_verified: dict[str, float] = {}  # index -> when it was last seen complete (time.monotonic)
 # The indexed `last_accessed` may lag the true last access by at most this many seconds.
 ACCESS_INDEX_INTERVAL = 3600.0
 
@@ -534,16 +540,28 @@ class MemoryStore:
     async def _search_round_trip(
         self, commands: Sequence[Sequence[Any]], index: str
     ) -> tuple[Any, list[Any]]:
+        # RediSearch also rescans by itself, unmarked: after Redis loaded its data on a
+        # restart. So at most once a second per index, FT.INFO rides along in the same trip.
+        every = float(settings.SEARCH_INDEX_CHECK_SECONDS)
+        check = index not in _verified or time.monotonic() - _verified[index] >= every
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.hget(META_KEY, marker_field(index))
+            if check:
+                pipe.execute_command("FT.INFO", index)
             for command in commands:
                 pipe.execute_command(*command)
             try:
                 marker, *replies = await pipe.execute()
             except ResponseError as error:
-                if "no such index" in str(error).lower():
+                if "no such index" in str(error).lower() or "unknown index" in str(error).lower():
                     raise MissingIndex(index) from None
                 raise
+        if check:
+            info, *replies = replies
+            progress = scanning(info)
+            if progress is not None:
+                raise IndexRebuilding(progress)
+            _verified[index] = time.monotonic()
         return marker, replies
 
     async def vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:

@@ -86,6 +86,7 @@ class AppConfig(BaseSettings):
     topic_model_source: Literal["llm", "bertopic"] = "llm"
     ner_model_path: str | None = None
     compaction_distance_threshold: float = Field(0.12, gt=0, le=1)
+    search_index_check_seconds: float = Field(1.0, ge=0, le=3600)
     summary_view_refresh_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
     max_request_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     # Slow clients: headers and then the whole body must arrive within these (408 otherwise).

@@ -117,6 +117,7 @@ ENABLE_NER = CONFIG.enable_ner
 TOPIC_MODEL_SOURCE = CONFIG.topic_model_source
 NER_MODEL_PATH = CONFIG.ner_model_path
 COMPACTION_DISTANCE_THRESHOLD = CONFIG.compaction_distance_threshold
+SEARCH_INDEX_CHECK_SECONDS = CONFIG.search_index_check_seconds
 SUMMARY_VIEW_REFRESH_MINUTES = CONFIG.summary_view_refresh_minutes
 DISABLE_AUTH = CONFIG.disable_auth
 AUTH_MODE = CONFIG.effective_auth_mode
