@@ -56,8 +56,8 @@ _verified: dict[str, float] = {}  # index -> when it was last seen complete (tim
 # The indexed `last_accessed` may lag the true last access by at most this many seconds.
 ACCESS_INDEX_INTERVAL = 3600.0
 
-# A memory keeps its place in its session (session_seq) across rewrites; a new one takes
-# the session's next number. The record JSON holds `"session_seq":null` exactly once, as a
+# A memory keeps its place in its session (session_seq) and its created_at across rewrites;
+# a new one takes the session's next number. The record JSON holds `"session_seq":null` exactly once, as a
 # key: inside a string value its quotes would be escaped.
 _UPSERT_SCRIPT = """
 local merged = {}
@@ -81,6 +81,11 @@ for i = 1, #ARGV, 7 do
       local seq = cjson.decode(redis.call('JSON.GET', key, '$.record.session_seq') or '[]')[1]
       if type(seq) ~= 'number' then seq = redis.call('INCR', seq_key) end
       doc = string.gsub(doc, '"session_seq":null', '"session_seq":' .. string.format('%d', seq), 1)
+    end
+    local created = redis.call('JSON.GET', key, '$.record.created_at')
+    if created then  -- an upsert keeps the memory's creation time
+      local value = string.match(created, '^%[([-%d.eE+]+)%]$')
+      if value then doc = string.gsub(doc, '"created_at":[-%d.eE+]+', '"created_at":' .. value, 1) end
     end
     redis.call('JSON.SET', key, '$', doc)
     redis.call('SET', hash_key, key)
