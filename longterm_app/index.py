@@ -32,10 +32,12 @@ from urllib.parse import quote
 
 import redis
 import redis.asyncio as aioredis
+from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redisvl.exceptions import RedisSearchError
 from redisvl.index import SearchIndex
 from redisvl.schema import IndexSchema
 
+from longterm_app.queries import escape_tag
 from memoryserver.errors import BackendUnavailable, Conflict
 
 logger = logging.getLogger(__name__)
@@ -119,19 +121,43 @@ def _search_index(client: redis.Redis, dims: int) -> SearchIndex:
 
 
 def ensure_namespace_index(client: redis.Redis, namespace: str, dims: int) -> bool:
-    """Create the namespace's index if it is missing (marked rebuilding while it scans what the
-    namespace already holds); True if created."""
+    """Create the namespace's index if it is missing; True if created.
+
+    RediSearch fills a new index by scanning the whole keyspace. A namespace that holds no
+    memory yet (the global index says so) needs no scan: its index is created with
+    SKIPINITIALSCAN, so a new tenant never waits for a scan of everyone else's keys. One that
+    already holds memories (an upgrade, a dropped index) is scanned and marked rebuilding.
+    """
     name = namespace_index(namespace)
-    index = SearchIndex(index_schema(dims, name, namespace_prefix(namespace)), redis_client=client)
-    if index.exists():
+    schema = index_schema(dims, name, namespace_prefix(namespace))
+    if SearchIndex(schema, redis_client=client).exists():
         return False
+    empty = _global_count(client, namespace) == 0
     marker = uuid.uuid4().hex
-    client.hset(META_KEY, marker_field(name), marker)
-    if not _created(index):
+    if not empty:
+        client.hset(META_KEY, marker_field(name), marker)
+    definition = IndexDefinition(prefix=[namespace_prefix(namespace)], index_type=IndexType.JSON)
+    try:
+        client.ft(name).create_index(schema.redis_fields, definition=definition, skip_initial_scan=empty)
+    except redis.ResponseError as error:
+        if "already exists" not in str(error).lower():  # another process created it meanwhile
+            raise
         return False
-    logger.info("Created search index %s", name)
-    _clear_if_scanned(client, marker, name)
+    logger.info("Created search index %s%s", name, "" if empty else " (scanning its memories)")
+    if not empty:
+        _clear_if_scanned(client, marker, name)
     return True
+
+
+def _global_count(client: redis.Redis, namespace: str) -> int:
+    """Memories of the namespace in the global index (missing index: unknown, so -1)."""
+    query = "@namespace:{" + escape_tag(namespace) + "}"
+    try:
+        reply = client.execute_command("FT.SEARCH", INDEX_NAME, query, "LIMIT", 0, 0, "DIALECT", 2)
+    except redis.ResponseError:
+        return -1
+    total = reply[b"total_results"] if isinstance(reply, dict) else reply[0]  # RESP3 / 2
+    return int(total)
 
 
 def namespace_indexes(client: redis.Redis) -> list[str]:

@@ -69,3 +69,17 @@ def test_rebuild_index_recreates_every_namespace_index(api, redis_client):
     assert namespace_index("a") in names
     after = ranking(api, "a", "hybrid")
     assert after[0] == before[0] and {i for i, _ in after} == {i for i, _ in before}
+
+
+def test_a_new_namespace_is_searchable_at_once_however_large_the_store(api, redis_client):
+    """Its index needs no scan of the other tenants' keys (SKIPINITIALSCAN): never 'rebuilding'."""
+    store(api, "big", [{"id": f"b{i}", "text": f"memory number {i} of a large tenant"} for i in range(100)])
+    pipe = redis_client.pipeline(transaction=False)
+    for i in range(20_000):  # many other keys, which a scan would have to walk
+        pipe.set(f"unrelated:{i}", "x")
+    pipe.execute()
+    store(api, "new-tenant", TENANT)
+    info = redis_client.execute_command("FT.INFO", namespace_index("new-tenant"))
+    fields = dict(zip(info[::2], info[1::2], strict=True)) if isinstance(info, list) else info
+    assert int(fields[b"indexing"]) == 0
+    assert ranking(api, "new-tenant", "hybrid")[0][0] == "t1"
