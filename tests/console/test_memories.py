@@ -68,6 +68,10 @@ def test_each_search_mode_finds_the_memory_and_shows_a_distance(console: Client,
     assert listed(response)[0] == "cat"
     if mode != "keyword":
         assert "0." in html(response).split("Alice has a grey cat")[1].split("</tr>")[0]
+        # A nearest-neighbour search ranks every memory: it says so, not "N memories match".
+        assert f"Top {len(listed(response))} of " in html(response) and "memories searched." in html(response)
+    else:
+        assert "memories match." in html(response)
 
 
 @pytest.mark.parametrize(
