@@ -16,6 +16,7 @@ from sessions_app.repository import SessionFull, StaleVersion, WorkingMemoryStor
 from sessions_app.schemas import (
     MAX_MESSAGES,
     AppendMessagesInput,
+    Message,
     SessionKey,
     SessionListQuery,
     SessionScope,
@@ -169,7 +170,10 @@ async def append_messages(
     session as a GET with the same window returns it."""
     budget = message_budget(query)
     key = session_key(session_id, _merged_scope(session_id, body, query), principal)
-    unique = list({message.id: message for message in reversed(body.messages)}.values())[::-1]
+    first: dict[str, Message] = {}
+    for message in body.messages:  # an id sent twice counts once, where it first appears
+        first.setdefault(message.id, message)
+    unique = list(first.values())
     timestamp = now()
     fresh = WorkingMemory(
         session_id=key.session_id,

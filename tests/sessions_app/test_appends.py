@@ -189,3 +189,12 @@ def test_read_modify_write_with_if_match_retries_loses_nothing(api, live_server_
     run_clients(append, live_server_url)
     stored = api.get("/sessions/race/memory", params={"window_size": 1000}).json()
     assert_all_in_order(contents(stored))
+
+
+def test_an_id_sent_twice_in_one_append_counts_once_where_it_first_appears(api):
+    batch = [message("one", id="a"), message("two", id="b"), message("one again", id="a")]
+    appended = api.post("/sessions/s/messages", json={"messages": batch})
+    assert contents(appended.json()) == ["one", "two"]
+    more = [message("three", id="c"), message("two again", id="b"), message("three again", id="c")]
+    appended = api.post("/sessions/s/messages", json={"messages": more})
+    assert contents(appended.json()) == ["one", "two", "three"]
