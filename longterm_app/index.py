@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -137,11 +138,12 @@ def ensure_namespace_index(client: redis.Redis, namespace: str, dims: int) -> bo
     if not empty:
         client.hset(META_KEY, marker_field(name), marker)
     definition = IndexDefinition(prefix=[namespace_prefix(namespace)], index_type=IndexType.JSON)
-    try:
-        client.ft(name).create_index(schema.redis_fields, definition=definition, skip_initial_scan=empty)
-    except redis.ResponseError as error:
-        if "already exists" not in str(error).lower():  # another process created it meanwhile
-            raise
+
+    def create() -> object:
+        fields = schema.redis_fields
+        return client.ft(name).create_index(fields, definition=definition, skip_initial_scan=empty)
+
+    if not _created(create):
         return False
     logger.info("Created search index %s%s", name, "" if empty else " (scanning its memories)")
     if not empty:
@@ -187,7 +189,7 @@ def ensure_index(client: redis.Redis, model_identity: str, dims: int) -> bool:
     client.hset(
         META_KEY, mapping={"model": model_identity, "schema_version": SCHEMA_VERSION, REBUILDING: marker}
     )
-    if not _created(index):
+    if not _created(lambda: index.create(overwrite=False)):
         return False
     logger.info("Created search index %s for %s", INDEX_NAME, model_identity)
     _clear_if_scanned(client, marker, INDEX_NAME)
@@ -208,10 +210,10 @@ def _upgrade_schema(client: redis.Redis) -> None:
         logger.info("Search index %s upgraded to schema version %d", INDEX_NAME, SCHEMA_VERSION)
 
 
-def _created(index: SearchIndex) -> bool:
-    """Create the index; False if another process (or thread) created it meanwhile."""
+def _created(create: Callable[[], object]) -> bool:
+    """Create an index; False if another process (or thread) created it meanwhile."""
     try:
-        index.create(overwrite=False)
+        create()
     except (redis.ResponseError, RedisSearchError) as error:
         if "already exists" not in str(error).lower():
             raise
@@ -223,7 +225,7 @@ def _clear_if_scanned(client: redis.Redis, marker: str, index: str, attempts: in
     """Over an empty or small keyspace the scan ends within milliseconds: searches then need not
     answer "rebuilding" even once. A longer scan is left to the searches (rebuild_progress)."""
     for _ in range(attempts):
-        if not int(_info_fields(client.execute_command("FT.INFO", index)).get("indexing", 0)):
+        if scanning(client.execute_command("FT.INFO", index)) is None:
             client.eval(_CLEAR_MARKER, 1, META_KEY, marker_field(index), marker)
             return
         time.sleep(0.002)
@@ -255,7 +257,7 @@ def scanning(info: Any) -> float | None:
     (as after Redis loaded its data on a restart), or None when it is complete."""
     fields = _info_fields(info)
     if int(fields.get("indexing", 0)):
-        return min(float(fields.get("percent_indexed", 0.0)), 0.99)
+        return min(float(fields.get("percent_indexed", 0.0)), 0.99)  # never 100% while it scans
     return None
 
 
@@ -273,11 +275,11 @@ async def rebuild_progress(
     scan finished clears the marker, so searches stop asking FT.INFO.
     """
     try:
-        info = _info_fields(await client.execute_command("FT.INFO", index))
+        progress = scanning(await client.execute_command("FT.INFO", index))
     except redis.ResponseError:
         return None
-    if int(info.get("indexing", 0)):
-        return min(float(info.get("percent_indexed", 0.0)), 0.99)  # never 100% while it scans
+    if progress is not None:
+        return progress
     await client.eval(_CLEAR_MARKER, 1, META_KEY, marker_field(index), marker)
     logger.info("Search index %s is complete again", index)
     return 1.0

@@ -169,14 +169,13 @@ def text_match(text: str) -> str | None:
     return "@text:(" + "|".join(terms) + ")" if terms else None
 
 
-def keyword_query(text: str, filters: MemoryFilters) -> str | None:
-    """Full-text query matching any word of `text` within the filters; None when no word is left.
+def keyword_query(terms: list[str], filters: MemoryFilters) -> str | None:
+    """Full-text query matching any of the words (`text_terms`) within the filters; None for none.
 
     The filters are repeated inside each word's branch rather than applied to the union of
     words: RediSearch (2.10) scores a union nested in an intersection by its first matching
     word only, so a memory matching three words of the question scored like one matching one.
     """
-    terms = text_terms(text)
     if not terms:
         return None
     base = filter_query(filters)

@@ -15,8 +15,6 @@ from longterm_app.records import MemoryRecord
 from longterm_app.schemas import SearchRequest
 
 SECONDS_PER_DAY = 86_400.0
-
-
 # Session context: a memory shares in the best score of another hit of its session, and a
 # memory written just before or after a strong hit in its session shares in that hit's score.
 SESSION_SHARE = 0.3
@@ -137,6 +135,8 @@ def with_neighbours(
 def neighbour_targets(ranked: list[Ranked]) -> list[MemoryRecord]:
     """The best hits whose neighbouring memories may enter the ranking (they have a place)."""
     return [hit.record for hit in ranked[:NEIGHBOUR_POOL] if _place(hit.record) is not None]
+
+
 def normalised(ranked: list[Ranked]) -> list[Ranked]:
     """Scale scores to 0..1 by the best one, so recency weights mean the same in every mode."""
     best = max((r.score for r in ranked), default=0.0)

@@ -146,7 +146,7 @@ class Searcher:
         return [replace(item, record=record) for item, record in zip(items, records, strict=True)]
 
     async def _keyword(self) -> tuple[int, list[Ranked]]:
-        query = keyword_query(self.request.text, self.request)
+        query = keyword_query(text_terms(self.request.text), self.request)
         if query is None:
             return 0, []
         (page,) = await self.store.search([self._call(query, limit=self.pool, keyword_scores=True)])
@@ -155,6 +155,7 @@ class Searcher:
     async def _by_vector(self) -> tuple[np.ndarray, list[Ranked], int]:
         """Semantic or hybrid: embed the text while Redis counts the filter's matches."""
         embedding = self.embedder.aembed_many([self.request.text])
+        indexed: int | None = None
         if self.request.distance_threshold is None:
             vectors, (matches, indexed) = await asyncio.gather(embedding, self._filter_counts())
             if not matches:
@@ -166,7 +167,7 @@ class Searcher:
         if self.request.search_mode == "semantic":
             total, ranked = await self._semantic(vector, matches, policy)
         else:
-            total, ranked = await self._hybrid(vector, matches, policy)
+            total, ranked = await self._hybrid(vector, matches, policy, indexed)
         return vector, ranked, total
 
     async def _filter_counts(self) -> tuple[int, int]:
@@ -207,16 +208,19 @@ class Searcher:
         return total, convex_fuse(_ranked(pages[0].hits, use_score=False), [], alpha=1.0)
 
     async def _hybrid(
-        self, vector: np.ndarray, matches: int | None, policy: str | None
+        self, vector: np.ndarray, matches: int | None, policy: str | None, indexed: int | None
     ) -> tuple[int, list[Ranked]]:
+        """`indexed`: the memories in the index, when _filter_counts already counted them."""
         pool = max(self.pool, HYBRID_POOL, min(3 * self.window, MAX_POOL))
-        keyword = keyword_query(self.request.text, self.request)
-        terms = text_terms(self.request.text) if keyword is not None else []
+        terms = text_terms(self.request.text)
+        keyword = keyword_query(terms, self.request)
         calls = [self._vector_call(vector, pool, policy)]
+        counts = []  # how rare each word is in the index: what a memory holding them all scores
         if keyword is not None:
             calls.append(self._call(keyword, limit=pool, keyword_scores=True))
-            # How rare each word is in the index: what a memory matching them all would score.
-            calls += [self._call("*", limit=0), *(self._call(f"@text:{term}", limit=0) for term in terms)]
+            counts = [self._call(f"@text:{term}", limit=0) for term in terms]
+            counts += [self._call("*", limit=0)] if indexed is None else []
+        calls += counts
         if (threshold := self.request.distance_threshold) is not None:
             calls.append(self._radius_count_call(vector, threshold, with_words=True))
         pages = await self.store.search(calls)
@@ -224,7 +228,9 @@ class Searcher:
         lexical = _ranked(pages[1].hits, use_score=True) if keyword is not None else []
         strength = 1.0
         if lexical:
-            indexed, *frequencies = (page.total for page in pages[2 : 3 + len(terms)])
+            frequencies = [page.total for page in pages[2 : 2 + len(counts)]]
+            if indexed is None:
+                indexed = frequencies.pop()
             strength = keyword_strength(max(item.score for item in lexical), indexed, frequencies)
         total = pages[-1].total if matches is None else matches
         return total, convex_fuse(semantic, lexical, self.request.hybrid_alpha, strength)
