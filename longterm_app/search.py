@@ -154,7 +154,7 @@ class Searcher:
 
     async def _by_vector(self) -> tuple[np.ndarray, list[Ranked], int]:
         """Semantic or hybrid: embed the text while Redis counts the filter's matches."""
-        embedding = self.embedder.aembed_many([self.request.text])
+        embedding = self.embedder.aembed_many([self.request.text], kind="query")
         indexed: int | None = None
         if self.request.distance_threshold is None:
             vectors, (matches, indexed) = await asyncio.gather(embedding, self._filter_counts())

@@ -73,7 +73,11 @@ def compact_memories(
 
     `exact_duplicates` / `near_duplicates` false leave that kind alone.
     """
-    threshold = settings.COMPACTION_DISTANCE_THRESHOLD if distance_threshold is None else distance_threshold
+    threshold = (
+        distance_threshold
+        or settings.COMPACTION_DISTANCE_THRESHOLD
+        or get_embedder().near_duplicate_distance
+    )
     try:
         model, reason = get_chat_model(), None
     except ModelNotConfigured as error:

@@ -85,7 +85,8 @@ class AppConfig(BaseSettings):
     enable_ner: bool = True
     topic_model_source: Literal["llm", "bertopic"] = "llm"
     ner_model_path: str | None = None
-    compaction_distance_threshold: float = Field(0.12, gt=0, le=1)
+    # None: the embedding model's own near-duplicate distance (Embedder.near_duplicate_distance).
+    compaction_distance_threshold: float | None = Field(None, gt=0, le=1)
     search_index_check_seconds: float = Field(1.0, ge=0, le=3600)
     summary_view_refresh_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
     max_request_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)

@@ -4,7 +4,8 @@ Settings read (all optional):
 
 - EMBEDDING_PROVIDER: "auto" (default), "local" or "openai". "auto" is "openai" when
   OPENAI_API_KEY or EMBEDDING_BASE_URL is set, else "local".
-- EMBEDDING_MODEL: default "all-MiniLM-L6-v2" (local) or "text-embedding-3-small" (openai).
+- EMBEDDING_MODEL: default "multilingual-e5-small" (local; "all-MiniLM-L6-v2" is the other
+  local model) or "text-embedding-3-small" (openai).
 - EMBEDDING_BASE_URL: an OpenAI-compatible API (Ollama, vLLM, ...); default OPENAI_API_BASE.
 - EMBEDDING_DIMENSIONS: asks the API for this many dimensions (text-embedding-3 models).
 - EMBEDDING_BATCH_SIZE (64), EMBEDDING_TIMEOUT_SECONDS (30), EMBEDDING_THREADS (local model).
@@ -27,7 +28,7 @@ from memoryserver.errors import FeatureDisabled
 
 __all__ = ["Embedder", "EmbeddingConfig", "EmbeddingMismatch", "get_embedder", "reset_embedders"]
 
-LOCAL_DEFAULT_MODEL = "all-MiniLM-L6-v2"
+LOCAL_DEFAULT_MODEL = "multilingual-e5-small"
 OPENAI_DEFAULT_MODEL = "text-embedding-3-small"
 PROVIDERS = ("auto", "local", "openai")
 
@@ -105,7 +106,7 @@ def _create(config: EmbeddingConfig) -> Embedder:
         if config.dimensions not in (None, DIMS):
             raise ConfigError(
                 f"Config 'EMBEDDING_DIMENSIONS' has value {config.dimensions}. "
-                f"The local model {LOCAL_DEFAULT_MODEL} has {DIMS} dimensions."
+                f"The local models have {DIMS} dimensions."
             )
         return LocalOnnxEmbedder(config.model, batch_size=config.batch_size, threads=config.threads)
 

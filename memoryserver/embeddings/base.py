@@ -11,7 +11,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from asgiref.sync import sync_to_async
@@ -24,6 +24,8 @@ Vectors = np.ndarray
 # Calls of up to this many texts are coalesced with concurrent ones.
 COALESCE_MAX_TEXTS = 16
 _coalescer_lock = threading.Lock()
+# What a text is for: a search's question, or something stored to be found.
+TextKind = Literal["query", "passage"]
 
 
 class EmbeddingMismatch(BackendUnavailable):
@@ -36,6 +38,13 @@ class Embedder(ABC):
     provider: ClassVar[str]
     # Sorting a call's texts by length puts similar lengths in one batch: less padding.
     sort_by_length: ClassVar[bool] = False
+    # Text put before each query or passage, for models trained with such prefixes (e5).
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    # Cosine distance under which two texts say the same thing. Models spread distances
+    # differently: all-MiniLM-L6-v2 puts paraphrases near 0.1 and unrelated texts near 0.9,
+    # multilingual-e5-small near 0.02 and 0.25.
+    near_duplicate_distance: float = 0.12
 
     def __init__(self, model: str, batch_size: int = 64) -> None:
         if batch_size < 1:
@@ -58,16 +67,35 @@ class Embedder(ABC):
         """'provider:model:dims', stored with an index to notice when the model changes."""
         return f"{self.provider}:{self.model}:{self.dims}"
 
-    def embed(self, text: str) -> Vectors:
+    def embed(self, text: str, kind: TextKind = "passage") -> Vectors:
         """One text as a vector of shape (dims,)."""
-        return self.embed_many([text])[0]
+        return self.embed_many([text], kind)[0]
 
-    def embed_many(self, texts: Sequence[str]) -> Vectors:
+    def embed_many(self, texts: Sequence[str], kind: TextKind = "passage") -> Vectors:
         """Texts as an array of shape (len(texts), dims), in the order given."""
+        return self._embed_prepared(self._prepared(texts, kind))
+
+    async def aembed_many(self, texts: Sequence[str], kind: TextKind = "passage") -> Vectors:
+        """`embed_many` off the event loop. Small calls (queries, small writes) made at the same
+        time share batched model calls (see coalescing.py); large ones run in a thread of their own."""
+        items = self._prepared(texts, kind)
+        if 0 < len(items) <= COALESCE_MAX_TEXTS:
+            return await self._coalescer().embed(items)
+        return await sync_to_async(self._embed_prepared, thread_sensitive=False)(items)
+
+    async def aembed(self, text: str, kind: TextKind = "passage") -> Vectors:
+        return (await self.aembed_many([text], kind))[0]
+
+    def _prepared(self, texts: Sequence[str], kind: TextKind) -> list[str]:
+        """The texts checked and given the model's prefix for their kind."""
         items = list(texts)
         for position, text in enumerate(items):
             if not isinstance(text, str):
                 raise TypeError(f"texts[{position}] is a {type(text).__name__}, not a str.")
+        prefix = self.query_prefix if kind == "query" else self.passage_prefix
+        return [prefix + text for text in items] if prefix else items
+
+    def _embed_prepared(self, items: list[str]) -> Vectors:
         if not items:
             return np.zeros((0, self.dims), dtype=np.float32)
         order = sorted(range(len(items)), key=lambda i: len(items[i])) if self.sort_by_length else None
@@ -84,21 +112,10 @@ class Embedder(ABC):
         restored[order] = vectors
         return restored
 
-    async def aembed_many(self, texts: Sequence[str]) -> Vectors:
-        """`embed_many` off the event loop. Small calls (queries, small writes) made at the same
-        time share batched model calls (see coalescing.py); large ones run in a thread of their own."""
-        items = list(texts)
-        if 0 < len(items) <= COALESCE_MAX_TEXTS:
-            return await self._coalescer().embed(items)
-        return await sync_to_async(self.embed_many, thread_sensitive=False)(items)
-
-    async def aembed(self, text: str) -> Vectors:
-        return (await self.aembed_many([text]))[0]
-
     def _coalescer(self) -> Coalescer:
         with _coalescer_lock:
             if self._coalescing is None or self._coalescing.pid != os.getpid():
-                self._coalescing = Coalescer(self.embed_many, self.provider)
+                self._coalescing = Coalescer(self._embed_prepared, self.provider)
             return self._coalescing
 
     def close(self) -> None:

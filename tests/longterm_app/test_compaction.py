@@ -103,7 +103,7 @@ def test_near_duplicates_of_one_user_are_merged_by_the_model(api, chat_model):
     api.post("/long-term-memory/search", json={"text": "peanut allergy"})  # n1, n2 get access counts
     wait_until_accessed(api, "n1", "n2")
     chat_model.push(Reply.text("The user is allergic to peanuts (a peanut allergy)."))
-    report = compact(api, distance_threshold=0.3)
+    report = compact(api)  # the embedding model's near-duplicate distance
     assert report["near_groups"] == 1 and report["removed"] == 1
     merged = api.get("/long-term-memory/n1").json()
     assert ids(api) == ["far", "n1", "n3"]  # u2's memory is not merged with u1's
@@ -121,7 +121,7 @@ def test_near_duplicates_of_one_user_are_merged_by_the_model(api, chat_model):
 
 def test_without_a_model_near_duplicates_are_reported_not_merged(api, sync_jobs):
     create(api, *NEAR)
-    report = compact(api, distance_threshold=0.3)
+    report = compact(api, distance_threshold=0.1)
     assert report["near_groups"] == 1 and report["skipped_groups"] == 1 and report["removed"] == 0
     assert "need a chat model" in report["skipped_reason"]
     assert ids(api) == ["far", "n1", "n2", "n3"]
@@ -131,7 +131,7 @@ def test_a_failing_model_merges_nothing(api, chat_model, redis_client, settings)
     settings.LLM_MAX_RETRIES = 0
     create(api, *NEAR)
     chat_model.push(Reply.error(500))
-    response = api.post("/long-term-memory/compact", json={"distance_threshold": 0.3})
+    response = api.post("/long-term-memory/compact", json={"distance_threshold": 0.1})
     task = api.get(f"/tasks/{response.json()['task_id']}").json()
     assert task["status"] == "failed" and "ModelUnavailable" in task["error"]
     assert ids(api) == ["far", "n1", "n2", "n3"]
@@ -164,7 +164,7 @@ def test_bad_compaction_requests_are_422(api, body, field):
 def test_vectors_stay_unit_length_after_merge(api, chat_model, redis_client):
     create(api, *NEAR)
     chat_model.push(Reply.text("The user is allergic to peanuts."))
-    compact(api, distance_threshold=0.3)
+    compact(api, distance_threshold=0.1)
     raw = redis_client.execute_command("JSON.GET", doc_key("default", "n1", "u1"), "$.embedding")
     import orjson
 

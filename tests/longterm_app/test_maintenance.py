@@ -52,13 +52,14 @@ def test_reembed_recomputes_vectors(api, redis_client):
 
 
 def test_a_changed_embedding_model_is_caught(api, redis_client):
-    redis_client.hset(META_KEY, "model", "openai:text-embedding-3-small:1536")
+    # An index built by an earlier release, whose default local model was all-MiniLM-L6-v2.
+    redis_client.hset(META_KEY, "model", "local:all-MiniLM-L6-v2:384")
     with pytest.raises(Conflict, match="rebuild_index --reembed"):
         ensure_memory_index()
     with pytest.raises(CommandError, match="Run with --reembed"):
         run("rebuild_index")
     run("rebuild_index", "--reembed")
-    assert redis_client.hget(META_KEY, "model") == b"local:all-MiniLM-L6-v2:384"
+    assert redis_client.hget(META_KEY, "model") == b"local:multilingual-e5-small:384"
     ensure_memory_index()
 
 

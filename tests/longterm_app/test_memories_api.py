@@ -188,7 +188,7 @@ def test_paging_reports_true_totals_and_next_offset(api):
 
 def test_distance_threshold_limits_results_and_total(api, pets):
     loose = search(api, text="a cat", distance_threshold=2.0)
-    tight = search(api, text="a grey cat named Smokey", distance_threshold=0.3)
+    tight = search(api, text="a grey cat named Smokey", distance_threshold=0.15)
     assert loose["total"] == 3
     assert ids(tight) == ["cat"] and tight["total"] == 1
     hybrid = search(api, text="quarterly report", search_mode="hybrid", distance_threshold=0.05)

@@ -36,7 +36,7 @@ def test_nearest_neighbour_totals_count_the_memories_searched(api, stored, mode)
 
 @pytest.mark.parametrize("mode", ["semantic", "hybrid"])
 def test_with_a_distance_threshold_totals_count_the_memories_within_it(api, stored, mode):
-    result = search(api, text="Alice's morning coffee", search_mode=mode, distance_threshold=0.5)
+    result = search(api, text="Alice's morning coffee", search_mode=mode, distance_threshold=0.15)
     assert result["total_counts"] == "within_distance"
     assert 1 <= result["total"] < 3
 

