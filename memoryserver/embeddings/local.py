@@ -18,6 +18,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,9 @@ class LocalModel:
     takes_positions: bool = False
     near_duplicate_distance: float = 0.12
     # A dynamically quantised model scales each run's activations by the run's largest
-    # value, so a text's vector would depend on its batch-mates; one text per run keeps
-    # vectors reproducible and costs about 10% of batched throughput here.
+    # value, so a text's vector would depend on its batch-mates. One text per run keeps
+    # vectors reproducible; such runs use one thread each and run side by side, one per
+    # core, which embeds documents faster than batches on two threads (bench/embedding_models.py).
     one_text_per_run: bool = False
 
 
@@ -158,9 +160,14 @@ class _Runtime:
     tokenizer: Any  # tokenizers.Tokenizer
     session: Any  # onnxruntime.InferenceSession
     normalizer: dict[int, str] | None
-    # One run at a time: each concurrent run would need its own working memory in the
-    # arena, and a run already uses every core (intra-op threads), so nothing is lost.
-    run_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Runs at once. Batched runs go one at a time: each concurrent run would need its own
+    # working memory in the arena, and a run already uses every core (intra-op threads).
+    # One-text runs are small and single-threaded: one per core.
+    parallel_runs: int = 1
+    run_slots: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run_slots", threading.BoundedSemaphore(self.parallel_runs))
 
 
 _runtimes: dict[tuple[str, int], _Runtime] = {}
@@ -181,7 +188,8 @@ def _load(model: LocalModel, threads: int) -> _Runtime:
     # No padding here: each run is padded to its own longest text (see _padded).
     tokenizer.no_padding()
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
+    parallel_runs = threads if model.one_text_per_run else 1
+    options.intra_op_num_threads = threads // parallel_runs
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     # Spinning threads would keep cores busy between calls, taking them from Redis and the web tier.
@@ -193,7 +201,7 @@ def _load(model: LocalModel, threads: int) -> _Runtime:
     if files.normalizer is not None:
         raw = json.loads(files.normalizer.read_text(encoding="utf-8"))
         normalizer = {int(codepoint): text for codepoint, text in raw.items()}
-    return _Runtime(model, tokenizer, session, normalizer)
+    return _Runtime(model, tokenizer, session, normalizer, parallel_runs)
 
 
 def _runtime(model: LocalModel, threads: int) -> _Runtime:
@@ -240,13 +248,12 @@ class LocalOnnxEmbedder(Embedder):
         if runtime.normalizer is not None:
             texts = [text.translate(runtime.normalizer) for text in texts]
         encodings = runtime.tokenizer.encode_batch(texts)
+        if runtime.parallel_runs > 1 and len(encodings) > 1:
+            with ThreadPoolExecutor(runtime.parallel_runs) as pool:
+                return np.concatenate(list(pool.map(lambda e: _embed_run(runtime, [e]), encodings)))
         vectors = np.empty((len(texts), DIMS), dtype=np.float32)
-        runs = (
-            [[row] for row in range(len(encodings))]
-            if self.spec.one_text_per_run
-            else token_bounded_runs([len(e.ids) for e in encodings], MAX_BATCH_TOKENS)
-        )
-        for rows in runs:
+        max_tokens = 0 if self.spec.one_text_per_run else MAX_BATCH_TOKENS
+        for rows in token_bounded_runs([len(e.ids) for e in encodings], max_tokens):
             vectors[rows] = _embed_run(runtime, [encodings[i] for i in rows])
         return vectors
 
@@ -284,7 +291,7 @@ def _embed_run(runtime: _Runtime, encodings: list[Any]) -> Vectors:
         inputs["position_ids"] = np.tile(np.arange(ids.shape[1], dtype=np.int64), (ids.shape[0], 1))
     else:
         inputs["token_type_ids"] = _padded(encodings, "type_ids")
-    with runtime.run_lock:
+    with runtime.run_slots:
         (hidden,) = runtime.session.run(["last_hidden_state"], inputs)
     weights = mask[:, :, None].astype(np.float32)
     summed = (hidden * weights).sum(axis=1)
