@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from longterm_app.records import MemoryRecord
 from longterm_app.schemas import MemoryFilters, NumericFilter, TagFilter
 from longterm_app.stopwords import QUERY_STOPWORDS
 
@@ -184,14 +183,11 @@ def keyword_query(terms: list[str], filters: MemoryFilters) -> str | None:
     return " | ".join(f"(@text:{term} {base})" for term in terms)
 
 
-def neighbours_query(targets: list[MemoryRecord], filters: MemoryFilters) -> str | None:
-    """The memories at most one place away from these memories in their sessions, within the
-    filters (each target has a session_id and a session_seq); None for no targets."""
+def neighbours_query(targets: list[tuple[str, int]], filters: MemoryFilters) -> str | None:
+    """The memories at most one place away from these (session_id, session_seq) places in
+    their sessions, within the filters; None for no targets."""
     clauses = [
-        f"(@session_id:{_tag_set([record.session_id])} "
-        f"@session_seq:[{record.session_seq - 1} {record.session_seq + 1}])"
-        for record in targets
-        if record.session_id is not None and record.session_seq is not None
+        f"(@session_id:{_tag_set([session])} @session_seq:[{seq - 1} {seq + 1}])" for session, seq in targets
     ]
     if not clauses:
         return None

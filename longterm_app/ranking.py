@@ -10,6 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import orjson
 
 from longterm_app.records import MemoryRecord
 from longterm_app.schemas import SearchRequest
@@ -22,12 +26,55 @@ NEIGHBOUR_SHARE = 0.5
 NEIGHBOUR_POOL = 50
 
 
+class RankFacts(NamedTuple):
+    """What ranking reads of a memory."""
+
+    namespace: str | None
+    user_id: str | None
+    session_id: str | None
+    session_seq: int | None
+    created_at: float
+    last_accessed: float
+
+    @classmethod
+    def of(cls, fields: Any) -> RankFacts:
+        """From a record's fields (a parsed stored JSON object or a MemoryRecord's __dict__)."""
+        return cls(
+            fields.get("namespace"),
+            fields.get("user_id"),
+            fields.get("session_id"),
+            fields.get("session_seq"),
+            float(fields.get("created_at") or 0.0),
+            float(fields.get("last_accessed") or 0.0),
+        )
+
+
 @dataclass(frozen=True)
 class Ranked:
+    """A search candidate. Most candidates are ranked and dropped, so a stored one keeps its
+    JSON and only what ranking reads; the full record is validated for the returned page only."""
+
     key: str
-    record: MemoryRecord
+    source: bytes | MemoryRecord
+    facts: RankFacts
     score: float
     dist: float | None
+
+    @classmethod
+    def stored(cls, key: str, raw: bytes, score: float, dist: float | None) -> Ranked:
+        return cls(key, raw, RankFacts.of(orjson.loads(raw)), score, dist)
+
+    @classmethod
+    def of_record(cls, key: str, record: MemoryRecord, score: float, dist: float | None) -> Ranked:
+        return cls(key, record, RankFacts.of(record.__dict__), score, dist)
+
+    @cached_property
+    def record(self) -> MemoryRecord:
+        source = self.source
+        return source if isinstance(source, MemoryRecord) else MemoryRecord.model_validate_json(source)
+
+    def with_record(self, record: MemoryRecord) -> Ranked:
+        return replace(self, source=record, facts=RankFacts.of(record.__dict__))
 
 
 def _min_max(items: list[Ranked], value: Callable[[Ranked], float]) -> dict[str, float]:
@@ -72,10 +119,10 @@ def convex_fuse(
     return sorted(scored, key=lambda item: item.score, reverse=True)
 
 
-def _session(record: MemoryRecord) -> tuple[str | None, str | None, str] | None:
-    if record.session_id is None:
+def _session(facts: RankFacts) -> tuple[str | None, str | None, str] | None:
+    if facts.session_id is None:
         return None
-    return record.namespace, record.user_id, record.session_id
+    return facts.namespace, facts.user_id, facts.session_id
 
 
 def session_boosted(ranked: list[Ranked], share: float = SESSION_SHARE) -> list[Ranked]:
@@ -83,7 +130,7 @@ def session_boosted(ranked: list[Ranked], share: float = SESSION_SHARE) -> list[
     talked about in one part of a conversation is more likely to concern its other parts."""
     best: dict[tuple[str | None, str | None, str], list[float]] = {}
     for item in ranked:
-        session = _session(item.record)
+        session = _session(item.facts)
         if session is not None:
             top = best.setdefault(session, [0.0, 0.0])
             if item.score > top[0]:
@@ -92,7 +139,7 @@ def session_boosted(ranked: list[Ranked], share: float = SESSION_SHARE) -> list[
                 top[1] = item.score
 
     def boosted(item: Ranked) -> Ranked:
-        session = _session(item.record)
+        session = _session(item.facts)
         if session is None:
             return item
         top = best[session]
@@ -101,10 +148,10 @@ def session_boosted(ranked: list[Ranked], share: float = SESSION_SHARE) -> list[
     return sorted((boosted(item) for item in ranked), key=lambda item: item.score, reverse=True)
 
 
-def _place(record: MemoryRecord) -> tuple[tuple[str | None, str | None, str], int] | None:
+def _place(facts: RankFacts) -> tuple[tuple[str | None, str | None, str], int] | None:
     """(session, position in it) of a memory, when it has both."""
-    session = _session(record)
-    return None if session is None or record.session_seq is None else (session, record.session_seq)
+    session = _session(facts)
+    return None if session is None or facts.session_seq is None else (session, facts.session_seq)
 
 
 def with_neighbours(
@@ -115,7 +162,7 @@ def with_neighbours(
     the turn next to the one that matches its words."""
     next_to: dict[tuple[tuple[str | None, str | None, str], int], float] = {}
     for hit in ranked[:NEIGHBOUR_POOL]:
-        place = _place(hit.record)
+        place = _place(hit.facts)
         if place is not None:
             session, seq = place
             for near in ((session, seq - 1), (session, seq + 1)):
@@ -125,16 +172,22 @@ def with_neighbours(
         items.setdefault(neighbour.key, replace(neighbour, score=0.0))
 
     def gained(item: Ranked) -> Ranked:
-        place = _place(item.record)
+        place = _place(item.facts)
         best = next_to.get(place, 0.0) if place is not None else 0.0
         return replace(item, score=item.score + share * best) if best else item
 
     return sorted((gained(item) for item in items.values()), key=lambda item: item.score, reverse=True)
 
 
-def neighbour_targets(ranked: list[Ranked]) -> list[MemoryRecord]:
-    """The best hits whose neighbouring memories may enter the ranking (they have a place)."""
-    return [hit.record for hit in ranked[:NEIGHBOUR_POOL] if _place(hit.record) is not None]
+def neighbour_targets(ranked: list[Ranked]) -> list[tuple[str, int]]:
+    """(session_id, session_seq) of the best hits whose neighbouring memories may enter the
+    ranking (those that have a place in a session)."""
+    places = (hit.facts for hit in ranked[:NEIGHBOUR_POOL])
+    return [
+        (f.session_id, f.session_seq)
+        for f in places
+        if f.session_id is not None and f.session_seq is not None
+    ]
 
 
 def normalised(ranked: list[Ranked]) -> list[Ranked]:
@@ -149,8 +202,8 @@ def recency_reranked(ranked: list[Ranked], request: SearchRequest, now: float) -
     """Blend relevance with freshness (last access) and novelty (creation), each halving per half-life."""
 
     def blended(item: Ranked) -> float:
-        access_days = max(0.0, now - item.record.last_accessed) / SECONDS_PER_DAY
-        created_days = max(0.0, now - item.record.created_at) / SECONDS_PER_DAY
+        access_days = max(0.0, now - item.facts.last_accessed) / SECONDS_PER_DAY
+        created_days = max(0.0, now - item.facts.created_at) / SECONDS_PER_DAY
         freshness = 0.5 ** (access_days / request.recency_half_life_last_access_days)
         novelty = 0.5 ** (created_days / request.recency_half_life_created_days)
         recency = request.recency_freshness_weight * freshness + request.recency_novelty_weight * novelty

@@ -30,7 +30,6 @@ from longterm_app.ranking import (
     session_boosted,
     with_neighbours,
 )
-from longterm_app.records import MemoryRecord
 from longterm_app.repository import Hit, MemoryStore, SearchCall
 from longterm_app.schemas import MemoryHit, SearchRequest, SearchResult, TotalKind
 from memoryserver.embeddings import Embedder
@@ -57,7 +56,7 @@ def _ranked(hits: list[Hit], use_score: bool) -> list[Ranked]:
     ranked = []
     for hit in hits:
         score = (hit.score or 0.0) if use_score else 1.0 - (hit.dist or 0.0)
-        ranked.append(Ranked(hit.key, MemoryRecord.model_validate_json(hit.record), score, hit.dist))
+        ranked.append(Ranked.stored(hit.key, hit.record, score, hit.dist))
     return ranked
 
 
@@ -87,7 +86,10 @@ class Searcher:
             total, page = await self._ranked_page(now)
         else:
             total, page = await self._listing()
-        memories = [MemoryHit(**item.record.model_dump(), dist=item.dist, score=item.score) for item in page]
+        memories = [
+            MemoryHit.model_construct(**item.record.__dict__, dist=item.dist, score=item.score)
+            for item in page
+        ]
         next_offset = self.window if self.window < total else None
         result = SearchResult(
             memories=memories, total=total, total_counts=self._total_kind(), next_offset=next_offset
@@ -143,7 +145,7 @@ class Searcher:
     async def _with_access(self, items: list[Ranked]) -> list[Ranked]:
         keys = [item.key for item in items]
         records = await self.store.with_access(keys, [item.record for item in items])
-        return [replace(item, record=record) for item, record in zip(items, records, strict=True)]
+        return [item.with_record(record) for item, record in zip(items, records, strict=True)]
 
     async def _keyword(self) -> tuple[int, list[Ranked]]:
         query = keyword_query(text_terms(self.request.text), self.request)

@@ -28,7 +28,7 @@ import numpy as np
 from memoryserver.embeddings.model_cache import cached_build, fused_bert, quantized_int8
 
 # Bump when the built files change for the same source file.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 SOURCE_FILE = "e5-small-q4.bin"
 _MAGIC = b"E5S1"
 _BLOCK = 32  # weights per Q4_0 block: a float16 scale, then 16 bytes of nibbles
@@ -201,29 +201,14 @@ class _GraphBuilder:
         return self.node("Mul", [product, self.constant(prefix + ".half", 0.5)], prefix + ".g5")
 
     def attention(self, x: str, prefix: str, mask: str) -> str:
-        hidden, heads = self.packed.hidden, self.packed.heads
-        head_size = hidden // heads
-        split = self.constant(prefix + ".split", np.array([0, 0, heads, head_size], np.int64))
-
-        def heads_of(name: str, perm: list[int]) -> str:
-            reshaped = self.node(
-                "Reshape", [self.linear(x, f"{prefix}.{name}"), split], f"{prefix}.{name}.heads"
-            )
-            return self.node("Transpose", [reshaped], f"{prefix}.{name}.t", perm=perm)
-
-        query = heads_of("q", [0, 2, 1, 3])
-        key = heads_of("k", [0, 2, 3, 1])
-        value = heads_of("v", [0, 2, 1, 3])
-        products = self.node("MatMul", [query, key], prefix + ".qk")
-        scores = self.node(
-            "Div", [products, self.constant(prefix + ".scale", float(np.sqrt(head_size)))], prefix + ".s"
+        """Self-attention as onnxruntime's fused Attention operator (one kernel for the query,
+        key and value projections, the scores, the softmax and the context; quantised whole)."""
+        weights = np.concatenate([self.weight(f"{prefix}.{n}.w").T for n in "qkv"], axis=1)
+        bias = np.concatenate([self.weight(f"{prefix}.{n}.b") for n in "qkv"])
+        inputs = [x, self.constant(prefix + ".qkv.w", weights), self.constant(prefix + ".qkv.b", bias), mask]
+        return self.node(
+            "Attention", inputs, prefix + ".context", domain="com.microsoft", num_heads=self.packed.heads
         )
-        masked = self.node("Add", [scores, mask], prefix + ".masked")
-        probabilities = self.node("Softmax", [masked], prefix + ".probs", axis=-1)
-        context = self.node("MatMul", [probabilities, value], prefix + ".context")
-        context = self.node("Transpose", [context], prefix + ".context.t", perm=[0, 2, 1, 3])
-        merge = self.constant(prefix + ".merge", np.array([0, 0, hidden], np.int64))
-        return self.node("Reshape", [context, merge], prefix + ".context.merged")
 
     def encoder_layer(self, x: str, prefix: str, mask: str) -> str:
         attended = self.linear(self.attention(x, prefix, mask), prefix + ".ao")
@@ -242,26 +227,22 @@ class _GraphBuilder:
         positions = self.node("Gather", [self.constant("emb.pos", table), "position_ids"], "emb.positions")
         return self.layer_norm(self.node("Add", [words, positions], "emb.sum"), "emb.ln")
 
-    def attention_bias(self) -> str:
-        """0 where attention_mask is 1, -10000 where it is 0, shaped [batch, 1, 1, sequence]."""
+    def attention_mask(self) -> str:
+        """attention_mask as int32, the form the Attention operator reads (1 attend, 0 padding)."""
         from onnx import TensorProto
 
-        mask = self.node("Cast", ["attention_mask"], "mask.float", to=TensorProto.FLOAT)
-        mask = self.node(
-            "Unsqueeze", [mask, self.constant("mask.axes", np.array([1, 2], np.int64))], "mask.4d"
-        )
-        mask = self.node("Sub", [self.constant("mask.one", 1.0), mask], "mask.inverse")
-        return self.node("Mul", [mask, self.constant("mask.fill", -10000.0)], "mask.bias")
+        return self.node("Cast", ["attention_mask"], "mask.int32", to=TensorProto.INT32)
 
 
 def _onnx_graph(packed: PackedModel) -> Any:
-    """The encoder as plain ONNX operators (the form onnxruntime's BERT optimiser fuses):
-    inputs input_ids, attention_mask, position_ids; output last_hidden_state."""
+    """The encoder: self-attention as onnxruntime's Attention operator, everything else as
+    plain ONNX operators that its BERT optimiser fuses (skip layer norm, bias GELU). Inputs
+    input_ids, attention_mask, position_ids; output last_hidden_state."""
     from onnx import TensorProto, helper
 
     builder = _GraphBuilder(packed)
     x = builder.embeddings()
-    mask = builder.attention_bias()
+    mask = builder.attention_mask()
     for number in range(packed.layers):
         x = builder.encoder_layer(x, f"l{number}", mask)
     builder.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
@@ -273,7 +254,8 @@ def _onnx_graph(packed: PackedModel) -> Any:
         "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", packed.hidden]
     )
     graph = helper.make_graph(builder.nodes, "multilingual-e5-small", inputs, [output], builder.initializers)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    return helper.make_model(graph, opset_imports=opsets)
 
 
 def _tokenizer_json(packed: PackedModel) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from longterm_app.queries import neighbours_query, single_namespace, text_terms
-from longterm_app.ranking import Ranked, convex_fuse, session_boosted, with_neighbours
+from longterm_app.ranking import Ranked, convex_fuse, neighbour_targets, session_boosted, with_neighbours
 from longterm_app.records import MemoryRecord
 from longterm_app.schemas import SearchRequest
 
@@ -12,7 +12,7 @@ def hit(
     key: str, score: float = 0.0, dist: float | None = None, session: str | None = "s", seq: int | None = None
 ) -> Ranked:
     record = MemoryRecord(id=key, text=key, namespace="n", session_id=session, session_seq=seq)
-    return Ranked(key, record, score, dist)
+    return Ranked.of_record(key, record, score, dist)
 
 
 def order(ranked: list[Ranked]) -> list[str]:
@@ -57,10 +57,20 @@ def test_the_turn_next_to_a_strong_hit_gains_and_may_enter():
 
 def test_neighbours_are_looked_up_within_the_filters():
     request = SearchRequest(text="x", namespace={"eq": "n"}, user_id={"eq": "u"})
-    query = neighbours_query([hit("a", seq=3).record, hit("b", session=None).record], request)
+    targets = neighbour_targets([hit("a", seq=3), hit("b", session=None), hit("c", seq=None)])
+    assert targets == [("s", 3)]  # only hits with a place in a session
+    query = neighbours_query(targets, request)
     assert query is not None
     assert "@session_id:{s} @session_seq:[2 4]" in query and "@user_id:{u}" in query
-    assert neighbours_query([hit("b", session=None).record], request) is None
+    assert neighbours_query([], request) is None
+
+
+def test_a_stored_candidate_is_ranked_from_its_json_and_validated_only_when_returned():
+    raw = b'{"id": "m", "text": "hi", "namespace": "n", "session_id": "s", "session_seq": 4, "created_at": 5}'
+    item = Ranked.stored("k", raw, 0.5, 0.1)
+    assert item.facts.session_id == "s" and item.facts.session_seq == 4 and item.facts.created_at == 5.0
+    assert "record" not in item.__dict__  # not validated yet
+    assert item.record.id == "m" and item.record.session_seq == 4
 
 
 def test_a_search_confined_to_one_namespace_is_recognised():
