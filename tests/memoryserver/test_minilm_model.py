@@ -5,10 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memoryserver.embeddings.local import MINILM, LocalOnnxEmbedder, _embed_run, _Runtime, minilm_package_files
+from memoryserver.embeddings.local import (
+    MINILM,
+    LocalOnnxEmbedder,
+    _embed_run,
+    _Runtime,
+    minilm_package_files,
+)
 from tests.memoryserver.test_e5_model import TEXTS
 
-SAMPLE = TEXTS + [
+SAMPLE = [
+    *TEXTS,
     "Alice prefers dark roast coffee and drinks it black every morning before work.",
     "The quarterly tax report is due in April; Bob is collecting the receipts.",
     "user: can you remind me what restaurant we picked for Friday? assistant: Sakura, at 7pm.",
