@@ -500,17 +500,36 @@ class MemoryStore:
 
     async def access_stats(self, keys: Sequence[str]) -> dict[str, AccessStats]:
         """Search hits and last hit time of these memories (those ever hit), in one round trip."""
-        if not keys:
-            return {}
+        return (await self.access_and_vectors(keys, []))[0]
+
+    async def access_and_vectors(
+        self, access_keys: Sequence[str], vector_keys: Sequence[str]
+    ) -> tuple[dict[str, AccessStats], dict[str, np.ndarray]]:
+        """The access statistics of some memories (those ever hit) and the stored vectors of
+        others (those that still exist), in one round trip."""
+        if not access_keys and not vector_keys:
+            return {}, {}
         async with self.client.pipeline(transaction=False) as pipe:
-            for key in keys:
+            for key in access_keys:
                 pipe.hmget(access_key(key), "n", "t")
+            if vector_keys:
+                pipe.execute_command("JSON.MGET", *vector_keys, "$.embedding")
             replies = await pipe.execute()
-        return {
+        stats = {
             key: AccessStats(int(count), float(last))
-            for key, (count, last) in zip(keys, replies, strict=True)
+            for key, (count, last) in zip(access_keys, replies[: len(access_keys)], strict=True)
             if count is not None and last is not None
         }
+        vectors = {
+            key: np.asarray(orjson.loads(reply)[0], dtype=np.float32)
+            for key, reply in zip(vector_keys, replies[-1] if vector_keys else [], strict=True)
+            if reply is not None
+        }
+        return stats, vectors
+
+    async def vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these memories (those that still exist)."""
+        return (await self.access_and_vectors([], keys))[1]
 
     async def with_access(self, keys: Sequence[str], records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
         """The records with their side access statistics added."""
@@ -568,15 +587,6 @@ class MemoryStore:
                 raise IndexRebuilding(progress)
             _verified[index] = time.monotonic()
         return marker, replies
-
-    async def vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of these memories (those that still exist)."""
-        replies = await self.client.execute_command("JSON.MGET", *keys, "$.embedding")
-        return {
-            key: np.asarray(orjson.loads(reply)[0], dtype=np.float32)
-            for key, reply in zip(keys, replies, strict=True)
-            if reply is not None
-        }
 
     async def count(self, query: str) -> int:
         return (await self.search([SearchCall(query, limit=0)]))[0].total

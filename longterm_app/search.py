@@ -115,11 +115,8 @@ class Searcher:
         if request.recency_boost:  # needs every candidate's true last access
             ranked = recency_reranked(await self._with_access(ranked), request, now)
         page = ranked[request.offset : self.window]
-        if not request.recency_boost:
-            page = await self._with_access(page)
-        if vector is not None:
-            page = await self._with_distances(page, vector)
-        return total, page
+        # Recency ranking already read every candidate's access statistics.
+        return total, await self._completed(page, vector, access=not request.recency_boost)
 
     async def _in_session_context(self, ranked: list[Ranked]) -> list[Ranked]:
         """Session boost, then the best hits' neighbouring memories (one more search call)."""
@@ -143,9 +140,23 @@ class Searcher:
         return page.total, await self._with_access(ranked)
 
     async def _with_access(self, items: list[Ranked]) -> list[Ranked]:
-        keys = [item.key for item in items]
-        records = await self.store.with_access(keys, [item.record for item in items])
-        return [item.with_record(record) for item, record in zip(items, records, strict=True)]
+        return await self._completed(items, None, access=True)
+
+    async def _completed(self, items: list[Ranked], vector: np.ndarray | None, access: bool) -> list[Ranked]:
+        """The items with their access statistics (when `access`) and, when a query vector is
+        given, a distance for those the vector search did not reach (keyword-only hits and
+        session neighbours), computed from their stored vectors: one round trip for both."""
+        missing = [item.key for item in items if item.dist is None] if vector is not None else []
+        access_keys = [item.key for item in items] if access else []
+        stats, vectors = await self.store.access_and_vectors(access_keys, missing)
+        completed = []
+        for item in items:
+            if item.key in stats:
+                item = item.with_record(stats[item.key].applied(item.record))
+            if item.key in vectors and vector is not None:
+                item = replace(item, dist=float(1.0 - np.dot(vectors[item.key], vector)))
+            completed.append(item)
+        return completed
 
     async def _keyword(self) -> tuple[int, list[Ranked]]:
         query = keyword_query(text_terms(self.request.text), self.request)
@@ -236,16 +247,3 @@ class Searcher:
             strength = keyword_strength(max(item.score for item in lexical), indexed, frequencies)
         total = pages[-1].total if matches is None else matches
         return total, convex_fuse(semantic, lexical, self.request.hybrid_alpha, strength)
-
-    async def _with_distances(self, page: list[Ranked], vector: np.ndarray) -> list[Ranked]:
-        """Keyword-only hits have no distance from the vector search: compute it from their vectors."""
-        missing = [item.key for item in page if item.dist is None]
-        if not missing:
-            return page
-        vectors = await self.store.vectors(missing)
-        return [
-            replace(item, dist=float(1.0 - np.dot(vectors[item.key], vector)))
-            if item.dist is None and item.key in vectors
-            else item
-            for item in page
-        ]
