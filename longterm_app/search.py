@@ -167,16 +167,15 @@ class Searcher:
 
     async def _by_vector(self) -> tuple[np.ndarray, list[Ranked], int]:
         """Semantic or hybrid: embed the text while Redis counts the filter's matches."""
-        embedding = self.embedder.aembed_many([self.request.text], kind="query")
+        embedding = self.embedder.aembed_query(self.request.text)
         indexed: int | None = None
         if self.request.distance_threshold is None:
-            vectors, (matches, indexed) = await asyncio.gather(embedding, self._filter_counts())
+            vector, (matches, indexed) = await asyncio.gather(embedding, self._filter_counts())
             if not matches:
-                return vectors[0], [], 0
+                return vector, [], 0
             policy = hybrid_policy(matches, indexed)
         else:  # matches are counted within the radius, which needs the vector
-            vectors, matches, policy = await embedding, None, None
-        vector = vectors[0]
+            vector, matches, policy = await embedding, None, None
         if self.request.search_mode == "semantic":
             total, ranked = await self._semantic(vector, matches, policy)
         else:

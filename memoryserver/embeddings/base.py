@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
@@ -23,6 +24,9 @@ from memoryserver.observability.metrics import get_metrics
 Vectors = np.ndarray
 # Calls of up to this many texts are coalesced with concurrent ones.
 COALESCE_MAX_TEXTS = 16
+# Query vectors kept per embedder and process: agents often ask the same question again
+# (the same prompt each turn). 1,024 vectors of 384 floats are 1.5 MB.
+QUERY_CACHE_SIZE = 1024
 _coalescer_lock = threading.Lock()
 # What a text is for: a search's question, or something stored to be found.
 TextKind = Literal["query", "passage"]
@@ -52,6 +56,8 @@ class Embedder(ABC):
         self.model = model
         self.batch_size = batch_size
         self._coalescing: Coalescer | None = None
+        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._query_cache_lock = threading.Lock()
 
     @property
     @abstractmethod
@@ -85,6 +91,25 @@ class Embedder(ABC):
 
     async def aembed(self, text: str, kind: TextKind = "passage") -> Vectors:
         return (await self.aembed_many([text], kind))[0]
+
+    async def aembed_query(self, text: str) -> Vectors:
+        """A search query's vector, from a small per-process cache when the same text (after
+        trimming and collapsing whitespace) was embedded recently."""
+        key = " ".join(text.split())
+        with self._query_cache_lock:
+            cached = self._query_cache.get(key)
+            if cached is not None:
+                self._query_cache.move_to_end(key)
+        get_metrics().query_embedding_cache.labels("miss" if cached is None else "hit").inc()
+        if cached is not None:
+            return cached
+        vector = (await self.aembed_many([key], "query"))[0]
+        vector.setflags(write=False)  # shared by every caller that hits the cache
+        with self._query_cache_lock:
+            self._query_cache[key] = vector
+            if len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vector
 
     def _prepared(self, texts: Sequence[str], kind: TextKind) -> list[str]:
         """The texts checked and given the model's prefix for their kind."""

@@ -7,6 +7,8 @@ Kept by this process (each web, MCP or worker process has its own; see the READM
 - `agent_memory_searches_total{mode}`: long-term searches: semantic, keyword, hybrid, or
   filter (no query text);
 - `agent_memory_embedded_texts_total{provider}`: texts embedded, by embedding provider.
+- `agent_memory_query_embedding_cache_total{result}`: search queries whose vector came from
+  the per-process cache (`hit`) or the model (`miss`).
 
 Read from Redis when scraped, so they are the same whichever process answers:
 
@@ -61,6 +63,12 @@ class Metrics:
             "agent_memory_embedded_texts",
             "Texts embedded, by embedding provider.",
             ["provider"],
+            registry=self.registry,
+        )
+        self.query_embedding_cache = Counter(
+            "agent_memory_query_embedding_cache",
+            "Search queries whose vector came from the per-process cache (hit) or the model (miss).",
+            ["result"],
             registry=self.registry,
         )
         self.registry.register(RedisFigures())

@@ -515,3 +515,32 @@ def test_a_bad_text_fails_only_its_own_call_when_batched_with_others():
     # A call after close() gets a fresh coalescing thread rather than waiting forever.
     assert asyncio.run(asyncio.wait_for(embedder.aembed("after close"), timeout=30)).shape == (384,)
     embedder.close()
+
+
+def test_a_repeated_query_is_answered_from_the_cache(monkeypatch):
+    import memoryserver.embeddings.base as base
+
+    embedder = LocalOnnxEmbedder("all-MiniLM-L6-v2")
+    calls: list[list[str]] = []
+    original = embedder._embed_batch
+
+    def counting(texts: list[str]):  # type: ignore[no-untyped-def]
+        calls.append(texts)
+        return original(texts)
+
+    embedder._embed_batch = counting  # type: ignore[method-assign]
+    first = asyncio.run(embedder.aembed_query("what does Alice drink?"))
+    again = asyncio.run(embedder.aembed_query("  what does   Alice drink? "))  # same words, other spacing
+    assert len(calls) == 1 and again is first
+    np.testing.assert_allclose(first, embedder.embed("what does Alice drink?", kind="query"), atol=1e-6)
+    with pytest.raises(ValueError):
+        first[0] = 1.0  # shared between callers, so read-only
+    # Bounded: the least recently used query is forgotten first.
+    monkeypatch.setattr(base, "QUERY_CACHE_SIZE", 2)
+    for text in ("tea", "coffee", "what does Alice drink?", "cake"):
+        asyncio.run(embedder.aembed_query(text))
+    calls.clear()
+    asyncio.run(embedder.aembed_query("what does Alice drink?"))  # used recently: kept
+    asyncio.run(embedder.aembed_query("tea"))  # evicted: embedded again
+    assert calls == [["tea"]]
+    embedder.close()
