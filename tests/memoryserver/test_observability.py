@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import sys
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -67,10 +68,10 @@ def test_requests_are_timed_by_route_name_and_status(api):
 def test_searches_by_mode_and_embedded_texts_by_provider(api):
     before = scrape(api)
     api.post("/long-term-memory", json={"memories": [{"text": "The user likes green tea"}]})
+    fresh = uuid.uuid4().hex  # queries no earlier test asked (search queries' vectors are cached)
     for mode in ("semantic", "keyword", "hybrid"):
-        assert (
-            api.post("/long-term-memory/search", json={"text": "tea", "search_mode": mode}).status_code == 200
-        )
+        body = {"text": f"tea {mode} {fresh}", "search_mode": mode}
+        assert api.post("/long-term-memory/search", json=body).status_code == 200
     api.post("/long-term-memory/search", json={"text": ""})
     after = scrape(api)
     for mode in ("semantic", "keyword", "hybrid", "filter"):
@@ -79,6 +80,13 @@ def test_searches_by_mode_and_embedded_texts_by_provider(api):
     embedded = "agent_memory_embedded_texts_total"
     # The stored memory, and the query of the semantic and hybrid searches.
     assert value(after, embedded, provider="local") >= value(before, embedded, provider="local") + 3
+    cache = "agent_memory_query_embedding_cache_total"
+    assert value(after, cache, result="miss") >= value(before, cache, result="miss") + 2
+    # The same question again: its vector comes from the cache, the model embeds nothing.
+    api.post("/long-term-memory/search", json={"text": f"tea semantic {fresh}", "search_mode": "semantic"})
+    again = scrape(api)
+    assert value(again, cache, result="hit") == value(after, cache, result="hit") + 1
+    assert value(again, embedded, provider="local") == value(after, embedded, provider="local")
 
 
 def test_queue_depth_failures_and_token_usage_come_from_redis(api, redis_client):
