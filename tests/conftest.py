@@ -35,12 +35,25 @@ def use_test_redis(redis_server: LocalRedis) -> Iterator[str]:
         yield redis_server.url
 
 
+def _wait_for_index_scans(client: redis.Redis, seconds: float = 10.0) -> None:
+    """Wait until no index is still scanning stored documents (after a test's rebuild). A
+    FLUSHDB while RediSearch 2.10 scans an index deadlocked the test server once (its main
+    thread and the scan thread each waiting on the other), so the next test never started."""
+    from longterm_app.index import scanning
+
+    deadline = time.monotonic() + seconds
+    for raw in client.execute_command("FT._LIST"):
+        while scanning(client.execute_command("FT.INFO", raw)) is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
 @pytest.fixture
 def redis_client(use_test_redis: str) -> Iterator[redis.Redis]:
     """A client on the test Redis, emptied before each test (with an empty memory index)."""
     from longterm_app.services import ensure_memory_index, forget_namespace_indexes
 
     client = redis.Redis.from_url(use_test_redis)
+    _wait_for_index_scans(client)
     client.flushdb()
     forget_namespace_indexes()
     ensure_memory_index()
