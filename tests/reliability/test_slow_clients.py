@@ -12,13 +12,12 @@ import socket
 import statistics
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from memoryserver.localredis import LocalRedis, free_port
-from tests.reliability.processes import base_env, kill, spawn
+from tests.reliability.processes import base_env, kill, spawn, wait_until_up
 
 TIMEOUT_S = 1.0
 # How late a cut-off may come: the event loop's timer plus a loaded two-core machine.
@@ -40,24 +39,12 @@ def server(redis_server: LocalRedis, tmp_path_factory: pytest.TempPathFactory) -
     args = ["-m", "memoryserver.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
     process = spawn(args, env, log)
     try:
-        _wait_until_up(process.poll, port, log)
+        wait_until_up(process, f"http://127.0.0.1:{port}", log)
         yield "127.0.0.1", port
     finally:
         kill(process, signal.SIGTERM)
 
 
-def _wait_until_up(poll: object, port: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if callable(poll) and poll() is not None:
-            raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the server did not start")
 
 
 def _connect(server: tuple[str, int]) -> socket.socket:
