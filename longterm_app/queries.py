@@ -7,6 +7,7 @@ crashed the assembled test server's query parser (DESIGN.md section 5).
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from longterm_app.schemas import MemoryFilters, NumericFilter, TagFilter
 from longterm_app.stopwords import QUERY_STOPWORDS
@@ -14,6 +15,7 @@ from longterm_app.stopwords import QUERY_STOPWORDS
 TAG_FIELDS = ("session_id", "namespace", "user_id", "topics", "entities", "memory_type", "memory_hash")
 NUMERIC_FIELDS = ("created_at", "updated_at", "last_accessed", "event_date")
 MAX_TERMS = 64
+F = TypeVar("F", bound=MemoryFilters)
 
 # RediSearch's default English stop-words: dropped from the index, so dropped from queries too.
 STOPWORDS = frozenset(
@@ -141,6 +143,29 @@ def single_namespace(filters: MemoryFilters) -> str | None:
     return next(iter(allowed)) if allowed is not None and len(allowed) == 1 else None
 
 
+def _admits(condition: TagFilter, value: str) -> bool:
+    """Whether a memory whose tag field holds just `value` passes the condition."""
+    return (
+        condition.eq in (None, value)
+        and condition.ne != value
+        and (condition.any is None or value in condition.any)
+        and (condition.all is None or set(condition.all) == {value})
+        and (condition.none is None or value not in condition.none)
+        and (condition.startswith is None or value.startswith(condition.startswith))
+    )
+
+
+def within_namespace(filters: F, namespace: str) -> F:
+    """The filters for a search of one namespace's own index, which holds only that
+    namespace's memories: a namespace condition they all pass is dropped, since RediSearch
+    would otherwise test it on every memory of the index (filters that exclude the namespace
+    stay, and find nothing)."""
+    condition = filters.namespace
+    if condition is None or not _admits(condition, namespace):
+        return filters
+    return filters.model_copy(update={"namespace": None})
+
+
 def ids_query(memory_ids: list[str], filters: MemoryFilters) -> str:
     """The memories with any of these ids (in any namespace) within the filters."""
     match = f"@id:{_tag_set(memory_ids)}"
@@ -196,9 +221,17 @@ def neighbours_query(targets: list[tuple[str, int]], filters: MemoryFilters) -> 
     return match if base == "*" else f"{match} {base}"
 
 
+# A filter every memory passes (each has a creation time). Comparing the query with every
+# memory (HYBRID_POLICY ADHOC_BF) needs a filter to apply to: on a small index it is both
+# cheaper than the HNSW graph and exact, where the graph only approximates the k nearest.
+EVERY_MEMORY = "@created_at:[-inf +inf]"
+
+
 def knn_query(filters: MemoryFilters, k: int, policy: str | None = None) -> str:
     """The k nearest memories among the filtered ones; `policy` is RediSearch's HYBRID_POLICY."""
     base = filter_query(filters)
+    if base == "*" and policy == "ADHOC_BF":
+        base = EVERY_MEMORY
     hint = f" HYBRID_POLICY {policy}" if policy and base != "*" else ""
     return f"({base})=>[KNN {k} @embedding $vector{hint} AS dist]"
 

@@ -73,6 +73,13 @@ class Ranked:
         source = self.source
         return source if isinstance(source, MemoryRecord) else MemoryRecord.model_validate_json(source)
 
+    def rescored(self, score: float) -> Ranked:
+        """The same candidate with another score (keeping its parsed record, if any). Ranking
+        rescores every candidate several times; this costs a fifth of dataclasses.replace."""
+        copy = object.__new__(Ranked)
+        copy.__dict__.update(self.__dict__, score=score)
+        return copy
+
     def with_record(self, record: MemoryRecord) -> Ranked:
         return replace(self, source=record, facts=RankFacts.of(record.__dict__))
 
@@ -113,7 +120,7 @@ def convex_fuse(
     lexical = {key: strength * value for key, value in _min_max(keyword, lambda item: item.score).items()}
     items = {item.key: item for item in keyword} | {item.key: item for item in semantic}
     scored = [
-        replace(item, score=alpha * dense.get(key, 0.0) + (1 - alpha) * lexical.get(key, 0.0))
+        item.rescored(alpha * dense.get(key, 0.0) + (1 - alpha) * lexical.get(key, 0.0))
         for key, item in items.items()
     ]
     return sorted(scored, key=lambda item: item.score, reverse=True)
@@ -143,7 +150,7 @@ def session_boosted(ranked: list[Ranked], share: float = SESSION_SHARE) -> list[
         if session is None:
             return item
         top = best[session]
-        return replace(item, score=item.score + share * (top[1] if item.score >= top[0] else top[0]))
+        return item.rescored(item.score + share * (top[1] if item.score >= top[0] else top[0]))
 
     return sorted((boosted(item) for item in ranked), key=lambda item: item.score, reverse=True)
 
@@ -169,12 +176,12 @@ def with_neighbours(
                 next_to[near] = max(next_to.get(near, 0.0), hit.score)
     items = {item.key: item for item in ranked}
     for neighbour in neighbours:
-        items.setdefault(neighbour.key, replace(neighbour, score=0.0))
+        items.setdefault(neighbour.key, neighbour.rescored(0.0))
 
     def gained(item: Ranked) -> Ranked:
         place = _place(item.facts)
         best = next_to.get(place, 0.0) if place is not None else 0.0
-        return replace(item, score=item.score + share * best) if best else item
+        return item.rescored(item.score + share * best) if best else item
 
     return sorted((gained(item) for item in items.values()), key=lambda item: item.score, reverse=True)
 
@@ -195,7 +202,7 @@ def normalised(ranked: list[Ranked]) -> list[Ranked]:
     best = max((r.score for r in ranked), default=0.0)
     if best <= 0:
         return ranked
-    return [replace(r, score=r.score / best) for r in ranked]
+    return [r.rescored(r.score / best) for r in ranked]
 
 
 def recency_reranked(ranked: list[Ranked], request: SearchRequest, now: float) -> list[Ranked]:
@@ -209,5 +216,5 @@ def recency_reranked(ranked: list[Ranked], request: SearchRequest, now: float) -
         recency = request.recency_freshness_weight * freshness + request.recency_novelty_weight * novelty
         return request.recency_semantic_weight * item.score + request.recency_recency_weight * recency
 
-    rescored = [replace(item, score=blended(item)) for item in normalised(ranked)]
+    rescored = [item.rescored(blended(item)) for item in normalised(ranked)]
     return sorted(rescored, key=lambda item: item.score, reverse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from longterm_app.queries import (
     single_namespace,
     text_match,
     text_terms,
+    within_namespace,
 )
 from longterm_app.ranking import (
     NEIGHBOUR_POOL,
@@ -37,19 +38,24 @@ from memoryserver.embeddings import Embedder
 RECENCY_POOL = 50
 HYBRID_POOL = 50
 MAX_POOL = 1000
-# Left to itself, RediSearch compares the query with every filtered memory one by one
-# (ADHOC_BF) even when the filter keeps nearly all of them: 8 ms at 10,000 memories where
-# walking the HNSW graph in batches (BATCHES) takes 0.5 ms. Brute force wins only when
-# few memories pass the filter.
-ADHOC_MAX_MATCHES = 1000
-ADHOC_MAX_SHARE = 0.02
+# How RediSearch combines a filter with the vector search (HYBRID_POLICY), chosen by cost:
+# comparing the query with every filtered memory (ADHOC_BF) costs about 0.25 us per match;
+# walking the HNSW graph in batches (BATCHES) visits about k x indexed / matches vectors at
+# about 0.9 us each, after a fixed 100 us + 4 us per result. Measured on RediSearch 2.10 at
+# 10,000 memories (1-100% of them matching, k 10-150): brute force wins below about a
+# quarter of the index for k = 50, and always for small filters such as one user's memories.
+BRUTE_FORCE_US_PER_MATCH = 0.25
+GRAPH_US_PER_VISIT = 0.9
+GRAPH_US_FIXED = 100.0
+GRAPH_US_PER_RESULT = 4.0
+T = TypeVar("T")
 
 
-def hybrid_policy(matches: int, indexed: int) -> str:
-    """How to combine a filter with the vector search, from the filter's share of the index."""
-    if matches <= ADHOC_MAX_MATCHES or matches < ADHOC_MAX_SHARE * indexed:
-        return "ADHOC_BF"
-    return "BATCHES"
+def hybrid_policy(matches: int, indexed: int, k: int) -> str:
+    """The cheaper way to find the k nearest of `matches` filtered memories among `indexed`."""
+    brute_force = BRUTE_FORCE_US_PER_MATCH * matches
+    graph = GRAPH_US_PER_VISIT * k * indexed / max(matches, 1) + GRAPH_US_FIXED + GRAPH_US_PER_RESULT * k
+    return "ADHOC_BF" if brute_force <= graph else "BATCHES"
 
 
 def _ranked(hits: list[Hit], use_score: bool) -> list[Ranked]:
@@ -70,11 +76,15 @@ class Searcher:
         self.window = request.offset + request.limit
         # A search within one namespace runs on that namespace's own index: the tenant's own
         # keyword statistics, and a vector search over the tenant's memories only.
-        self.namespace = single_namespace(request)
-        self.index = INDEX_NAME if self.namespace is None else namespace_index(self.namespace)
+        namespace = single_namespace(request)
+        self.index = INDEX_NAME if namespace is None else namespace_index(namespace)
+        # The filters of the Redis queries (the request's, less what the index implies).
+        self.filters = request if namespace is None else within_namespace(request, namespace)
         # Candidates to rank: the requested window, or more when re-ranking may reorder them.
         reranked = request.recency_boost or request.session_context
         self.pool = max(self.window, RECENCY_POOL if reranked else 0)
+        if request.search_mode == "hybrid":
+            self.pool = max(self.pool, HYBRID_POOL, min(3 * self.window, MAX_POOL))
 
     def _call(self, query: str, **options: Any) -> SearchCall:
         return SearchCall(query, index=self.index, **options)
@@ -121,7 +131,7 @@ class Searcher:
     async def _in_session_context(self, ranked: list[Ranked]) -> list[Ranked]:
         """Session boost, then the best hits' neighbouring memories (one more search call)."""
         ranked = session_boosted(ranked)
-        query = neighbours_query(neighbour_targets(ranked), self.request)
+        query = neighbours_query(neighbour_targets(ranked), self.filters)
         if query is None:
             return ranked
         (page,) = await self.store.search([self._call(query, limit=2 * NEIGHBOUR_POOL + 10)])
@@ -130,13 +140,13 @@ class Searcher:
     async def _listing(self) -> tuple[int, list[Ranked]]:
         """No query text: the filters' matches, newest first, paged by Redis."""
         call = self._call(
-            filter_query(self.request),
+            filter_query(self.filters),
             offset=self.request.offset,
             limit=self.request.limit,
             sort_by=("created_at", "DESC"),
         )
         (page,) = await self.store.search([call])
-        ranked = [replace(item, score=0.0) for item in _ranked(page.hits, use_score=True)]
+        ranked = [item.rescored(0.0) for item in _ranked(page.hits, use_score=True)]
         return page.total, await self._with_access(ranked)
 
     async def _with_access(self, items: list[Ranked]) -> list[Ranked]:
@@ -159,44 +169,70 @@ class Searcher:
         return completed
 
     async def _keyword(self) -> tuple[int, list[Ranked]]:
-        query = keyword_query(text_terms(self.request.text), self.request)
+        query = keyword_query(text_terms(self.request.text), self.filters)
         if query is None:
             return 0, []
         (page,) = await self.store.search([self._call(query, limit=self.pool, keyword_scores=True)])
         return page.total, convex_fuse([], _ranked(page.hits, use_score=True), alpha=0.0)
 
     async def _by_vector(self) -> tuple[np.ndarray, list[Ranked], int]:
-        """Semantic or hybrid: embed the text while Redis counts the filter's matches."""
-        embedding = self.embedder.aembed_query(self.request.text)
-        indexed: int | None = None
-        if self.request.distance_threshold is None:
-            vector, (matches, indexed) = await asyncio.gather(embedding, self._filter_counts())
+        """Semantic or hybrid. What needs no vector runs in Redis while the text is embedded:
+        the count of the filters' matches and, in hybrid mode, the keyword search."""
+        request = self.request
+        counted = request.distance_threshold is None  # else matches are counted within the radius
+        hybrid = request.search_mode == "hybrid"
+        vector, counts, (lexical, strength) = await asyncio.gather(
+            self.embedder.aembed_query(request.text),
+            self._filter_counts() if counted else _nothing(None),
+            self._lexical() if hybrid else _nothing(([], 1.0)),
+        )
+        policy = None
+        if counts is not None:
+            matches, indexed = counts
             if not matches:
                 return vector, [], 0
-            policy = hybrid_policy(matches, indexed)
-        else:  # matches are counted within the radius, which needs the vector
-            vector, matches, policy = await embedding, None, None
-        if self.request.search_mode == "semantic":
-            total, ranked = await self._semantic(vector, matches, policy)
-        else:
-            total, ranked = await self._hybrid(vector, matches, policy, indexed)
-        return vector, ranked, total
+            policy = hybrid_policy(matches, indexed, self.pool)
+        calls = [self._vector_call(vector, policy)]
+        if (threshold := request.distance_threshold) is not None:
+            calls.append(self._radius_count_call(vector, threshold, with_words=hybrid))
+        pages = await self.store.search(calls)
+        total = pages[-1].total if counts is None else counts[0]
+        semantic = _ranked(pages[0].hits, use_score=False)
+        if not hybrid:
+            return vector, convex_fuse(semantic, [], alpha=1.0), total
+        return vector, convex_fuse(semantic, lexical, request.hybrid_alpha, strength), total
 
     async def _filter_counts(self) -> tuple[int, int]:
         """(memories matching the filters, memories in the index), in one round trip."""
-        query = filter_query(self.request)
+        query = filter_query(self.filters)
         calls = [self._call(query, limit=0)] + ([self._call("*", limit=0)] if query != "*" else [])
         pages = await self.store.search(calls)
         return pages[0].total, pages[-1].total
 
-    def _vector_call(self, vector: np.ndarray, limit: int, policy: str | None) -> SearchCall:
+    async def _lexical(self) -> tuple[list[Ranked], float]:
+        """The keyword side of hybrid search: its hits, and how strong its best one is given
+        how rare each query word is in the index (one round trip)."""
+        terms = text_terms(self.request.text)
+        keyword = keyword_query(terms, self.filters)
+        if keyword is None:
+            return [], 1.0
+        counts = [self._call(f"@text:{term}", limit=0) for term in terms]
+        search = self._call(keyword, limit=self.pool, keyword_scores=True)
+        hits, *frequencies = await self.store.search([search, *counts, self._call("*", limit=0)])
+        lexical = _ranked(hits.hits, use_score=True)
+        if not lexical:
+            return [], 1.0
+        *found, indexed = (page.total for page in frequencies)
+        return lexical, keyword_strength(max(item.score for item in lexical), indexed, found)
+
+    def _vector_call(self, vector: np.ndarray, policy: str | None) -> SearchCall:
         blob = vector.astype(np.float32).tobytes()
         threshold = self.request.distance_threshold
         if threshold is None:
-            query = knn_query(self.request, limit, policy)
-            return self._call(query, limit=limit, vector=blob, sort_by=("dist", "ASC"))
+            query = knn_query(self.filters, self.pool, policy)
+            return self._call(query, limit=self.pool, vector=blob, sort_by=("dist", "ASC"))
         return self._call(
-            range_query(self.request), limit=limit, vector=blob, radius=threshold, sort_by=("dist", "ASC")
+            range_query(self.filters), limit=self.pool, vector=blob, radius=threshold, sort_by=("dist", "ASC")
         )
 
     def _radius_count_call(self, vector: np.ndarray, threshold: float, with_words: bool) -> SearchCall:
@@ -204,45 +240,11 @@ class Searcher:
         within = "@embedding:[VECTOR_RANGE $radius $vector]"
         words = text_match(self.request.text) if with_words else None
         match = f"(({within}) | ({words}))" if words else f"({within})"
-        base = filter_query(self.request)
+        base = filter_query(self.filters)
         query = match if base == "*" else f"{match} {base}"
         blob = vector.astype(np.float32).tobytes()
         return self._call(query, limit=0, vector=blob, radius=threshold)
 
-    async def _semantic(
-        self, vector: np.ndarray, matches: int | None, policy: str | None
-    ) -> tuple[int, list[Ranked]]:
-        calls = [self._vector_call(vector, self.pool, policy)]
-        if (threshold := self.request.distance_threshold) is not None:
-            calls.append(self._radius_count_call(vector, threshold, with_words=False))
-        pages = await self.store.search(calls)
-        total = pages[1].total if matches is None else matches
-        return total, convex_fuse(_ranked(pages[0].hits, use_score=False), [], alpha=1.0)
 
-    async def _hybrid(
-        self, vector: np.ndarray, matches: int | None, policy: str | None, indexed: int | None
-    ) -> tuple[int, list[Ranked]]:
-        """`indexed`: the memories in the index, when _filter_counts already counted them."""
-        pool = max(self.pool, HYBRID_POOL, min(3 * self.window, MAX_POOL))
-        terms = text_terms(self.request.text)
-        keyword = keyword_query(terms, self.request)
-        calls = [self._vector_call(vector, pool, policy)]
-        counts = []  # how rare each word is in the index: what a memory holding them all scores
-        if keyword is not None:
-            calls.append(self._call(keyword, limit=pool, keyword_scores=True))
-            counts = [self._call(f"@text:{term}", limit=0) for term in terms]
-            counts += [self._call("*", limit=0)] if indexed is None else []
-        calls += counts
-        if (threshold := self.request.distance_threshold) is not None:
-            calls.append(self._radius_count_call(vector, threshold, with_words=True))
-        pages = await self.store.search(calls)
-        semantic = _ranked(pages[0].hits, use_score=False)
-        lexical = _ranked(pages[1].hits, use_score=True) if keyword is not None else []
-        strength = 1.0
-        if lexical:
-            frequencies = [page.total for page in pages[2 : 2 + len(counts)]]
-            if indexed is None:
-                indexed = frequencies.pop()
-            strength = keyword_strength(max(item.score for item in lexical), indexed, frequencies)
-        total = pages[-1].total if matches is None else matches
-        return total, convex_fuse(semantic, lexical, self.request.hybrid_alpha, strength)
+async def _nothing(value: T) -> T:
+    return value

@@ -83,3 +83,13 @@ def test_a_new_namespace_is_searchable_at_once_however_large_the_store(api, redi
     fields = dict(zip(info[::2], info[1::2], strict=True)) if isinstance(info, list) else info
     assert int(fields[b"indexing"]) == 0
     assert ranking(api, "new-tenant", "hybrid")[0][0] == "t1"
+
+
+@pytest.mark.parametrize(("condition", "found"), [({"ne": "mine"}, 0), ({"startswith": "mi"}, 3)])
+def test_namespace_conditions_beside_eq_still_apply_on_the_namespace_index(api, condition, found):
+    store(api, "mine", TENANT)
+    body = {"text": "dog", "namespace": {"eq": "mine", **condition}, "limit": 5}
+    for mode in ("keyword", "hybrid", "semantic"):
+        response = api.post("/long-term-memory/search", json={**body, "search_mode": mode})
+        assert response.status_code == 200, response.text
+        assert len(response.json()["memories"]) == (found if mode != "keyword" else min(found, 2))
