@@ -208,12 +208,9 @@ def keyword_query(terms: list[str], filters: MemoryFilters) -> str | None:
     return " | ".join(f"(@text:{term} {base})" for term in terms)
 
 
-def neighbours_query(targets: list[tuple[str, int]], filters: MemoryFilters) -> str | None:
-    """The memories at most one place away from these (session_id, session_seq) places in
-    their sessions, within the filters; None for no targets."""
-    clauses = [
-        f"(@session_id:{_tag_set([session])} @session_seq:[{seq - 1} {seq + 1}])" for session, seq in targets
-    ]
+def neighbours_query(places: list[tuple[str, int]], filters: MemoryFilters) -> str | None:
+    """The memories at these (session_id, session_seq) places, within the filters; None for none."""
+    clauses = [f"(@session_id:{_tag_set([session])} @session_seq:[{seq} {seq}])" for session, seq in places]
     if not clauses:
         return None
     match = "(" + " | ".join(clauses) + ")"

@@ -186,15 +186,25 @@ def with_neighbours(
     return sorted((gained(item) for item in items.values()), key=lambda item: item.score, reverse=True)
 
 
-def neighbour_targets(ranked: list[Ranked]) -> list[tuple[str, int]]:
-    """(session_id, session_seq) of the best hits whose neighbouring memories may enter the
-    ranking (those that have a place in a session)."""
-    places = (hit.facts for hit in ranked[:NEIGHBOUR_POOL])
-    return [
-        (f.session_id, f.session_seq)
-        for f in places
-        if f.session_id is not None and f.session_seq is not None
-    ]
+def neighbour_places(
+    ranked: list[Ranked], floor: float = 0.0, share: float = NEIGHBOUR_SHARE
+) -> list[tuple[str, int]]:
+    """(session_id, session_seq) of the memories next to the best hits that are not candidates
+    yet but could rank above `floor` once they join: `with_neighbours` gives such a memory
+    `share` of its neighbour's score, so only hits scoring above floor / share count. With
+    `floor` the page's last score before neighbours (boosts only raise scores), the places
+    left out could not have reached the page."""
+    present = {place for item in ranked if (place := _place(item.facts)) is not None}
+    wanted: dict[tuple[str, int], None] = {}
+    for hit in ranked[:NEIGHBOUR_POOL]:
+        place = _place(hit.facts)
+        if place is None or share * hit.score <= floor:
+            continue
+        session, seq = place
+        for near in (seq - 1, seq + 1):
+            if (session, near) not in present:
+                wanted[(session[2], near)] = None
+    return list(wanted)
 
 
 def normalised(ranked: list[Ranked]) -> list[Ranked]:

@@ -25,7 +25,7 @@ from longterm_app.ranking import (
     Ranked,
     convex_fuse,
     keyword_strength,
-    neighbour_targets,
+    neighbour_places,
     normalised,
     recency_reranked,
     session_boosted,
@@ -129,12 +129,16 @@ class Searcher:
         return total, await self._completed(page, vector, access=not request.recency_boost)
 
     async def _in_session_context(self, ranked: list[Ranked]) -> list[Ranked]:
-        """Session boost, then the best hits' neighbouring memories (one more search call)."""
+        """Session boost, then the best hits' neighbouring memories (one more search call for
+        those not among the candidates yet, and only those that could reach the page)."""
         ranked = session_boosted(ranked)
-        query = neighbours_query(neighbour_targets(ranked), self.filters)
+        # Recency re-ranking may lift any candidate into the page: then every neighbour counts.
+        reach_page = not self.request.recency_boost and len(ranked) >= self.window
+        floor = ranked[self.window - 1].score if reach_page else 0.0
+        query = neighbours_query(neighbour_places(ranked, floor), self.filters)
         if query is None:
-            return ranked
-        (page,) = await self.store.search([self._call(query, limit=2 * NEIGHBOUR_POOL + 10)])
+            return with_neighbours(ranked, [])
+        (page,) = await self.store.search([self._call(query, limit=2 * NEIGHBOUR_POOL)])
         return with_neighbours(ranked, _ranked(page.hits, use_score=True))
 
     async def _listing(self) -> tuple[int, list[Ranked]]:

@@ -74,9 +74,7 @@ def compact_memories(
     `exact_duplicates` / `near_duplicates` false leave that kind alone.
     """
     threshold = (
-        distance_threshold
-        or settings.COMPACTION_DISTANCE_THRESHOLD
-        or get_embedder().near_duplicate_distance
+        distance_threshold or settings.COMPACTION_DISTANCE_THRESHOLD or get_embedder().near_duplicate_distance
     )
     try:
         model, reason = get_chat_model(), None

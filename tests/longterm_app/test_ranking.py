@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from longterm_app.queries import neighbours_query, single_namespace, text_terms
-from longterm_app.ranking import Ranked, convex_fuse, neighbour_targets, session_boosted, with_neighbours
+from longterm_app.ranking import Ranked, convex_fuse, neighbour_places, session_boosted, with_neighbours
 from longterm_app.records import MemoryRecord
 from longterm_app.schemas import SearchRequest
 
@@ -57,12 +57,25 @@ def test_the_turn_next_to_a_strong_hit_gains_and_may_enter():
 
 def test_neighbours_are_looked_up_within_the_filters():
     request = SearchRequest(text="x", namespace={"eq": "n"}, user_id={"eq": "u"})
-    targets = neighbour_targets([hit("a", seq=3), hit("b", session=None), hit("c", seq=None)])
-    assert targets == [("s", 3)]  # only hits with a place in a session
-    query = neighbours_query(targets, request)
+    places = neighbour_places([hit("a", 1.0, seq=3), hit("b", 1.0, session=None), hit("c", 1.0, seq=None)])
+    assert places == [("s", 2), ("s", 4)]  # only hits with a place in a session
+    query = neighbours_query(places, request)
     assert query is not None
-    assert "@session_id:{s} @session_seq:[2 4]" in query and "@user_id:{u}" in query
+    assert "@session_id:{s} @session_seq:[2 2]" in query and "@user_id:{u}" in query
     assert neighbours_query([], request) is None
+
+
+def test_only_neighbours_that_are_missing_and_could_reach_the_page_are_looked_up():
+    ranked = [hit("a", 1.0, seq=3), hit("b", 0.9, seq=4), hit("c", 0.5, seq=9), hit("d", 0.3, seq=20)]
+    # b (seq 4) is a candidate already; c's neighbours would score 0.25, under the floor 0.3.
+    assert neighbour_places(ranked, floor=0.3, share=0.5) == [("s", 2), ("s", 5)]
+    assert ("s", 8) in neighbour_places(ranked, floor=0.0, share=0.5)
+
+
+def test_a_candidate_next_to_a_strong_hit_gains_without_a_lookup():
+    ranked = [hit("q", 1.0, seq=5), hit("next", 0.2, seq=6)]
+    result = {item.key: round(item.score, 6) for item in with_neighbours(ranked, [], share=0.5)}
+    assert result == {"q": 1.1, "next": 0.7}  # each gains half of the other's score
 
 
 def test_a_stored_candidate_is_ranked_from_its_json_and_validated_only_when_returned():
