@@ -568,24 +568,30 @@ class MemoryStore:
         # restart. So at most once a second per index, FT.INFO rides along in the same trip.
         every = float(settings.SEARCH_INDEX_CHECK_SECONDS)
         check = index not in _verified or time.monotonic() - _verified[index] >= every
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hget(META_KEY, marker_field(index))
-            if check:
-                pipe.execute_command("FT.INFO", index)
-            for command in commands:
-                pipe.execute_command(*command)
-            try:
-                marker, *replies = await pipe.execute()
-            except ResponseError as error:
-                if "no such index" in str(error).lower() or "unknown index" in str(error).lower():
-                    raise MissingIndex(index) from None
-                raise
-        if check:
-            info, *replies = replies
-            progress = scanning(info)
-            if progress is not None:
-                raise IndexRebuilding(progress)
+        if check:  # claimed now, so that the searches running beside this one do not ask too
             _verified[index] = time.monotonic()
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.hget(META_KEY, marker_field(index))
+                if check:
+                    pipe.execute_command("FT.INFO", index)
+                for command in commands:
+                    pipe.execute_command(*command)
+                try:
+                    marker, *replies = await pipe.execute()
+                except ResponseError as error:
+                    if "no such index" in str(error).lower() or "unknown index" in str(error).lower():
+                        raise MissingIndex(index) from None
+                    raise
+            if check:
+                info, *replies = replies
+                progress = scanning(info)
+                if progress is not None:
+                    raise IndexRebuilding(progress)
+        except BaseException:
+            if check:
+                _verified.pop(index, None)
+            raise
         return marker, replies
 
     async def count(self, query: str) -> int:

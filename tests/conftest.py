@@ -36,9 +36,9 @@ def use_test_redis(redis_server: LocalRedis) -> Iterator[str]:
 
 
 def _wait_for_index_scans(client: redis.Redis, seconds: float = 10.0) -> None:
-    """Wait until no index is still scanning stored documents (after a test's rebuild). A
-    FLUSHDB while RediSearch 2.10 scans an index deadlocked the test server once (its main
-    thread and the scan thread each waiting on the other), so the next test never started."""
+    """Wait until no index is still scanning stored documents (after a test's rebuild), so
+    that a test's FLUSHDB never races a scan. (The test server's hangs once blamed on such a
+    race were RedisJSON's background flush: see memoryserver/localredis.py.)"""
     from longterm_app.index import scanning
 
     deadline = time.monotonic() + seconds
