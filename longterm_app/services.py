@@ -136,11 +136,18 @@ async def index_records(
 
 
 async def store_worker_records(
-    store: MemoryStore, embedder: Embedder, records: list[MemoryRecord], timestamp: float | None = None
+    store: MemoryStore,
+    embedder: Embedder,
+    records: list[MemoryRecord],
+    work: BackgroundWork,
+    timestamp: float | None = None,
 ) -> dict[str, str]:
-    """Store records a worker made (promoted or extracted); their owners are already set."""
+    """Store records a worker made (promoted or extracted), then queue their tagging; their
+    owners are already set."""
     timestamp = timestamp or now()
-    return await index_records(store, embedder, [prepare(record, timestamp, SYSTEM) for record in records])
+    merged = await index_records(store, embedder, [prepare(record, timestamp, SYSTEM) for record in records])
+    await work.tagging([record for record in records if record.id not in merged])
+    return merged
 
 
 async def create_memories(

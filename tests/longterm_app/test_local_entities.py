@@ -1,0 +1,83 @@
+"""Entities tagged by the local model (spaCy's small English pipeline) when no chat model is
+configured: the real model on small data, through every way a memory is created."""
+
+from __future__ import annotations
+
+import pytest
+
+from longterm_app.entities import MAX_CHARACTERS, local_entities
+
+MARIA = "Maria Lopez moved to Berlin in 2023 to work for Siemens."
+
+
+@pytest.fixture(autouse=True)
+def no_chat_model(settings):
+    settings.OPENAI_API_KEY = settings.ANTHROPIC_API_KEY = None
+
+
+def entities(api, memory_id: str) -> list[str]:
+    response = api.get(f"/long-term-memory/{memory_id}")
+    assert response.status_code == 200, response.text
+    return response.json()["entities"]
+
+
+def test_a_new_memory_gets_its_names_without_a_chat_model(api, sync_jobs):
+    api.post("/long-term-memory", json={"memories": [{"id": "m1", "text": MARIA}]})
+    assert entities(api, "m1") == ["Maria Lopez", "Berlin", "Siemens"]  # no dates or numbers
+    assert api.get("/long-term-memory/m1").json()["topics"] == []  # topics need a chat model
+    found = api.post("/long-term-memory/search", json={"entities": {"any": ["siemens"]}}).json()
+    assert [m["id"] for m in found["memories"]] == ["m1"]
+
+
+def test_entities_a_client_gave_are_kept(api, sync_jobs):
+    api.post("/long-term-memory", json={"memories": [{"id": "k1", "text": MARIA, "entities": ["Maria"]}]})
+    assert entities(api, "k1") == ["Maria"]
+
+
+def test_the_v1_api_and_promotion_get_entities_too(api, sync_jobs):
+    api.post(
+        "/v1/long-term-memory/", json={"memories": [{"id": "v1", "text": "Tom ran the Chicago marathon."}]}
+    )
+    memory = {"id": "p1", "text": "The user met Priya Patel at Microsoft in Seattle.", "namespace": "default"}
+    api.put("/sessions/s1/memory", json={"memories": [memory]})  # promoted by the worker
+    assert entities(api, "v1") == ["Tom", "Chicago"]
+    assert entities(api, "p1") == ["Priya Patel", "Microsoft", "Seattle"]
+
+
+def test_text_the_model_cannot_read_gets_no_entities_and_no_error(api, sync_jobs):
+    memories = [
+        {"id": "zh", "text": "我昨天在北京见到了王小明。"},
+        {"id": "blank", "text": "   "},
+        {"id": "symbols", "text": "?!?! ... ###"},
+    ]
+    assert api.post("/long-term-memory", json={"memories": memories}).status_code == 200
+    assert [entities(api, m["id"]) for m in memories] == [[], [], []]
+
+
+def test_a_very_long_memory_is_read_up_to_the_limit():
+    filler = "The weather was mild and nothing else happened that day. " * (MAX_CHARACTERS // 50)
+    text = "Alice Johnson joined Google in London. " + filler + " Kenji Watanabe moved to Tokyo."
+    assert len(text) > MAX_CHARACTERS
+    (found,) = local_entities([text])
+    assert found[:3] == ["Alice Johnson", "Google", "London"]
+    assert "Kenji Watanabe" not in found and "Tokyo" not in found  # past the limit
+
+
+def test_names_are_deduplicated_ignoring_case_first_mention_kept():
+    (found,) = local_entities(["Berlin is big. I love BERLIN and Berlin loves Maria Lopez."])
+    assert [name.casefold() for name in found].count("berlin") == 1 and found[0] == "Berlin"
+
+
+def test_a_thousand_memories_in_one_call_all_get_entities(api, sync_jobs):
+    names = ["Maria Lopez", "Tom Baker", "Priya Patel", "Kenji Watanabe"]
+    cities = ["Berlin", "Chicago", "Seattle", "Tokyo", "Paris"]
+    memories = [
+        {"id": f"b{i:04d}", "text": f"{names[i % 4]} flew to {cities[i % 5]} on trip number {i}."}
+        for i in range(1000)
+    ]
+    response = api.post("/long-term-memory", json={"memories": memories})
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    for i in (0, 1, 517, 999):
+        assert entities(api, f"b{i:04d}") == [names[i % 4], cities[i % 5]]
+    untagged = api.post("/long-term-memory/search", json={"limit": 1, "entities": {"none": cities}}).json()
+    assert untagged["total"] == 0
