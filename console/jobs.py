@@ -23,6 +23,7 @@ from rq.registry import (
 from rq.results import Result
 
 from memoryserver.errors import NotFound
+from memoryserver.observability.jobs import JobHistory, job_history, note_queue_depth
 from memoryserver.queues import RESULT_TTL_SECONDS
 from memoryserver.redis import get_redis
 
@@ -115,6 +116,11 @@ def all_counts() -> list[QueueCounts]:
     return [counts(name) for name in settings.TASK_QUEUES]
 
 
+def history(queues: list[QueueCounts]) -> JobHistory:
+    """The last hour of these queues: jobs waiting per minute (ending with these counts), failures."""
+    return job_history(get_redis(), {queue.name: queue.queued for queue in queues})
+
+
 def queue_jobs(name: str) -> QueueJobs:
     """A queue's counts, and its newest queued, running and failed jobs."""
     queue = _queue(name)
@@ -128,11 +134,12 @@ def queue_jobs(name: str) -> QueueJobs:
 
 def retry_failed(queue_name: str, job_id: str) -> None:
     """Put a failed job back on its queue."""
-    registry = FailedJobRegistry(queue=_queue(queue_name))
+    queue = _queue(queue_name)
     try:
-        registry.requeue(job_id)
+        FailedJobRegistry(queue=queue).requeue(job_id)
     except (NoSuchJobError, InvalidJobOperation):
         raise NotFound(f"No failed job '{job_id}' in queue '{queue_name}'.") from None
+    note_queue_depth(queue, +1)
 
 
 def delete_failed(queue_name: str, job_id: str) -> None:
@@ -151,4 +158,5 @@ def enqueue_compaction() -> str:
     manual run that fails shows up at once among the failed jobs."""
     queue = _queue(COMPACTION_QUEUE)
     job = queue.enqueue(COMPACTION_TASK, result_ttl=RESULT_TTL_SECONDS, description="compaction from console")
+    note_queue_depth(queue, +1)
     return str(job.id)

@@ -1,4 +1,4 @@
-"""What the dashboard shows: counts per namespace, the index, the queues, the models."""
+"""What the dashboard shows: counts per namespace, the index, the queues, the models, charts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from memoryserver.features import Feature, feature_status, needs_chat_model
 from memoryserver.redis import get_redis
 from sessions_app.repository import session_counts
 
-from . import jobs
+from . import jobs, panels
+from .latency import latencies
 from .runner import with_memory_store
 
 
@@ -55,11 +56,25 @@ def embedding() -> tuple[str, str | None]:
         return "", str(error)
 
 
+def charts(namespaces: list[NamespaceCounts], queues: list[jobs.QueueCounts]) -> list[panels.Figure]:
+    """The dashboard's pictures: per namespace, the queues' last hour, search and write latency."""
+    return [
+        *panels.namespace_figures(
+            {row.namespace: row.memories for row in namespaces},
+            {row.namespace: row.sessions for row in namespaces},
+        ),
+        *panels.job_figures(jobs.history(queues)),
+        panels.latency_figure(latencies()),
+    ]
+
+
 def dashboard() -> dict[str, Any]:
     queues = jobs.all_counts()
+    namespaces = namespace_counts()
     embedding_identity, embedding_error = embedding()
     return {
-        "namespaces": namespace_counts(),
+        "charts": charts(namespaces, queues),
+        "namespaces": namespaces,
         "index": index_status(get_redis("long_term")),
         "queues": queues,
         "failed_total": sum(queue.failed for queue in queues),

@@ -10,6 +10,7 @@ from django.conf import settings
 from rq import Queue, Retry
 
 from memoryserver.fields import new_id
+from memoryserver.observability.jobs import note_queue_depth
 from memoryserver.redis import get_redis
 
 DEFAULT_RETRY = Retry(max=3, interval=[5, 30, 120])
@@ -66,6 +67,7 @@ def enqueue(
         job_id=job_id or new_id(),
         meta=meta,
     )
+    note_queue_depth(queue, +1)  # for the console's chart of the last hour
     return str(job.id)
 
 

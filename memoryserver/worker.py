@@ -29,7 +29,7 @@ from rq.job import Job
 from rq.worker import SimpleWorker
 
 from memoryserver.config import BASE_DIR
-from memoryserver.observability.jobs import count_job_failure
+from memoryserver.observability.jobs import count_job_failure, note_queue_depth
 from memoryserver.observability.request_id import current_request_id
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class MemoryWorker(SimpleWorker):
         if self.job_timeout is not None:
             # Before the job is registered as started: its registry entry lives timeout + 60 s.
             job.timeout = self.job_timeout
+        note_queue_depth(queue, -1)  # one job fewer waiting, for the console's chart of the last hour
         # The job id stands in for a request id in every log line the job writes.
         token = current_request_id.set(f"job:{job.id}")
         try:

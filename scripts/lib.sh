@@ -1,5 +1,6 @@
 # Shared by scripts/serve and scripts/test: a virtualenv kept in step with requirements/,
-# with the project installed in it (editable) for the `agent-memory` command.
+# with the project installed in it (editable) for the `agent-memory` command; and, for
+# scripts/test, the headless browser of the console's browser test.
 # shellcheck shell=bash
 
 PYTHON=${PYTHON:-python3}
@@ -25,5 +26,23 @@ ensure_venv() {
     # above): provides the `agent-memory` command while the code stays where it is.
     "$VENV/bin/python" -m pip install --quiet --no-deps --editable .
     echo "$wanted" > "$stamp"
+  fi
+}
+
+ensure_browser() {
+  # Headless Chromium and its driver from Debian's packages, for the console's browser test
+  # (tests/console/test_dashboard_browser.py). Installed only when missing and only where we
+  # may (root, apt-get: CI); elsewhere that test is skipped and says why.
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "chromium or chromedriver is missing: the console's browser test will be skipped" \
+      "(apt-get install chromium chromium-driver to run it)." >&2
+    return 0
+  fi
+  echo "Installing chromium and chromium-driver (for the console's browser test)" >&2
+  if ! { apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver >/dev/null; }; then
+    echo "Could not install chromium: the console's browser test will be skipped." >&2
   fi
 }
