@@ -65,7 +65,14 @@ class MemoryWorker(SimpleWorker):
 
 
 def run_worker(*, burst: bool, redelivery_timeout: int | None) -> bool:
-    """Work on every task queue in this process; True if any job ran."""
+    """Work on every task queue in this process; True if any job ran.
+
+    The process first lowers its CPU priority by WORKER_NICENESS: background work (entity
+    tagging of a large ingest, summaries) then takes only the CPU the web processes and
+    Redis leave, instead of slowing the requests on a small machine.
+    """
+    if settings.WORKER_NICENESS:
+        os.nice(settings.WORKER_NICENESS)
     options: dict[str, Any] = {"job_timeout": redelivery_timeout}
     if redelivery_timeout is not None:
         options["maintenance_interval"] = redelivery_timeout
