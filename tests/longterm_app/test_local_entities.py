@@ -81,3 +81,22 @@ def test_a_thousand_memories_in_one_call_all_get_entities(api, sync_jobs):
         assert entities(api, f"b{i:04d}") == [names[i % 4], cities[i % 5]]
     untagged = api.post("/long-term-memory/search", json={"limit": 1, "entities": {"none": cities}}).json()
     assert untagged["total"] == 0
+
+
+@pytest.mark.parametrize(("share", "low", "high"), [(0.5, 0.3, 0.65), (1.0, 0.8, 1.05)])
+def test_local_tagging_works_at_most_its_share_of_the_time(settings, share, low, high):
+    """Background tagging pauses between batches, leaving the CPU to requests."""
+    import asyncio
+    import time
+
+    from longterm_app.records import MemoryRecord
+    from longterm_app.tagging import _local_entities
+
+    settings.ENRICHMENT_CPU_SHARE = share
+    batch = [MemoryRecord(text=f"{MARIA} Trip number {i} went to Tokyo with Priya Patel.") for i in range(300)]
+    asyncio.run(_local_entities(batch[:5]))  # the model loaded
+    wall, cpu = time.perf_counter(), time.process_time()
+    found = asyncio.run(_local_entities(batch))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert all("Siemens" in names for names in found)
+    assert low <= cpu / wall <= high

@@ -140,3 +140,48 @@ def test_promotion_repeated_after_a_crash_stores_each_memory_once(api, redis_cli
     assert after["persisted_at"] == before["persisted_at"] and after["updated_at"] == before["updated_at"]
     assert api.post("/long-term-memory/search", json={}).json()["total"] == 1
     assert api.get("/sessions/s/memory").json()["memories"][0]["persisted_at"] is not None
+
+
+def test_entity_tagging_killed_mid_batch_tags_every_memory_once(
+    api, redis_client, worker_env, tmp_path, settings
+):
+    """The local entity model tags 1,000 memories in batches; a worker killed after some
+    batches were written leaves the rest to the retry, and nothing is tagged twice."""
+    from longterm_app.tasks import tag_memories
+    from memoryserver.queues import enqueue
+
+    settings.ENABLE_NER = True
+    worker_env = {**worker_env, "ENABLE_NER": "true", "ENTITY_EXTRACTOR": "local"}
+    cities = ["Berlin", "Chicago", "Seattle", "Tokyo", "Paris"]
+    memories = [
+        {"id": f"k{i:04d}", "text": f"Maria Lopez flew to {cities[i % 5]} on trip {i}."} for i in range(1000)
+    ]
+    settings.ENTITY_EXTRACTOR = "off"  # stored untagged; the job below tags them
+    for start in range(0, 1000, 100):  # indexed before each answer
+        assert (
+            api.post("/long-term-memory", json={"memories": memories[start : start + 100]}).status_code == 200
+        )
+    job_id = enqueue("extraction", tag_memories, "default", [m["id"] for m in memories], None)
+
+    def tagged() -> int:
+        body = {"entities": {"any": ["Maria Lopez"]}, "limit": 1}
+        return int(api.post("/long-term-memory/search", json=body).json()["total"])
+
+    first = start_worker(worker_env, tmp_path / "worker-1.log")
+    try:
+        wait_for(lambda: 0 < tagged() < 1000, 120, "some batches tagged")
+    finally:
+        kill(first)
+    job = Job.fetch(job_id, connection=redis_client)
+    assert job.get_status() == "started" and tagged() < 1000
+    StartedJobRegistry("extraction", connection=redis_client).cleanup(time.time() + 3600)
+    redis_client.delete(*redis_client.keys("rq:scheduler-lock:*") or ["none"])
+    second = start_worker(worker_env, tmp_path / "worker-2.log")
+    try:
+        wait_for(lambda: job.get_status(refresh=True) in ("finished", "failed"), 120, "the retried job")
+    finally:
+        kill(second)
+    assert job.get_status() == "finished", (tmp_path / "worker-2.log").read_text()[-3000:]
+    assert tagged() == 1000
+    for i in (0, 1, 500, 999):
+        assert api.get(f"/long-term-memory/k{i:04d}").json()["entities"] == ["Maria Lopez", cities[i % 5]]
