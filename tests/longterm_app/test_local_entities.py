@@ -24,7 +24,7 @@ def entities(api, memory_id: str) -> list[str]:
 def test_a_new_memory_gets_its_names_without_a_chat_model(api, sync_jobs):
     api.post("/long-term-memory", json={"memories": [{"id": "m1", "text": MARIA}]})
     assert entities(api, "m1") == ["Maria Lopez", "Berlin", "Siemens"]  # no dates or numbers
-    assert api.get("/long-term-memory/m1").json()["topics"] == []  # topics need a chat model
+    assert api.get("/long-term-memory/m1").json()["topics"] == []  # one memory: too few for topics
     found = api.post("/long-term-memory/search", json={"entities": {"any": ["siemens"]}}).json()
     assert [m["id"] for m in found["memories"]] == ["m1"]
 
@@ -93,7 +93,9 @@ def test_local_tagging_works_at_most_its_share_of_the_time(settings, share, low,
     from longterm_app.tagging import _local_entities
 
     settings.ENRICHMENT_CPU_SHARE = share
-    batch = [MemoryRecord(text=f"{MARIA} Trip number {i} went to Tokyo with Priya Patel.") for i in range(300)]
+    batch = [
+        MemoryRecord(text=f"{MARIA} Trip number {i} went to Tokyo with Priya Patel.") for i in range(300)
+    ]
     asyncio.run(_local_entities(batch[:5]))  # the model loaded
     wall, cpu = time.perf_counter(), time.process_time()
     found = asyncio.run(_local_entities(batch))
