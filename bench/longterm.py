@@ -10,7 +10,10 @@ Options: --url (default http://127.0.0.1:8000), --token (sent as a bearer token)
 server indexes up to 100 before answering, larger calls are queued), --searches (measured
 searches, default 500), --warmup (unmeasured searches first, default 20), --mode
 (search_mode: semantic, keyword or hybrid; default semantic), --seed (default 7), --keep
-(leave the memories in place instead of forgetting the namespace).
+(leave the memories in place instead of forgetting the namespace), --settle (before the
+searches, wait until the server's background queues are empty, as `GET /info` reports: the
+worker has finished enriching what was ingested, so the searches measure a server at rest
+rather than one that is also tagging 10,000 new memories).
 
 Ingest: `--count` generated memories (10-25 words from sentence templates over twenty
 topics, each memory with 1-3 topics and one of fifty user ids, every text unique) are sent
@@ -215,6 +218,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--mode", choices=("semantic", "keyword", "hybrid"), default="semantic")
     parser.add_argument("--seed", type=int, default=7, help="Seed of the generated texts.")
     parser.add_argument("--keep", action="store_true", help="Do not forget the namespace at the end.")
+    parser.add_argument("--settle", action="store_true", help="Wait for empty background queues first.")
     args = parser.parse_args()
     if args.count < 1 or args.searches < 1 or args.warmup < 0 or not 1 <= args.batch <= 100:
         parser.error("--count and --searches must be at least 1, --warmup at least 0, --batch 1-100")
@@ -233,6 +237,18 @@ def check_total(runner: Runner, namespace: str, expected: int) -> None:
     _, answer = runner.post("/long-term-memory/search", {"namespace": {"eq": namespace}, "limit": 1})
     if answer is not None and answer.get("total") != expected:
         runner.fail(f"namespace holds {answer.get('total')} memories, expected {expected}")
+
+
+def settle(client: httpx.Client, timeout: float = 600.0) -> float:
+    """Wait until /info reports no job waiting in any queue, then two seconds more (for the
+    jobs already taken); return the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if not any(client.get("/info").json().get("queues", {}).values()):
+            break
+        time.sleep(0.5)
+    time.sleep(2.0)
+    return time.perf_counter() - started
 
 
 def forget(runner: Runner, namespace: str, expected: int) -> None:
@@ -258,6 +274,7 @@ def main() -> int:
         try:
             ingest_s, batch_ms = timed_ingest(runner, records, args.batch)
             check_total(runner, namespace, args.count)
+            settled_s = settle(client) if args.settle else None
             for body in searches[: args.warmup]:
                 runner.search(body)
             search_ms = [runner.search(body) for body in searches[args.warmup :]]
@@ -275,6 +292,7 @@ def main() -> int:
         "searches": args.searches,
         "search_ms": summarise(search_ms),
         "mode": args.mode,
+        "settled_s": None if settled_s is None else round(settled_s, 1),
         "errors": runner.errors,
         "problems": runner.problems,
         "namespace": namespace if args.keep else None,

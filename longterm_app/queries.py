@@ -166,6 +166,11 @@ def within_namespace(filters: F, namespace: str) -> F:
     return filters.model_copy(update={"namespace": None})
 
 
+def namespace_query(namespace: str) -> str:
+    """Every memory of one namespace."""
+    return f"@namespace:{_tag_set([namespace])}"
+
+
 def ids_query(memory_ids: list[str], filters: MemoryFilters) -> str:
     """The memories with any of these ids (in any namespace) within the filters."""
     match = f"@id:{_tag_set(memory_ids)}"

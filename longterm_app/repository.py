@@ -594,6 +594,20 @@ class MemoryStore:
             raise
         return marker, replies
 
+    async def records_and_vectors(self, keys: Sequence[str]) -> list[tuple[str, MemoryRecord, np.ndarray]]:
+        """The memories under these keys with their stored vectors (those that still exist)."""
+        found = []
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            for key, raw in zip(
+                chunk, await self.client.execute_command("JSON.MGET", *chunk, "$"), strict=True
+            ):
+                if raw is not None:
+                    (document,) = orjson.loads(raw)
+                    record = MemoryRecord.model_validate(document["record"])
+                    found.append((key, record, np.asarray(document["embedding"], dtype=np.float32)))
+        return found
+
     async def count(self, query: str) -> int:
         return (await self.search([SearchCall(query, limit=0)]))[0].total
 

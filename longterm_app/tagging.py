@@ -1,8 +1,10 @@
 """Topics and entities for memories stored without them, filled in by the worker.
 
 Entities come from the local model (longterm_app/entities.py) or from the chat model, as
-`memoryserver.features.entity_extractor` decides; topics come from the chat model. A batch
-needs at most one chat-model call, for whatever the chat model tags.
+`memoryserver.features.entity_extractor` decides; topics from the chat model or from the
+namespace's BERTopic model (longterm_app/topic_model.py), as `topic_tagger` decides. A batch
+needs at most one chat-model call, for whatever the chat model tags. A namespace without a
+topic model yet gets its topics when one is fitted (tasks.fit_namespace_topics).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pydantic import BaseModel, Field
 from longterm_app.entities import local_entities
 from longterm_app.extraction import clean_tags
 from longterm_app.records import MemoryRecord
-from longterm_app.repository import MemoryStore
-from memoryserver.features import entity_extractor
-from memoryserver.llm import ChatMessage, ChatModel, chat_model_status
+from longterm_app.repository import MemoryStore, record_key
+from longterm_app.topic_model import FittedTopics, assign_topics
+from memoryserver.features import entity_extractor, topic_tagger
+from memoryserver.llm import ChatMessage, ChatModel
 
 BATCH = 25  # memories per chat-model call
 LOCAL_BATCH = 200  # memories per write when only the local model tags
@@ -41,18 +44,14 @@ class Tagging(BaseModel):
     memories: list[Tags] = Field(default_factory=list, max_length=BATCH * 2)
 
 
-def _topics_by_chat_model() -> bool:
-    return bool(settings.ENABLE_TOPIC_EXTRACTION) and chat_model_status()[0]
-
-
 def tagging_enabled() -> bool:
-    return _topics_by_chat_model() or entity_extractor()[0] != "off"
+    return topic_tagger()[0] != "off" or entity_extractor()[0] != "off"
 
 
 def missing_tags(records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
     """The records something will tag: no topics while topics are tagged, or no entities while
     entities are."""
-    topics, entities = _topics_by_chat_model(), entity_extractor()[0] != "off"
+    topics, entities = topic_tagger()[0] != "off", entity_extractor()[0] != "off"
     return [
         record for record in records if (topics and not record.topics) or (entities and not record.entities)
     ]
@@ -86,23 +85,30 @@ async def tag_records(
     namespace: str,
     memory_ids: list[str],
     user_id: str | None = None,
+    topic_model: FittedTopics | None = None,
 ) -> int:
     """Tag the memories (of one owner) that still lack topics or entities; return how many were
-    updated. `chat_model` gives the chat model, asked for only when a batch needs it."""
+    updated. `chat_model` gives the chat model, asked for only when a batch needs it;
+    `topic_model` is the namespace's BERTopic model, when topics come from one."""
     found = await store.get_many(namespace, memory_ids, user_id)
     records = missing_tags([MemoryRecord.model_validate_json(raw) for raw in found if raw is not None])
-    by_chat_topics = _topics_by_chat_model()
-    entities_by = entity_extractor()[0]
-    size = BATCH if by_chat_topics or entities_by == "llm" else LOCAL_BATCH
+    topics_by, entities_by = topic_tagger()[0], entity_extractor()[0]
+    chat = topics_by == "llm" or entities_by == "llm"
+    size = BATCH if chat else LOCAL_BATCH
     updated = 0
     for start in range(0, len(records), size):
         batch = records[start : start + size]
-        answers = _chat_tags(chat_model(), batch) if by_chat_topics or entities_by == "llm" else {}
+        answers = _chat_tags(chat_model(), batch) if chat else {}
         local = await _local_entities(batch) if entities_by == "local" else [[] for _ in batch]
+        modelled = await _modelled_topics(store, topic_model, batch) if topics_by == "bertopic" else {}
         tags = []
         for number, (record, found_entities) in enumerate(zip(batch, local, strict=True), 1):
             answer = answers.get(number)
-            topics = clean_tags(answer.topics) if answer and by_chat_topics and not record.topics else []
+            topics = []
+            if not record.topics and topics_by == "llm" and answer:
+                topics = clean_tags(answer.topics)
+            elif not record.topics and record.id in modelled:
+                topics = [modelled[record.id]]
             if entities_by == "llm":
                 found_entities = clean_tags(answer.entities) if answer else []
             entities = found_entities if entities_by != "off" and not record.entities else []
@@ -110,3 +116,16 @@ async def tag_records(
                 tags.append((record, topics, entities))
         updated += await store.fill_tags(tags)
     return updated
+
+
+async def _modelled_topics(
+    store: MemoryStore, model: FittedTopics | None, batch: list[MemoryRecord]
+) -> dict[str, str]:
+    """{memory id: topic label} from the namespace's topic model, for those near a topic."""
+    if model is None:
+        return {}
+    keys = [record_key(record) for record in batch if not record.topics]
+    vectors = await store.vectors(keys)
+    present = [record for record in batch if not record.topics and record_key(record) in vectors]
+    labels = assign_topics(model, [vectors[record_key(record)] for record in present])
+    return {record.id: label for record, label in zip(present, labels, strict=True) if label is not None}

@@ -2,13 +2,15 @@
 
 - `index_memories`: embeds and stores a large POST /long-term-memory batch.
 - `compact_memories`: merges exact and near duplicates (see compaction.py); can repeat itself.
-- `tag_memories`: fills missing topics and entities of new memories with the chat model.
+- `tag_memories`: fills missing topics and entities of new memories (local models or the chat model).
+- `fit_namespace_topics`: fits a namespace's BERTopic model and gives its memories topics.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -17,16 +19,24 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from longterm_app.compaction import compact
+from longterm_app.queries import namespace_query
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore
 from longterm_app.services import BackgroundWork, index_records
 from longterm_app.tagging import missing_tags, tag_records, tagging_enabled
+from longterm_app.topic_model import FittedTopics, TooFewMemories, TopicModelMismatch, fit_topics, needs_refit
+from longterm_app.topic_store import TopicModelStore
 from memoryserver.embeddings import get_embedder
+from memoryserver.features import topic_tagger
 from memoryserver.llm import ModelNotConfigured, get_chat_model
-from memoryserver.queues import RESULT_TTL_SECONDS, enqueue, get_queue
+from memoryserver.queues import RESULT_TTL_SECONDS, enqueue, enqueue_once, get_queue, release
 from memoryserver.redis import fresh_async_redis
 
 logger = logging.getLogger(__name__)
+# A namespace's topics are fitted on at most this many of its memories (the rest get theirs
+# from the model as they are tagged).
+MAX_FIT_MEMORIES = 20_000
+MIN_REFIT_SECONDS = 600
 
 INDEX_BATCH = 200
 
@@ -133,13 +143,74 @@ async def queue_compaction(**options: Any) -> str:
 def tag_memories(namespace: str, memory_ids: list[str], user_id: str | None = None) -> dict[str, Any]:
     """Fill the empty topics and entities of these memories (of one owner): the local entity
     model and/or one chat-model call per batch."""
-    return asyncio.run(_tag(namespace, memory_ids, user_id))
+    result = asyncio.run(_tag(namespace, memory_ids, user_id))
+    if result["topic_fit_queued"]:  # the namespace reached the size for topics, or grew by half
+        enqueue_once(
+            "topics:" + namespace, "default", fit_namespace_topics, namespace, tenants=[(namespace, None)]
+        )
+    return result
 
 
 async def _tag(namespace: str, memory_ids: list[str], user_id: str | None) -> dict[str, Any]:
+    bertopic = topic_tagger()[0] == "bertopic"
     async with fresh_async_redis("long_term") as client:
-        tagged = await tag_records(MemoryStore(client), get_chat_model, namespace, memory_ids, user_id)
-    return {"namespace": namespace, "tagged": tagged}
+        store = MemoryStore(client)
+        model = await _topic_model(TopicModelStore(client), namespace) if bertopic else None
+        tagged = await tag_records(store, get_chat_model, namespace, memory_ids, user_id, model)
+        due = bertopic and _refit_due(model, await store.count(namespace_query(namespace)))
+    return {"namespace": namespace, "tagged": tagged, "topic_fit_queued": due}
+
+
+def _refit_due(model: FittedTopics | None, count: int) -> bool:
+    """A namespace's first fit comes as soon as it is big enough; a refit (after growing by
+    half) at most every MIN_REFIT_SECONDS, so one bulk ingest does not refit a dozen times."""
+    recent = model is not None and time.time() - model.fitted_at < MIN_REFIT_SECONDS
+    return needs_refit(model, count) and not recent
+
+
+async def _topic_model(topic_store: TopicModelStore, namespace: str) -> FittedTopics | None:
+    try:
+        return await topic_store.load(namespace, get_embedder().dims)
+    except TopicModelMismatch as error:  # another embedding model: fitted afresh
+        logger.warning("Topic model of namespace %r unusable: %s", namespace, error)
+        return None
+
+
+def fit_namespace_topics(namespace: str) -> dict[str, Any]:
+    """Fit the namespace's topics with BERTopic on its stored embeddings, keep the model for
+    new memories, and give its memories without topics theirs."""
+    release("topics:" + namespace)
+    return asyncio.run(_fit_topics(namespace))
+
+
+async def _fit_topics(namespace: str) -> dict[str, Any]:
+    source, detail = topic_tagger()
+    if source != "bertopic":
+        return {"status": "disabled", "namespace": namespace, "detail": detail}
+    async with fresh_async_redis("long_term") as client:
+        store = MemoryStore(client)
+        keys = await store.keys_matching(namespace_query(namespace), MAX_FIT_MEMORIES)
+        memories = await store.records_and_vectors(keys)
+        texts = [record.text for _, record, _ in memories]
+        fit = await asyncio.to_thread(fit_topics, texts, [vector for _, _, vector in memories])
+        if isinstance(fit, TooFewMemories):
+            return {"status": "too_few", "namespace": namespace, "memories": fit.count, "detail": fit.message}
+        await TopicModelStore(client).save(namespace, fit.model)
+        labels = fit.model.labels
+        tags: list[tuple[MemoryRecord, list[str], list[str]]] = [
+            (record, [labels[topic]], [])
+            for (_, record, _), topic in zip(memories, fit.assignments, strict=True)
+            if not record.topics
+        ]
+        tagged = await store.fill_tags(tags)
+    topics = [{"label": t.label, "size": t.size, "keywords": list(t.keywords)} for t in fit.model.topics]
+    return {
+        "status": "fitted",
+        "namespace": namespace,
+        "memories": len(memories),
+        "topics": topics,
+        "tagged": tagged,
+    }
 
 
 def queue_tagging_sync(records: list[MemoryRecord]) -> list[str]:

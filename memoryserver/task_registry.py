@@ -35,6 +35,9 @@ TASKS: dict[str, TaskSpec] = {
         "extraction", "Fill missing topics and entities. Arguments: namespace, memory_ids (comma-separated)."
     ),
     "longterm_app.tasks.index_memories": TaskSpec("default", "Embed and store a batch of memory records."),
+    "longterm_app.tasks.fit_namespace_topics": TaskSpec(
+        "default", "Fit a namespace's BERTopic topics and tag its memories. Arguments: namespace."
+    ),
     "summary_views_app.tasks.refresh_view": TaskSpec(
         "summarization", "Summarise every partition of a summary view. Arguments: view_id."
     ),

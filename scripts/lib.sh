@@ -22,6 +22,9 @@ ensure_venv() {
     local args=()
     for file in "$@"; do args+=(-r "$file"); done
     "$VENV/bin/python" -m pip install --quiet "${args[@]}"
+    # BERTopic without its declared dependencies (torch, sentence-transformers: unused on
+    # stored embeddings); what it does import is in requirements/base.txt.
+    "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements/topics.txt
     # The project itself, editable and without re-resolving its dependencies (installed just
     # above): provides the `agent-memory` command while the code stays where it is.
     "$VENV/bin/python" -m pip install --quiet --no-deps --editable .

