@@ -224,6 +224,14 @@ def test_an_unreachable_redis_is_one_line_not_a_traceback(cli_env):
     assert result.stderr.startswith("Error: Redis is unreachable") and "Traceback" not in result.stderr
 
 
+def test_manage_py_says_redis_is_unreachable_in_one_line_too(cli_env):
+    env = {**cli_env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    command = [sys.executable, "manage.py", "token", "add", "--description", "x"]
+    result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Redis is unreachable") and "Traceback" not in result.stderr
+
+
 def test_every_project_app_is_installed_with_the_project(settings):
     """The console script imports through the install, not the working folder: a Django app
     of this project missing from pyproject's package list would not import."""
