@@ -42,24 +42,31 @@ def local_ner_status() -> tuple[bool, str]:
     return True, f"spaCy pipeline {name}"
 
 
-def entity_extractor() -> tuple[str, str]:
-    """Who tags new memories' entities, `local`, `llm` or `off`, and a sentence saying so.
+def _who_tags(
+    what: str, switch: str, choice_setting: str, local: str, local_status: tuple[bool, str], local_detail: str
+) -> tuple[str, str]:
+    """Who tags new memories' `what`: `local` (named `local`), `llm` or `off`, and why.
 
-    ENTITY_EXTRACTOR chooses; unset, the chat model tags when one is configured and the
-    local model otherwise.
+    `switch` (ENABLE_...) turns tagging off; `choice_setting` chooses; unset, the chat model
+    tags when one is configured and the local model otherwise.
     """
-    if not settings.ENABLE_NER:
-        return "off", "entity tagging is switched off (ENABLE_NER=false)"
+    if not getattr(settings, switch):
+        return "off", f"{what} tagging is switched off ({switch}=false)"
     model_on, model_detail = chat_model_status()
-    chosen = settings.ENTITY_EXTRACTOR or ("llm" if model_on else "local")
+    chosen = getattr(settings, choice_setting) or ("llm" if model_on else local)
     if chosen == "off":
-        return "off", "entity tagging is switched off (ENTITY_EXTRACTOR=off)"
+        return "off", f"{what} tagging is switched off ({choice_setting}=off)"
     if chosen == "llm":
         if model_on:
-            return "llm", f"entity tagging by {model_detail}"
-        return "off", f"entity tagging needs a chat model: {model_detail}"
-    local_on, local_detail = local_ner_status()
-    return ("local", f"entity tagging by the local {local_detail}") if local_on else ("off", local_detail)
+            return "llm", f"{what} tagging by {model_detail}"
+        return "off", f"{what} tagging needs a chat model: {model_detail}"
+    available, detail = local_status
+    return (local, f"{what} tagging by {local_detail.format(detail)}") if available else ("off", detail)
+
+
+def entity_extractor() -> tuple[str, str]:
+    """Who tags new memories' entities: `local`, `llm` or `off` (ENTITY_EXTRACTOR), and why."""
+    return _who_tags("entity", "ENABLE_NER", "ENTITY_EXTRACTOR", "local", local_ner_status(), "the local {}")
 
 
 def bertopic_status() -> tuple[bool, str]:
@@ -70,25 +77,10 @@ def bertopic_status() -> tuple[bool, str]:
 
 
 def topic_tagger() -> tuple[str, str]:
-    """Who tags new memories' topics, `bertopic`, `llm` or `off`, and a sentence saying so.
-
-    TOPIC_MODEL chooses; unset, the chat model tags when one is configured and BERTopic,
-    fitted per namespace, otherwise.
-    """
-    if not settings.ENABLE_TOPIC_EXTRACTION:
-        return "off", "topic tagging is switched off (ENABLE_TOPIC_EXTRACTION=false)"
-    model_on, model_detail = chat_model_status()
-    chosen = settings.TOPIC_MODEL or ("llm" if model_on else "bertopic")
-    if chosen == "off":
-        return "off", "topic tagging is switched off (TOPIC_MODEL=off)"
-    if chosen == "llm":
-        if model_on:
-            return "llm", f"topic tagging by {model_detail}"
-        return "off", f"topic tagging needs a chat model: {model_detail}"
-    local_on, local_detail = bertopic_status()
-    if not local_on:
-        return "off", local_detail
-    return "bertopic", f"topic tagging by {local_detail}, fitted per namespace of 100 memories or more"
+    """Who tags new memories' topics: `bertopic` (fitted per namespace), `llm` or `off`
+    (TOPIC_MODEL), and why."""
+    detail = "{}, fitted per namespace of 100 memories or more"
+    return _who_tags("topic", "ENABLE_TOPIC_EXTRACTION", "TOPIC_MODEL", "bertopic", bertopic_status(), detail)
 
 
 def _bertopic(topics: str) -> Feature:

@@ -9,6 +9,7 @@ pass by expiring both explicitly, then a new worker retries the job.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from rq import Queue
@@ -44,10 +45,14 @@ def chat_calls(server) -> int:
     return len(server.bodies("/v1/chat/completions"))
 
 
-def kill_mid_job_then_retry(server, redis_client, env, tmp_path, queue: str, job_id: str) -> Job:
+def kill_mid_job_then_retry(
+    server, redis_client, env, tmp_path, queue: str, job_id: str, midway: Callable[[], bool] | None = None
+) -> Job:
+    """Kill a worker once the job is `midway` (by default: it made its first model call),
+    let the dead worker's claims lapse, and let a second worker retry the job."""
     first = start_worker(env, tmp_path / "worker-1.log")
     try:
-        wait_for(lambda: chat_calls(server) >= 1, 60, "the job's first model call")
+        wait_for(midway or (lambda: chat_calls(server) >= 1), 120, "the job midway")
     finally:
         kill(first)
     job = Job.fetch(job_id, connection=redis_client)
@@ -167,21 +172,9 @@ def test_entity_tagging_killed_mid_batch_tags_every_memory_once(
         body = {"entities": {"any": ["Maria Lopez"]}, "limit": 1}
         return int(api.post("/long-term-memory/search", json=body).json()["total"])
 
-    first = start_worker(worker_env, tmp_path / "worker-1.log")
-    try:
-        wait_for(lambda: 0 < tagged() < 1000, 120, "some batches tagged")
-    finally:
-        kill(first)
-    job = Job.fetch(job_id, connection=redis_client)
-    assert job.get_status() == "started" and tagged() < 1000
-    StartedJobRegistry("extraction", connection=redis_client).cleanup(time.time() + 3600)
-    redis_client.delete(*redis_client.keys("rq:scheduler-lock:*") or ["none"])
-    second = start_worker(worker_env, tmp_path / "worker-2.log")
-    try:
-        wait_for(lambda: job.get_status(refresh=True) in ("finished", "failed"), 120, "the retried job")
-    finally:
-        kill(second)
-    assert job.get_status() == "finished", (tmp_path / "worker-2.log").read_text()[-3000:]
+    kill_mid_job_then_retry(
+        None, redis_client, worker_env, tmp_path, "extraction", job_id, midway=lambda: 0 < tagged() < 1000
+    )
     assert tagged() == 1000
     for i in (0, 1, 500, 999):
         assert api.get(f"/long-term-memory/k{i:04d}").json()["entities"] == ["Maria Lopez", cities[i % 5]]
