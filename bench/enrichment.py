@@ -26,7 +26,6 @@ forgets the namespace unless --keep is given; it exits with status 1 when a requ
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -34,7 +33,7 @@ import uuid
 from typing import Any
 
 import httpx
-from longterm import NAMES, Runner, forget, memories, timed_ingest
+from longterm import NAMES, Runner, finish, forget, json_headers, memories, timed_ingest
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,9 +69,7 @@ def main() -> int:
     records = memories(random.Random(args.seed), args.count)
     for number, record in enumerate(records):
         record |= {"id": f"e{number:07d}", "namespace": namespace}
-    headers = {"Content-Type": "application/json"}
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
+    headers = json_headers(args.token)
 
     with httpx.Client(base_url=args.url.rstrip("/"), headers=headers, timeout=120.0) as client:
         runner = Runner(client)
@@ -104,13 +101,8 @@ def main() -> int:
         "tagged_with_their_person": round(final / args.count, 3),
         "enriched_per_s": round(args.count / enriched_s, 1) if final else 0.0,
         "enrichment_done_s": round(enriched_s, 2) if final else None,
-        "errors": runner.errors,
-        "problems": runner.problems,
-        "namespace": namespace if args.keep else None,
-        "url": args.url,
     }
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 1 if runner.errors else 0
+    return finish(result, runner, namespace, args)
 
 
 if __name__ == "__main__":

@@ -323,7 +323,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--hybrid-alpha", nargs="+", type=unit_interval, default=None, metavar="ALPHA")
     parser.add_argument(
-        "--search-options", type=json.loads, default={}, help='JSON merged into every search body.'
+        "--search-options", type=json.loads, default={}, help="JSON merged into every search body."
     )
     parser.add_argument("--keep", action="store_true", help="Do not forget the namespaces at the end.")
     parser.add_argument("--reuse", metavar="RUN", default=None, help="Query namespaces kept by run RUN.")

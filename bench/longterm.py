@@ -207,6 +207,26 @@ class Runner:
         return elapsed_ms
 
 
+def json_headers(token: str | None) -> dict[str, str]:
+    """Request headers of the benchmarks: JSON bodies, and the bearer token when given."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def finish(result: dict[str, Any], runner: Runner, namespace: str, args: argparse.Namespace) -> int:
+    """Print the one JSON line (with the failures and the kept namespace), return the exit status."""
+    result |= {
+        "errors": runner.errors,
+        "problems": runner.problems,
+        "namespace": namespace if args.keep else None,
+        "url": args.url,
+    }
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 1 if runner.errors else 0
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of the running server.")
@@ -265,9 +285,7 @@ def main() -> int:
     for number, record in enumerate(records):
         record |= {"id": f"m{number:07d}", "namespace": namespace}
     searches = search_bodies(rng, args.warmup + args.searches, namespace, args.mode)
-    headers = {"Content-Type": "application/json"}
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
+    headers = json_headers(args.token)
 
     with httpx.Client(base_url=args.url.rstrip("/"), headers=headers, timeout=120.0) as client:
         runner = Runner(client)
@@ -293,13 +311,8 @@ def main() -> int:
         "search_ms": summarise(search_ms),
         "mode": args.mode,
         "settled_s": None if settled_s is None else round(settled_s, 1),
-        "errors": runner.errors,
-        "problems": runner.problems,
-        "namespace": namespace if args.keep else None,
-        "url": args.url,
     }
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 1 if runner.errors else 0
+    return finish(result, runner, namespace, args)
 
 
 if __name__ == "__main__":

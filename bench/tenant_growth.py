@@ -24,7 +24,6 @@ failed or any check did not hold.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -33,7 +32,7 @@ from typing import Any
 
 import httpx
 from bench_stats import summarise
-from longterm import Runner, check_total, forget, memories, search_bodies, timed_ingest
+from longterm import Runner, check_total, finish, forget, json_headers, memories, search_bodies, timed_ingest
 
 MODES = ("semantic", "keyword", "hybrid")
 
@@ -82,9 +81,7 @@ def main() -> int:
     share = -(-args.others // len(others))
     bodies = search_bodies(rng, args.warmup + args.searches, measured_ns, args.mode)
     again = search_bodies(rng, args.warmup + args.searches, measured_ns, args.mode)
-    headers = {"Content-Type": "application/json"}
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
+    headers = json_headers(args.token)
 
     stored: dict[str, int] = {}
     with httpx.Client(base_url=args.url.rstrip("/"), headers=headers, timeout=120.0) as client:
@@ -121,13 +118,8 @@ def main() -> int:
         "p95_growth_pct": growth(alone["p95"], among["p95"]),
         "ingest_per_s": round(args.count / own_s, 1),
         "others_ingest_per_s": round(args.others / others_s, 1),
-        "errors": runner.errors,
-        "problems": runner.problems,
-        "namespace": measured_ns if args.keep else None,
-        "url": args.url,
     }
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 1 if runner.errors else 0
+    return finish(result, runner, measured_ns, args)
 
 
 if __name__ == "__main__":
