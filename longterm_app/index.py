@@ -168,6 +168,26 @@ def namespace_indexes(client: redis.Redis) -> list[str]:
     return sorted(name for name in names if name.startswith(NAMESPACE_INDEX_PREFIX))
 
 
+def stale_statistics_warning(client: redis.Redis) -> str | None:
+    """A warning when RediSearch collects rewritten memories' old postings only once an index
+    holds more than FORK_GC_CLEAN_THRESHOLD of them: below that, a small namespace's keyword
+    ranking stays skewed for good (memoryserver/localredis.py measures it)."""
+    try:
+        reply = client.execute_command("FT.CONFIG", "GET", "FORK_GC_CLEAN_THRESHOLD")
+    except redis.ResponseError:  # a managed Redis may not expose it
+        return None
+    pairs = reply.items() if isinstance(reply, dict) else [tuple(pair) for pair in reply]
+    threshold = next((int(value) for _, value in pairs if value not in (None, b"", "")), 0)
+    if threshold <= 0:
+        return None
+    return (
+        f"RediSearch collects a rewritten memory's old postings only once an index holds more than "
+        f"{threshold} of them, so small namespaces keep skewed keyword statistics after edits and "
+        "tagging: run CONFIG SET search-fork-gc-clean-threshold 0 (Redis 8; Redis Stack: FT.CONFIG "
+        "SET FORK_GC_CLEAN_THRESHOLD 0), see README 'Keyword statistics'."
+    )
+
+
 def ensure_index(client: redis.Redis, model_identity: str, dims: int) -> bool:
     """Create the index if it is missing; refuse a different embedding model. True if created."""
     raw = client.hget(META_KEY, "model")

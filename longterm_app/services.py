@@ -11,7 +11,12 @@ from urllib.parse import unquote
 
 from longterm_app.access import check_owner, scoped_filters, scoped_record
 from longterm_app.forgetting import select_for_forgetting
-from longterm_app.index import NAMESPACE_INDEX_PREFIX, ensure_index, ensure_namespace_index
+from longterm_app.index import (
+    NAMESPACE_INDEX_PREFIX,
+    ensure_index,
+    ensure_namespace_index,
+    stale_statistics_warning,
+)
 from longterm_app.queries import filter_query, ids_query
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repository import (
@@ -81,6 +86,11 @@ def ensure_memory_index(embedder: Embedder | None = None) -> bool:
     """Create the search index for the configured embedding model if it is missing."""
     embedder = embedder or get_embedder()
     return ensure_index(get_redis("long_term"), embedder.identity, embedder.dims)
+
+
+def index_settings_warning() -> str | None:
+    """What the long-term Redis's settings cost search quality, if anything."""
+    return stale_statistics_warning(get_redis("long_term"))
 
 
 def _ensure_namespace_index(namespace: str, embedder: Embedder | None = None) -> None:

@@ -19,7 +19,7 @@ def warm_up() -> None:
     Done before serving, so the first request is not the slow one; a changed embedding
     model raises here (Conflict), so the server refuses to start.
     """
-    from longterm_app.services import ensure_memory_index
+    from longterm_app.services import ensure_memory_index, index_settings_warning
     from memoryserver.embeddings import get_embedder
 
     off = features_off_summary()
@@ -30,5 +30,7 @@ def warm_up() -> None:
     embedder.embed("warm up")
     try:
         ensure_memory_index(embedder)
+        if warning := index_settings_warning():
+            logger.warning(warning)
     except (RedisConnectionError, RedisTimeoutError):
         logger.warning("Redis is unreachable at start-up; the search index will be created on first use.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from longterm_app.index import namespace_index
@@ -19,8 +21,10 @@ def store(api, namespace: str, memories: list[dict]) -> None:
     assert response.status_code == 200, response.text
 
 
-def ranking(api, namespace: str, mode: str, text: str = "Alice dog park") -> list[tuple[str, float]]:
-    body = {"text": text, "namespace": {"eq": namespace}, "search_mode": mode, "limit": 3}
+def ranking(
+    api, namespace: str, mode: str, text: str = "Alice dog park", limit: int = 3
+) -> list[tuple[str, float]]:
+    body = {"text": text, "namespace": {"eq": namespace}, "search_mode": mode, "limit": limit}
     response = api.post("/long-term-memory/search", json=body)
     assert response.status_code == 200, response.text
     return [(hit["id"], round(hit["score"], 6)) for hit in response.json()["memories"]]
@@ -93,3 +97,39 @@ def test_namespace_conditions_beside_eq_still_apply_on_the_namespace_index(api, 
         response = api.post("/long-term-memory/search", json={**body, "search_mode": mode})
         assert response.status_code == 200, response.text
         assert len(response.json()["memories"]) == (found if mode != "keyword" else min(found, 2))
+
+
+def test_a_small_namespaces_rewritten_memories_leave_no_stale_keyword_statistics(api):
+    # A rewrite re-indexes a memory, and its old postings count in how rare each word looks
+    # until RediSearch collects them, which by default never happens below 100 rewrites.
+    dogs = [{"id": f"d{i}", "text": f"the dog{' sat' * i} by the door"} for i in range(4)]
+    cats = [{"id": f"c{i}", "text": f"the cat{' sat' * i} on the mat"} for i in range(4)]
+    store(api, "mine", dogs + cats)
+
+    def twins_score_alike() -> bool:  # each dog memory scores as its cat twin, as when fresh
+        scores = dict(ranking(api, "mine", "keyword", "dog cat", limit=8))
+        return all(scores[f"d{i}"] == scores[f"c{i}"] for i in range(4))
+
+    assert twins_score_alike()
+    for memory in dogs:
+        response = api.patch(f"/long-term-memory/{memory['id']}?namespace=mine", json={"topics": ["pets"]})
+        assert response.status_code == 200, response.text
+    assert not twins_score_alike()  # "dog" looks as common as "the" until collected
+    deadline = time.monotonic() + 30
+    while not twins_score_alike() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert twins_score_alike()
+
+
+def test_start_up_warns_when_redis_leaves_small_indexes_uncollected(redis_client):
+    from longterm_app.services import index_settings_warning
+
+    assert index_settings_warning() is None  # the local Redis collects every index
+    redis_client.execute_command("FT.CONFIG", "SET", "FORK_GC_CLEAN_THRESHOLD", "100")
+    try:
+        warning = index_settings_warning()
+    finally:
+        redis_client.execute_command("FT.CONFIG", "SET", "FORK_GC_CLEAN_THRESHOLD", "0")
+    assert (
+        warning is not None and "more than 100" in warning and "search-fork-gc-clean-threshold 0" in warning
+    )
