@@ -143,22 +143,42 @@ async def queue_compaction(**options: Any) -> str:
 def tag_memories(namespace: str, memory_ids: list[str], user_id: str | None = None) -> dict[str, Any]:
     """Fill the empty topics and entities of these memories (of one owner): the local entity
     model and/or one chat-model call per batch."""
-    result = asyncio.run(_tag(namespace, memory_ids, user_id))
-    if result["topic_fit_queued"]:  # the namespace reached the size for topics, or grew by half
+    result = tag_memory_groups([(namespace, memory_ids, user_id)])
+    return {
+        "namespace": namespace,
+        "tagged": result["tagged"],
+        "topic_fit_queued": bool(result["topic_fits"]),
+    }
+
+
+def tag_memory_groups(groups: list[tuple[str, list[str], str | None]]) -> dict[str, Any]:
+    """`tag_memories` for the memories of several owners (namespace, ids, user) at once: one job
+    per stored batch, whoever owns its memories."""
+    tagged, due = asyncio.run(_tag(groups))
+    for namespace in due:  # the namespace reached the size for topics, or grew by half
         enqueue_once(
             "topics:" + namespace, "default", fit_namespace_topics, namespace, tenants=[(namespace, None)]
         )
-    return result
+    return {"tagged": tagged, "topic_fits": due}
 
 
-async def _tag(namespace: str, memory_ids: list[str], user_id: str | None) -> dict[str, Any]:
+async def _tag(groups: list[tuple[str, list[str], str | None]]) -> tuple[int, list[str]]:
     bertopic = topic_tagger()[0] == "bertopic"
+    tagged = 0
+    models: dict[str, FittedTopics | None] = {}
     async with fresh_async_redis("long_term") as client:
         store = MemoryStore(client)
-        model = await _topic_model(TopicModelStore(client), namespace) if bertopic else None
-        tagged = await tag_records(store, get_chat_model, namespace, memory_ids, user_id, model)
-        due = bertopic and _refit_due(model, await store.count(namespace_query(namespace)))
-    return {"namespace": namespace, "tagged": tagged, "topic_fit_queued": due}
+        for namespace, memory_ids, user_id in groups:
+            if bertopic and namespace not in models:
+                models[namespace] = await _topic_model(TopicModelStore(client), namespace)
+            model = models.get(namespace)
+            tagged += await tag_records(store, get_chat_model, namespace, memory_ids, user_id, model)
+        due = [
+            namespace
+            for namespace, model in models.items()
+            if _refit_due(model, await store.count(namespace_query(namespace)))
+        ]
+    return tagged, due
 
 
 def _refit_due(model: FittedTopics | None, count: int) -> bool:
@@ -213,15 +233,15 @@ async def _fit_topics(namespace: str) -> dict[str, Any]:
     }
 
 
-def queue_tagging_sync(records: list[MemoryRecord]) -> list[str]:
-    """One tagging job per namespace and owner for the records that lack topics or entities."""
+def queue_tagging_sync(records: list[MemoryRecord]) -> str | None:
+    """One tagging job for the records that lack topics or entities (None: no such record)."""
     by_owner: dict[tuple[str, str | None], list[str]] = {}
     for record in missing_tags(records):
         by_owner.setdefault((record.namespace or "", record.user_id), []).append(record.id)
-    return [
-        enqueue("extraction", tag_memories, ns, ids, user, tenants=[(ns, user)])
-        for (ns, user), ids in by_owner.items()
-    ]
+    if not by_owner:
+        return None
+    groups = [(ns, ids, user) for (ns, user), ids in by_owner.items()]
+    return enqueue("extraction", tag_memory_groups, groups, tenants=list(by_owner))
 
 
 async def queue_tagging(records: list[MemoryRecord]) -> None:
