@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from django.conf import settings
 from pydantic import BaseModel, Field
@@ -77,7 +77,7 @@ async def _local_entities(batch: list[MemoryRecord]) -> list[list[str]]:
     ENRICHMENT_CPU_SHARE of the time, pausing after each chunk, so it slows requests little
     and still gets on. On two cores, tagging flat out during an ingest slowed it by 20 %, even
     in a thread that got only idle CPU (SCHED_IDLE, which starves it under steady load);
-    working 20 % of the time while the machine is busy, by 0-5 % (bench/enrichment.py)."""
+    working 20 % of the time while the machine is busy, by 6.7 % (bench/enrichment.py)."""
     share, load = float(settings.ENRICHMENT_CPU_SHARE), OtherLoad()
     found: list[list[str]] = []
     for start in range(0, len(batch), LOCAL_CHUNK):
@@ -90,19 +90,25 @@ async def _local_entities(batch: list[MemoryRecord]) -> list[list[str]]:
     return found
 
 
+# The memories of one owner: (namespace, memory ids, user id or None).
+Group = tuple[str, list[str], str | None]
+
+
 async def tag_records(
     store: MemoryStore,
     chat_model: Callable[[], ChatModel],
-    namespace: str,
-    memory_ids: list[str],
-    user_id: str | None = None,
-    topic_model: FittedTopics | None = None,
+    groups: Sequence[Group],
+    topic_models: Mapping[str, FittedTopics | None] | None = None,
 ) -> int:
-    """Tag the memories (of one owner) that still lack topics or entities; return how many were
-    updated. `chat_model` gives the chat model, asked for only when a batch needs it;
-    `topic_model` is the namespace's BERTopic model, when topics come from one."""
-    found = await store.get_many(namespace, memory_ids, user_id)
-    records = missing_tags([MemoryRecord.model_validate_json(raw) for raw in found if raw is not None])
+    """Tag the memories that still lack topics or entities, in batches shared by all their
+    owners; return how many were updated. `chat_model` gives the chat model, asked for only
+    when a batch needs it; `topic_models` holds each namespace's BERTopic model, when topics
+    come from one."""
+    records: list[MemoryRecord] = []
+    for namespace, memory_ids, user_id in groups:
+        found = await store.get_many(namespace, memory_ids, user_id)
+        records += [MemoryRecord.model_validate_json(raw) for raw in found if raw is not None]
+    records = missing_tags(records)
     topics_by, entities_by = topic_tagger()[0], entity_extractor()[0]
     chat = topics_by == "llm" or entities_by == "llm"
     size = BATCH if chat else LOCAL_BATCH
@@ -111,15 +117,15 @@ async def tag_records(
         batch = records[start : start + size]
         answers = _chat_tags(chat_model(), batch) if chat else {}
         local = await _local_entities(batch) if entities_by == "local" else [[] for _ in batch]
-        modelled = await _modelled_topics(store, topic_model, batch) if topics_by == "bertopic" else {}
+        modelled = await _modelled_topics(store, topic_models or {}, batch) if topics_by == "bertopic" else {}
         tags = []
         for number, (record, found_entities) in enumerate(zip(batch, local, strict=True), 1):
             answer = answers.get(number)
             topics = []
             if not record.topics and topics_by == "llm" and answer:
                 topics = clean_tags(answer.topics)
-            elif not record.topics and record.id in modelled:
-                topics = [modelled[record.id]]
+            elif not record.topics and record_key(record) in modelled:
+                topics = [modelled[record_key(record)]]
             if entities_by == "llm":
                 found_entities = clean_tags(answer.entities) if answer else []
             entities = found_entities if entities_by != "off" and not record.entities else []
@@ -130,13 +136,24 @@ async def tag_records(
 
 
 async def _modelled_topics(
-    store: MemoryStore, model: FittedTopics | None, batch: list[MemoryRecord]
+    store: MemoryStore, models: Mapping[str, FittedTopics | None], batch: list[MemoryRecord]
 ) -> dict[str, str]:
-    """{memory id: topic label} from the namespace's topic model, for those near a topic."""
-    if model is None:
-        return {}
-    keys = [record_key(record) for record in batch if not record.topics]
-    vectors = await store.vectors(keys)
-    present = [record for record in batch if not record.topics and record_key(record) in vectors]
-    labels = assign_topics(model, [vectors[record_key(record)] for record in present])
-    return {record.id: label for record, label in zip(present, labels, strict=True) if label is not None}
+    """{memory key: topic label} from each namespace's topic model, for those near a topic."""
+    untagged = [record for record in batch if not record.topics and models.get(record.namespace or "")]
+    vectors = await store.vectors([record_key(record) for record in untagged])
+    labelled: dict[str, str] = {}
+    for namespace, model in models.items():
+        present = [
+            record
+            for record in untagged
+            if (record.namespace or "") == namespace and record_key(record) in vectors
+        ]
+        if model is None or not present:
+            continue
+        labels = assign_topics(model, [vectors[record_key(record)] for record in present])
+        labelled |= {
+            record_key(record): label
+            for record, label in zip(present, labels, strict=True)
+            if label is not None
+        }
+    return labelled

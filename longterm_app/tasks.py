@@ -23,7 +23,7 @@ from longterm_app.queries import namespace_query
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore
 from longterm_app.services import BackgroundWork, index_records
-from longterm_app.tagging import missing_tags, tag_records, tagging_enabled
+from longterm_app.tagging import Group, missing_tags, tag_records, tagging_enabled
 from longterm_app.topic_model import FittedTopics, TooFewMemories, TopicModelMismatch, fit_topics, needs_refit
 from longterm_app.topic_store import TopicModelStore
 from memoryserver.embeddings import get_embedder
@@ -151,9 +151,9 @@ def tag_memories(namespace: str, memory_ids: list[str], user_id: str | None = No
     }
 
 
-def tag_memory_groups(groups: list[tuple[str, list[str], str | None]]) -> dict[str, Any]:
-    """`tag_memories` for the memories of several owners (namespace, ids, user) at once: one job
-    per stored batch, whoever owns its memories."""
+def tag_memory_groups(groups: list[Group]) -> dict[str, Any]:
+    """`tag_memories` for the memories of several owners at once: one job per stored batch,
+    whoever owns its memories."""
     tagged, due = asyncio.run(_tag(groups))
     for namespace in due:  # the namespace reached the size for topics, or grew by half
         enqueue_once(
@@ -162,21 +162,16 @@ def tag_memory_groups(groups: list[tuple[str, list[str], str | None]]) -> dict[s
     return {"tagged": tagged, "topic_fits": due}
 
 
-async def _tag(groups: list[tuple[str, list[str], str | None]]) -> tuple[int, list[str]]:
-    bertopic = topic_tagger()[0] == "bertopic"
-    tagged = 0
-    models: dict[str, FittedTopics | None] = {}
+async def _tag(groups: list[Group]) -> tuple[int, list[str]]:
+    namespaces = sorted({namespace for namespace, _, _ in groups})
     async with fresh_async_redis("long_term") as client:
         store = MemoryStore(client)
-        for namespace, memory_ids, user_id in groups:
-            if bertopic and namespace not in models:
-                models[namespace] = await _topic_model(TopicModelStore(client), namespace)
-            model = models.get(namespace)
-            tagged += await tag_records(store, get_chat_model, namespace, memory_ids, user_id, model)
+        models: dict[str, FittedTopics | None] = {}
+        if topic_tagger()[0] == "bertopic":
+            models = {ns: await _topic_model(TopicModelStore(client), ns) for ns in namespaces}
+        tagged = await tag_records(store, get_chat_model, groups, models)
         due = [
-            namespace
-            for namespace, model in models.items()
-            if _refit_due(model, await store.count(namespace_query(namespace)))
+            ns for ns, model in models.items() if _refit_due(model, await store.count(namespace_query(ns)))
         ]
     return tagged, due
 
@@ -240,7 +235,7 @@ def queue_tagging_sync(records: list[MemoryRecord]) -> str | None:
         by_owner.setdefault((record.namespace or "", record.user_id), []).append(record.id)
     if not by_owner:
         return None
-    groups = [(ns, ids, user) for (ns, user), ids in by_owner.items()]
+    groups: list[Group] = [(ns, ids, user) for (ns, user), ids in by_owner.items()]
     return enqueue("extraction", tag_memory_groups, groups, tenants=list(by_owner))
 
 

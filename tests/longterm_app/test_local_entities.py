@@ -105,7 +105,7 @@ def _tagging_cpu_share(settings, share: float) -> float:
 
 
 def test_local_tagging_works_flat_out_while_the_machine_is_idle(settings):
-    assert _tagging_cpu_share(settings, 0.2) >= 0.75
+    assert _tagging_cpu_share(settings, 0.2) >= 0.6
 
 
 def test_local_tagging_works_its_share_of_the_time_while_the_machine_is_busy(settings):
