@@ -47,6 +47,7 @@ from longterm_app.schemas import (
     TagFilter,
 )
 from longterm_app.search import Searcher
+from longterm_app.tagging import entities_before_write
 from memoryserver.auth.principal import SYSTEM, Principal
 from memoryserver.embeddings import Embedder, get_embedder
 from memoryserver.errors import Conflict, InvalidInput, NotFound
@@ -152,11 +153,13 @@ async def store_worker_records(
     work: BackgroundWork,
     timestamp: float | None = None,
 ) -> dict[str, str]:
-    """Store records a worker made (promoted or extracted), then queue their tagging; their
-    owners are already set."""
+    """Store records a worker made (promoted or extracted), their local entities already found,
+    then queue what else they need tagged; their owners are already set."""
     timestamp = timestamp or now()
-    merged = await index_records(store, embedder, [prepare(record, timestamp, SYSTEM) for record in records])
-    await work.tagging([record for record in records if record.id not in merged])
+    prepared = [prepare(record, timestamp, SYSTEM) for record in records]
+    untagged = await entities_before_write(prepared)
+    merged = await index_records(store, embedder, prepared)
+    await work.tagging([record for record in untagged if record.id not in merged])
     return merged
 
 

@@ -71,6 +71,20 @@ def _chat_tags(model: ChatModel, batch: list[MemoryRecord]) -> dict[int, Tags]:
     return {tags.number: tags for tags in result.data.memories}
 
 
+async def entities_before_write(records: list[MemoryRecord]) -> list[MemoryRecord]:
+    """Give memories a worker made (promoted, extracted) their local entities before their first
+    write, so each is indexed once instead of again when tagged; return those that still need
+    tagging afterwards (topics)."""
+    if entity_extractor()[0] != "local":
+        return records
+    untagged = [record for record in records if not record.entities]
+    found = await asyncio.to_thread(local_entities, [record.text for record in untagged])
+    for record, names in zip(untagged, found, strict=True):
+        record.entities = names
+    topics = topic_tagger()[0] != "off"
+    return [record for record in records if topics and not record.topics]
+
+
 async def _local_entities(batch: list[MemoryRecord]) -> list[list[str]]:
     """The local model's entities of each memory, found in chunks: flat out while the rest of
     the machine is idle, and while it is busy (requests, embedding an ingest) working at most

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from longterm_app.entities import MAX_CHARACTERS, local_entities
+from longterm_app.index import namespace_index
 
 MARIA = "Maria Lopez moved to Berlin in 2023 to work for Siemens."
 
@@ -43,6 +44,14 @@ def test_the_v1_api_and_promotion_get_entities_too(api, sync_jobs):
     api.put("/sessions/s1/memory", json={"memories": [memory]})  # promoted by the worker
     assert entities(api, "v1") == ["Tom", "Chicago"]
     assert entities(api, "p1") == ["Priya Patel", "Microsoft", "Seattle"]
+
+
+def test_a_promoted_memory_is_written_once_with_its_entities(api, sync_jobs, redis_client):
+    memory = {"id": "p2", "text": "Ana Silva flew to Lisbon with TAP.", "namespace": "default"}
+    api.put("/sessions/s2/memory", json={"memories": [memory]})  # promoted by the worker
+    assert entities(api, "p2") == ["Ana Silva", "Lisbon", "TAP"]
+    # Indexed once: a tag written afterwards would re-index it (a second document id).
+    assert int(redis_client.ft(namespace_index("default")).info()["max_doc_id"]) == 1
 
 
 def test_text_the_model_cannot_read_gets_no_entities_and_no_error(api, sync_jobs):
