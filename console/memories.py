@@ -48,6 +48,11 @@ def count(filters: SearchRequest) -> int:
     return search(listing(filters, 1)).total
 
 
+def topics(principal: Principal, namespace: str) -> list[tuple[str, int]]:
+    """The namespace's topics with their memory counts, most common first."""
+    return with_memory_store(lambda store: services.topic_counts(store, principal, namespace))
+
+
 def get(principal: Principal, namespace: str, memory_id: str, user_id: str | None = None) -> MemoryRecord:
     """One memory; `user_id` names its owner (ids are unique per namespace and user)."""
     return with_memory_store(

@@ -13,6 +13,7 @@ urlpatterns = [
     path("sessions/<str:namespace>/<str:session_id>/delete/", sessions.session_delete, name="session-delete"),
     path("memories/", memories.memory_search, name="memories"),
     path("memories/bulk-delete/", bulk.bulk_delete, name="memory-bulk-delete"),
+    path("memories/topics/", memories.topic_list, name="memory-topics"),
     path("memories/<str:namespace>/<str:memory_id>/", memories.memory_detail, name="memory-detail"),
     path("memories/<str:namespace>/<str:memory_id>/edit/", memories.memory_edit, name="memory-edit"),
     path("memories/<str:namespace>/<str:memory_id>/delete/", memories.memory_delete, name="memory-delete"),

@@ -42,14 +42,17 @@ from longterm_app.index import (
     META_KEY,
     IndexRebuilding,
     marker_field,
+    namespace_index,
     rebuild_progress,
     scanning,
 )
+from longterm_app.queries import escape_tag
 from longterm_app.records import MemoryRecord
 
 HASH_PREFIX = "memory_hash:"
 SEQ_PREFIX = "memory_session_seq:"
 ACCESS_PREFIX = "memory_access:"
+MAX_COUNTED_TOPICS = 1_000
 # Per process: when each index was last seen complete; a search also asks FT.INFO whether
 # RediSearch is scanning once SEARCH_INDEX_CHECK_SECONDS have passed since.
 _verified: dict[str, float] = {}  # index -> when it was last seen complete (time.monotonic)
@@ -170,6 +173,10 @@ for i = 1, #ARGV, 4 do
 end
 return done
 """
+
+
+def _missing_index(error: ResponseError) -> bool:
+    return any(words in str(error).lower() for words in ("no such index", "unknown index"))
 
 
 def _part(value: str) -> str:
@@ -580,7 +587,7 @@ class MemoryStore:
                 try:
                     marker, *replies = await pipe.execute()
                 except ResponseError as error:
-                    if "no such index" in str(error).lower() or "unknown index" in str(error).lower():
+                    if _missing_index(error):
                         raise MissingIndex(index) from None
                     raise
             if check:
@@ -618,6 +625,22 @@ class MemoryStore:
             [("FT.SEARCH", INDEX_NAME, query, "NOCONTENT", "LIMIT", 0, batch, "DIALECT", 2)]
         )
         return [item[b"id"].decode() for item in reply[b"results"]]
+
+    async def topic_counts(self, namespace: str, limit: int) -> list[tuple[str, int]]:
+        """The namespace's topics (lower case, as the index keeps them) with how many memories
+        carry each, most common first; empty when the namespace has no memories yet. At most
+        MAX_COUNTED_TOPICS topics are counted, in two round trips."""
+        index = namespace_index(namespace)
+        try:
+            values = await self.client.execute_command("FT.TAGVALS", index, "topics")
+        except ResponseError as error:
+            if _missing_index(error):
+                return []
+            raise
+        topics = sorted(v.decode() if isinstance(v, bytes) else str(v) for v in values)[:MAX_COUNTED_TOPICS]
+        calls = [SearchCall(f"@topics:{{{escape_tag(topic)}}}", limit=0, index=index) for topic in topics]
+        counts = zip(topics, (page.total for page in await self.search(calls)), strict=True) if calls else []
+        return sorted(counts, key=lambda pair: (-pair[1], pair[0]))[:limit]
 
     async def count_by_namespace(self) -> dict[str, int]:
         """Indexed memories per namespace."""

@@ -216,6 +216,13 @@ def _namespace(principal: Principal, namespace: str | None) -> str:
     return principal.check_namespace(namespace) if namespace else principal.default_namespace()
 
 
+async def topic_counts(
+    store: MemoryStore, principal: Principal, namespace: str | None, limit: int = 200
+) -> list[tuple[str, int]]:
+    """A namespace's topics, each with how many memories carry it, most common first."""
+    return await store.topic_counts(_namespace(principal, namespace), limit)
+
+
 def _missing(memory_id: str, namespace: str) -> NotFound:
     return NotFound(f"No memory '{memory_id}' in namespace '{namespace}'.")
 

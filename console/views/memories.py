@@ -41,6 +41,20 @@ def memory_search(request: HttpRequest) -> HttpResponse:
     return render(request, "console/memories/search.html", context)
 
 
+@staff_view
+@require_GET
+def topic_list(request: HttpRequest) -> HttpResponse:
+    """A namespace's topics with their counts; each links to the memories that carry it."""
+    namespace = request.GET.get("namespace", "").strip()
+    context: dict[str, Any] = {"namespace": namespace}
+    if namespace:
+        counts = memories.topics(admin_principal(request), namespace)
+        context["topics"] = [
+            (topic, count, urlencode({"namespace": namespace, "topics": topic})) for topic, count in counts
+        ]
+    return render(request, "console/memories/topics.html", context)
+
+
 def _owner(request: HttpRequest) -> str | None:
     """The memory's user, from `?user_id=` (ids are unique per namespace and user)."""
     return request.GET.get("user_id") or None

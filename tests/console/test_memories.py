@@ -337,3 +337,19 @@ def test_two_users_memories_of_one_id_each_have_their_page(console: Client):
     deleted = console.post("/console/memories/default/pref/delete/?user_id=bob")
     assert deleted.status_code == 302
     assert "Alice prefers tea" in html(console.get("/console/memories/default/pref/"))  # the only one now
+
+
+def test_a_namespaces_topics_are_listed_with_counts_and_link_to_their_memories(console: Client, pets):
+    page = html(console.get("/console/memories/topics/", {"namespace": "default"}))
+    rows = [row.split("</tr>")[0] for row in page.split("<tr>")[2:]]
+    assert len(rows) == 2 and "pets" in rows[0] and ">2<" in rows[0]  # most common first
+    assert "exercise" in rows[1] and ">1<" in rows[1]
+    assert "finance" not in page  # another namespace's topic
+    link = rows[0].split('href="')[1].split('"')[0].replace("&amp;", "&")
+    assert link == "/console/memories/?namespace=default&topics=pets"
+    assert set(listed(console.get(link))) == {"cat", "dog"}
+
+
+def test_a_namespace_without_topics_says_so(console: Client, pets):
+    response = console.get("/console/memories/topics/", {"namespace": "nobody"})
+    assert response.status_code == 200 and "No topics in namespace 'nobody' yet." in html(response)
