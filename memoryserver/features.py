@@ -48,15 +48,12 @@ def _who_tags(
     """Who tags new memories' `what`: `local` (named `local`), `llm` or `off`, and why.
 
     `switch` (ENABLE_...) turns tagging off; `choice_setting` chooses; unset, the chat model
-    tags when one is configured. The local model is chosen explicitly: tags written after a
-    memory was indexed re-index it, and until RediSearch's garbage collection has run the
-    keyword statistics are skewed (measured on LoCoMo right after local tagging: default
-    recall@10 0.641 instead of 0.725, back to 0.725 once collected).
+    tags when one is configured and the local model otherwise.
     """
     if not getattr(settings, switch):
         return "off", f"{what} tagging is switched off ({switch}=false)"
     model_on, model_detail = chat_model_status()
-    chosen = getattr(settings, choice_setting) or "llm"
+    chosen = getattr(settings, choice_setting) or ("llm" if model_on else local)
     if chosen == "off":
         return "off", f"{what} tagging is switched off ({choice_setting}=off)"
     if chosen == "llm":
@@ -71,7 +68,8 @@ def _who_tags(
 
 
 def entity_extractor() -> tuple[str, str]:
-    """Who tags new memories' entities: `llm` (the default), `local` or `off` (ENTITY_EXTRACTOR), and why."""
+    """Who tags new memories' entities: `llm` (with a chat model), `local` (without) or `off`
+    (ENTITY_EXTRACTOR), and why."""
     return _who_tags("entity", "ENABLE_NER", "ENTITY_EXTRACTOR", "local", local_ner_status(), "the local {}")
 
 
@@ -83,8 +81,8 @@ def bertopic_status() -> tuple[bool, str]:
 
 
 def topic_tagger() -> tuple[str, str]:
-    """Who tags new memories' topics: `llm` (the default), `bertopic` (fitted per namespace)
-    or `off` (TOPIC_MODEL), and why."""
+    """Who tags new memories' topics: `llm` (with a chat model), `bertopic` (without; fitted
+    per namespace) or `off` (TOPIC_MODEL), and why."""
     detail = "{}, fitted per namespace of 100 memories or more"
     return _who_tags("topic", "ENABLE_TOPIC_EXTRACTION", "TOPIC_MODEL", "bertopic", bertopic_status(), detail)
 

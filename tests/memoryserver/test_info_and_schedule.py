@@ -18,12 +18,12 @@ def test_info_says_which_features_are_off_and_why(api):
     features = info["features"]
     assert features["chat_model"]["enabled"] is False
     assert "No chat model is configured" in features["summarization"]["detail"]
-    assert features["extraction"]["enabled"] is False and features["topics"]["enabled"] is False
-    # The local models are chosen explicitly; /info says how.
-    assert "TOPIC_MODEL=bertopic" in features["topics"]["detail"]
-    assert "ENTITY_EXTRACTOR=local" in features["entities"]["detail"]
+    assert features["extraction"]["enabled"] is False
+    # Without a chat model the local models tag topics and entities.
+    assert features["topics"]["enabled"] is True and "BERTopic" in features["topics"]["detail"]
+    assert features["entities"]["enabled"] is True and "local spaCy" in features["entities"]["detail"]
     assert features["compaction"]["enabled"] is True and "only reported" in features["compaction"]["detail"]
-    assert features["local_ner"]["enabled"] is False and features["bertopic"]["enabled"] is False
+    assert features["local_ner"]["enabled"] is True and features["bertopic"]["enabled"] is True
     assert info["embedding_model"] == "local:multilingual-e5-small:384"
     assert set(info["queues"]) == {"summarization", "extraction", "default"}
 
@@ -125,7 +125,7 @@ def test_start_up_logs_one_line_naming_the_features_that_are_off(redis_client, c
     with caplog.at_level(logging.WARNING, logger="memoryserver.startup"):
         warm_up()
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Features off:")]
-    assert "summarization, extraction, topics, entities need a chat model" in line
+    assert "summarization, extraction need a chat model" in line and "topics" not in line
     assert line.count("No chat model is configured") == 1
 
 
