@@ -130,3 +130,9 @@ def test_local_tagging_works_its_share_of_the_time_while_the_machine_is_busy(set
         for process in busy:
             process.kill()
             process.wait()
+
+
+def test_names_are_tagged_without_their_article():
+    (found,) = local_entities(["Liam watched the World Cup final and then visited the United Nations."])
+    assert "World Cup" in found and "United Nations" in found
+    assert not any(name.casefold().startswith("the ") for name in found)
