@@ -91,7 +91,7 @@ async def _local_entities(batch: list[MemoryRecord]) -> list[list[str]]:
     ENRICHMENT_CPU_SHARE of the time, pausing after each chunk, so it slows requests little
     and still gets on. On two cores, tagging flat out during an ingest slowed it by 20 %, even
     in a thread that got only idle CPU (SCHED_IDLE, which starves it under steady load);
-    working 20 % of the time while the machine is busy, by 6.7 % (bench/enrichment.py)."""
+    working 20 % of the time while the machine is busy, by 9 % (bench/enrichment.py)."""
     share, load = float(settings.ENRICHMENT_CPU_SHARE), OtherLoad()
     found: list[list[str]] = []
     for start in range(0, len(batch), LOCAL_CHUNK):
