@@ -1,7 +1,7 @@
 """The `agent-memory` command (the seed's CLI), over this project's manage.py commands.
 
     agent-memory version
-    agent-memory api [--host H] [--port P] [--reload] [--no-migrate] [--access-log]
+    agent-memory api [--host H] [--port P] [--workers N] [--reload] [--no-migrate] [--access-log]
     agent-memory mcp [--mode stdio|sse|streamable-http] [--port P] [--host H] ...
     agent-memory task-worker [--concurrency N] [--redelivery-timeout S] [--burst]
     agent-memory schedule-task TASK_PATH [-a key=value ...]
@@ -59,6 +59,16 @@ WRAPPED: dict[str, Wrapped] = {
 ALIASES = {alias: name for name, wrapped in WRAPPED.items() for alias in wrapped.aliases}
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive integer")
+    return value
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"'{text}' is not a TCP port (1-65535)")
@@ -86,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--reload", action="store_true", help="Restart when the code changes (development).")
     api.add_argument("--no-migrate", action="store_true", help="Do not apply Django's migrations first.")
     api.add_argument("--access-log", action="store_true", help="Log every request (uvicorn's access log).")
+    api.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="Web processes sharing the port, each loading the models once (default WEB_WORKERS, 1).",
+    )
     for name, wrapped in WRAPPED.items():
         commands.add_parser(name, aliases=list(wrapped.aliases), help=wrapped.summary, add_help=False)
     return parser
@@ -156,6 +172,10 @@ def _run_api(options: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    workers = options.workers or settings.WEB_WORKERS
+    if options.reload and workers > 1:
+        sys.stderr.write("--reload runs one web process: leave out --workers (and WEB_WORKERS).\n")
+        return 2
     if not options.no_migrate:
         Path(settings.DATA_DIR).mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
@@ -164,6 +184,7 @@ def _run_api(options: argparse.Namespace) -> int:
         host=options.host or settings.HOST,
         port=options.port or settings.PORT,
         reload=options.reload,
+        workers=workers,
         reload_dirs=[str(BASE_DIR)] if options.reload else None,
         lifespan="on",
         # Adds a deadline for request headers (REQUEST_HEADER_TIMEOUT_SECONDS) to uvicorn's

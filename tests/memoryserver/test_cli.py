@@ -148,6 +148,30 @@ def test_api_serves_until_stopped_and_logs_json_with_request_ids(cli_env):
     assert any(line["request_id"] == "probe-1" and "/health" in line["message"] for line in access), access
 
 
+def test_api_runs_several_web_processes_from_web_workers(cli_env):
+    port = free_port()
+    with serving(
+        {**cli_env, "WEB_WORKERS": "2"}, "api", "--host", "127.0.0.1", "--port", str(port)
+    ) as process:
+        wait_for_health(f"http://127.0.0.1:{port}", process)
+
+        def web_processes() -> list[str]:
+            found = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+            return found.stdout.split()
+
+        deadline = time.monotonic() + 60
+        while len(web_processes()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(web_processes()) >= 2
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert all(client.get("/health").status_code == 200 for _ in range(50))
+
+
+def test_reload_refuses_several_web_processes(cli_env):
+    result = run(cli_env, "api", "--reload", "--workers", "2", "--no-migrate")
+    assert result.returncode == 2 and "--reload runs one web process" in result.stderr
+
+
 def test_mcp_serves_sse_until_stopped(cli_env):
     port = free_port()
     with serving(cli_env, "mcp", "--sse", "--port", str(port), stop=signal.SIGINT) as process:

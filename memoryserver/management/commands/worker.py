@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from memoryserver.cli import positive_int
 from memoryserver.worker import run_pool, run_worker
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a positive integer")
-    return value
 
 
 class Command(BaseCommand):
@@ -32,14 +22,14 @@ class Command(BaseCommand):
         parser.add_argument("--burst", action="store_true", help="Exit when the queues are empty.")
         parser.add_argument(
             "--concurrency",
-            type=_positive,
+            type=positive_int,
             default=1,
             metavar="N",
             help="Worker processes to run (default 1): N jobs at once, N copies of the embedding model.",
         )
         parser.add_argument(
             "--redelivery-timeout",
-            type=_positive,
+            type=positive_int,
             default=None,
             metavar="SECONDS",
             help="Job timeout: a job running longer is stopped and retried, and a job whose worker "
