@@ -33,13 +33,11 @@ import uuid
 from typing import Any
 
 import httpx
-from longterm import NAMES, Runner, finish, forget, json_headers, memories, timed_ingest
+from longterm import NAMES, Runner, finish, forget, json_headers, memories, server_parser, timed_ingest
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of the running server.")
-    parser.add_argument("--token", default=None, help="Bearer token, when the server requires one.")
+    parser = server_parser(__doc__)
     parser.add_argument("--count", type=int, default=2_000, help="Memories to ingest.")
     parser.add_argument("--poll", type=float, default=0.5, help="Seconds between progress checks.")
     parser.add_argument("--timeout", type=float, default=600.0, help="Give up on enrichment after this.")

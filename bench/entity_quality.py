@@ -25,15 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from longterm import Runner, finish, forget, json_headers, settle
+from longterm import Runner, finish, forget, json_headers, server_parser, settle
 
 SAMPLE = Path(__file__).with_name("data") / "entities_sample.jsonl"
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of the running server.")
-    parser.add_argument("--token", default=None, help="Bearer token, when the server requires one.")
+    parser = server_parser(__doc__)
     parser.add_argument("--sample", type=Path, default=SAMPLE, help="Labelled JSONL: text, entities.")
     parser.add_argument("--keep", action="store_true", help="Do not forget the namespace at the end.")
     return parser.parse_args()

@@ -28,7 +28,6 @@ failed.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from longterm import STATEMENTS, TOPICS, USERS, Runner, _fill
+from longterm import STATEMENTS, TOPICS, USERS, Runner, _fill, finish, server_parser
 
 MIN_WORDS, MAX_WORDS = 8, 190
 # Plain words for the varied filler, so lengths are not only multiples of a template.
@@ -101,9 +100,7 @@ def memory_mib(pid: int) -> dict[str, float]:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of the running server.")
-    parser.add_argument("--token", default=None, help="Bearer token, when the server requires one.")
+    parser = server_parser(__doc__)
     parser.add_argument("--pid", type=int, required=True, help="Pid of the web process to sample.")
     parser.add_argument("--count", type=int, default=100_000, help="Memories to ingest.")
     parser.add_argument("--batch", type=int, default=100, help="Memories per POST (at most 100).")
@@ -158,13 +155,8 @@ def main() -> int:
         "rss_max_mib": max(rss),
         "peak_hwm_mib": samples[-1].get("VmHWM"),
         "samples": samples,
-        "errors": runner.errors,
-        "problems": runner.problems,
-        "namespace": namespace if args.keep else None,
-        "url": args.url,
     }
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 1 if runner.errors else 0
+    return finish(result, runner, namespace, args)
 
 
 if __name__ == "__main__":

@@ -227,10 +227,17 @@ def finish(result: dict[str, Any], runner: Runner, namespace: str, args: argpars
     return 1 if runner.errors else 0
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def server_parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's argument parser, described by its docstring's first line, with the options
+    every benchmark takes: --url of the running server and its bearer --token."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of the running server.")
     parser.add_argument("--token", default=None, help="Bearer token, when the server requires one.")
+    return parser
+
+
+def parse_args() -> argparse.Namespace:
+    parser = server_parser(__doc__)
     parser.add_argument("--count", type=int, default=10_000, help="Memories to ingest.")
     parser.add_argument("--batch", type=int, default=100, help="Memories per POST (at most 100).")
     parser.add_argument("--searches", type=int, default=500, help="Measured searches.")

@@ -32,15 +32,23 @@ from typing import Any
 
 import httpx
 from bench_stats import summarise
-from longterm import Runner, check_total, finish, forget, json_headers, memories, search_bodies, timed_ingest
+from longterm import (
+    Runner,
+    check_total,
+    finish,
+    forget,
+    json_headers,
+    memories,
+    search_bodies,
+    server_parser,
+    timed_ingest,
+)
 
 MODES = ("semantic", "keyword", "hybrid")
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of the running server.")
-    parser.add_argument("--token", default=None, help="Bearer token, when the server requires one.")
+    parser = server_parser(__doc__)
     parser.add_argument("--count", type=int, default=10_000, help="Memories of the measured tenant.")
     parser.add_argument("--others", type=int, default=100_000, help="Memories of the other tenants.")
     parser.add_argument("--other-namespaces", type=int, default=10, help="How many other tenants.")

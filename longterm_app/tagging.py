@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from longterm_app.entities import local_entities
 from longterm_app.extraction import clean_tags
 from longterm_app.records import MemoryRecord
-from longterm_app.repository import MemoryStore, record_key
+from longterm_app.repository import MemoryStore, doc_key, record_key
 from longterm_app.topic_model import FittedTopics, assign_topics
 from memoryserver.features import entity_extractor, topic_tagger
 from memoryserver.llm import ChatMessage, ChatModel
@@ -118,11 +118,9 @@ async def tag_records(
     owners; return how many were updated. `chat_model` gives the chat model, asked for only
     when a batch needs it; `topic_models` holds each namespace's BERTopic model, when topics
     come from one."""
-    records: list[MemoryRecord] = []
-    for namespace, memory_ids, user_id in groups:
-        found = await store.get_many(namespace, memory_ids, user_id)
-        records += [MemoryRecord.model_validate_json(raw) for raw in found if raw is not None]
-    records = missing_tags(records)
+    keys = [doc_key(namespace, memory_id, user) for namespace, ids, user in groups for memory_id in ids]
+    found = await store.get_keys(keys)  # one round trip for every owner
+    records = missing_tags([MemoryRecord.model_validate_json(raw) for raw in found if raw is not None])
     topics_by, entities_by = topic_tagger()[0], entity_extractor()[0]
     chat = topics_by == "llm" or entities_by == "llm"
     size = BATCH if chat else LOCAL_BATCH
