@@ -53,6 +53,7 @@ HASH_PREFIX = "memory_hash:"
 SEQ_PREFIX = "memory_session_seq:"
 ACCESS_PREFIX = "memory_access:"
 MAX_COUNTED_TOPICS = 1_000
+TAG_WRITE_BATCH = 500
 # Per process: when each index was last seen complete; a search also asks FT.INFO whether
 # RediSearch is scanning once SEARCH_INDEX_CHECK_SECONDS have passed since.
 _verified: dict[str, float] = {}  # index -> when it was last seen complete (time.monotonic)
@@ -486,16 +487,21 @@ class MemoryStore:
         return await self.delete_keys([doc_key(namespace, memory_id, user_id) for memory_id in memory_ids])
 
     async def fill_tags(self, tags: Sequence[tuple[MemoryRecord, list[str], list[str]]]) -> int:
-        """Set topics and entities that are still empty, on memories whose text is unchanged."""
-        args: list[Any] = []
-        for record, topics, entities in tags:
-            args += [
-                record_key(record),
-                record.memory_hash or "",
-                orjson.dumps(topics),
-                orjson.dumps(entities),
-            ]
-        return int(await self.client.register_script(_TAGS_SCRIPT)(keys=[], args=args)) if args else 0
+        """Set topics and entities that are still empty, on memories whose text is unchanged; at
+        most TAG_WRITE_BATCH memories per script call, since each write re-indexes a memory and
+        a script holds Redis until it ends (a topic fit tags up to 20,000 at once)."""
+        script, updated = self.client.register_script(_TAGS_SCRIPT), 0
+        for start in range(0, len(tags), TAG_WRITE_BATCH):
+            args: list[Any] = []
+            for record, topics, entities in tags[start : start + TAG_WRITE_BATCH]:
+                args += [
+                    record_key(record),
+                    record.memory_hash or "",
+                    orjson.dumps(topics),
+                    orjson.dumps(entities),
+                ]
+            updated += int(await script(keys=[], args=args))
+        return updated
 
     async def touch(self, keys: Sequence[str], now: float) -> None:
         """Count search hits and note their access time, in one script call."""
