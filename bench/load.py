@@ -3,7 +3,8 @@
 Talks to a running server (one web process and one worker, e.g. `scripts/serve`); it is
 not a test. Options: --url, --token, --clients (32), --seconds (60), --preload (10,000
 memories, ingested first into the namespace `bench-load` unless it already holds them),
---seed.
+--seed, --mix (the share of each operation, default put=30,get=30,search=30,create=10;
+e.g. --mix get=1 measures working-memory reads alone).
 
 Each client loops for --seconds over its own four sessions, choosing each request at
 random: working memory PUT (30 %) and GET (30 %), long-term search (30 %: namespace
@@ -32,7 +33,8 @@ from bench_stats import summarise
 from longterm import TOPICS, memories, search_bodies
 
 NAMESPACE = "bench-load"
-MIX = (("put", 30), ("get", 30), ("search", 30), ("create", 10))
+MIX = "put=30,get=30,search=30,create=10"
+OPERATIONS = ("put", "get", "search", "create")
 WINDOW = 20
 SESSIONS_PER_CLIENT = 4
 
@@ -45,12 +47,28 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--preload", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--mix", type=mix, default=mix(MIX))
     return parser.parse_args()
 
 
+def mix(text: str) -> list[tuple[str, int]]:
+    """ "put=30,get=30" -> [("put", 30), ("get", 30)]."""
+    shares = []
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        if name not in OPERATIONS or not weight.isdigit() or int(weight) < 1:
+            wanted = ", ".join(OPERATIONS)
+            raise argparse.ArgumentTypeError(f"expected operation=weight, operations {wanted}: {part!r}")
+        shares.append((name, int(weight)))
+    return shares
+
+
 class Load:
-    def __init__(self, client: httpx.AsyncClient, rng: random.Random, deadline: float) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, rng: random.Random, deadline: float, shares: list[tuple[str, int]]
+    ) -> None:
         self.client = client
+        self.operations = [name for name, weight in shares for _ in range(weight)]
         self.rng = rng
         self.deadline = deadline
         self.timings: dict[str, list[float]] = defaultdict(list)
@@ -77,10 +95,9 @@ class Load:
         conversations: dict[str, list[dict[str, Any]]] = {
             f"load-{number}-{i}": [] for i in range(SESSIONS_PER_CLIENT)
         }
-        operations = [name for name, weight in MIX for _ in range(weight)]
         sequence = 0
         while time.perf_counter() < self.deadline:
-            operation = self.rng.choice(operations)
+            operation = self.rng.choice(self.operations)
             session = self.rng.choice(list(conversations))
             if operation == "put" or (operation == "get" and session not in self.sessions):
                 sequence += 1
@@ -151,7 +168,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=args.url, headers=headers, timeout=30, limits=limits) as client:
         rng = random.Random(args.seed)
         preload_s = await preload(client, rng, args.preload)
-        load = Load(client, rng, time.perf_counter() + args.seconds)
+        load = Load(client, rng, time.perf_counter() + args.seconds, args.mix)
         started = time.perf_counter()
         await asyncio.gather(*(load.client_loop(n) for n in range(args.clients)))
         elapsed = time.perf_counter() - started
@@ -160,6 +177,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "bench": "load",
         "clients": args.clients,
+        "mix": dict(args.mix),
         "seconds": round(elapsed, 1),
         "requests": requests,
         "requests_per_s": round(requests / elapsed, 1),

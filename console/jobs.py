@@ -66,7 +66,7 @@ def _queue(name: str) -> Queue:
     if name not in settings.TASK_QUEUES:
         raise NotFound(f"No queue '{name}'; the queues are {', '.join(settings.TASK_QUEUES)}.")
     # "auto": enqueue at once, even inside a database transaction, so the job id is known.
-    return django_rq.get_queue(name, connection=get_redis(), commit_mode="auto")
+    return django_rq.get_queue(name, connection=get_redis("queue"), commit_mode="auto")
 
 
 def _traceback(job: Job) -> str | None:
@@ -118,7 +118,7 @@ def all_counts() -> list[QueueCounts]:
 
 def history(queues: list[QueueCounts]) -> JobHistory:
     """The last hour of these queues: jobs waiting per minute (ending with these counts), failures."""
-    return job_history(get_redis(), {queue.name: queue.queued for queue in queues})
+    return job_history(get_redis("queue"), {queue.name: queue.queued for queue in queues})
 
 
 def queue_jobs(name: str) -> QueueJobs:

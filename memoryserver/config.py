@@ -76,6 +76,7 @@ class AppConfig(BaseSettings):
     redis_url: str | None = None
     working_memory_redis_url: str | None = None
     long_term_memory_redis_url: str | None = None
+    queue_redis_url: str | None = None
 
     default_namespace: str = "default"
     window_size: int = Field(20, ge=1, le=10_000)
@@ -139,7 +140,7 @@ class AppConfig(BaseSettings):
     def _lower_log_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("redis_url", "working_memory_redis_url", "long_term_memory_redis_url")
+    @field_validator("redis_url", "working_memory_redis_url", "long_term_memory_redis_url", "queue_redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):

@@ -65,6 +65,20 @@ def free_port() -> int:
 def server_command(port: int, data_dir: Path | None, files: LocalRedisFiles | None = None) -> list[str]:
     """valkey-server arguments: AOF persistence in data_dir, or nothing on disk without one."""
     files = files or locate()
+    command = base_command(files, port)
+    if data_dir is None:
+        command += ["--save", "", "--appendonly", "no"]
+    else:
+        command += ["--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
+    for module in files.modules:
+        command += ["--loadmodule", str(module)]
+        if module.name == "redisearch.so":
+            command += SEARCH_MODULE_ARGS
+    return command
+
+
+def base_command(files: LocalRedisFiles, port: int) -> list[str]:
+    """valkey-server on 127.0.0.1:`port`, with the settings every local server needs."""
     command = [str(files.server), "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes"]
     # FLUSHDB/FLUSHALL free the data on the main thread, as Redis does by default. Valkey 9
     # defaults lazyfree-lazy-user-flush to yes: a plain FLUSHDB then freed every JSON document
@@ -78,16 +92,7 @@ def server_command(port: int, data_dir: Path | None, files: LocalRedisFiles | No
     # 5 s socket timeout and retries) in ~1 run in 10 of test_index_rebuilding.py; a loop
     # of 2000 JSON.SET + FLUSHDB hung within 100 rounds 4 of 4 times, and with this setting
     # never in 3 x 300 rounds. DEL/UNLINK of JSON keys are freed on the main thread anyway.
-    command += ["--lazyfree-lazy-user-flush", "no"]
-    if data_dir is None:
-        command += ["--save", "", "--appendonly", "no"]
-    else:
-        command += ["--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
-    for module in files.modules:
-        command += ["--loadmodule", str(module)]
-        if module.name == "redisearch.so":
-            command += SEARCH_MODULE_ARGS
-    return command
+    return [*command, "--lazyfree-lazy-user-flush", "no"]
 
 
 class LocalRedis:

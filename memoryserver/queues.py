@@ -24,7 +24,7 @@ PENDING_PREFIX = "job_pending:"
 def get_queue(queue_name: str) -> Queue:
     """A queue of settings.RQ_QUEUES; its "ASYNC": False (RQ's own switch) runs jobs at once, for tests."""
     is_async = bool(settings.RQ_QUEUES[queue_name].get("ASYNC", True))
-    return django_rq.get_queue(queue_name, connection=get_redis(), is_async=is_async)
+    return django_rq.get_queue(queue_name, connection=get_redis("queue"), is_async=is_async)
 
 
 def queue_depths() -> dict[str, tuple[int, int]]:
@@ -86,7 +86,7 @@ def enqueue_once(
     """
     key = PENDING_PREFIX + pending_key
     job_id = new_id()
-    client = get_redis()
+    client = get_redis("queue")
     if not client.set(key, job_id, nx=True, ex=PENDING_TTL_SECONDS):
         waiting = client.get(key)
         if waiting is not None:
@@ -102,4 +102,4 @@ def enqueue_once(
 
 def release(pending_key: str) -> None:
     """Called by a coalesced job as it starts: later writes may queue another job."""
-    get_redis().delete(PENDING_PREFIX + pending_key)
+    get_redis("queue").delete(PENDING_PREFIX + pending_key)

@@ -19,11 +19,16 @@ from typing import Any, Literal
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import RedisCluster
 from redis.commands import READ_COMMANDS
 from redis.exceptions import AuthenticationError, BusyLoadingError, ConnectionError, MaxConnectionsError
 from redis.maint_notifications import MaintNotificationsConfig
 
-Store = Literal["working", "long_term"]
+# The three Redis roles, each its own URL, all defaulting to REDIS_URL (README "Scaling out"):
+# working memory (JSON; a Redis/Valkey Cluster is fine), long-term memory (the Query Engine)
+# and the task queues (RQ: one plain Redis, never a cluster).
+Store = Literal["working", "long_term", "queue"]
 # RESP3 everywhere, so search replies have one shape whatever the redis-py version.
 CLIENT_OPTIONS: dict[str, Any] = {"protocol": 3, "socket_connect_timeout": 2, "health_check_interval": 30}
 
@@ -100,19 +105,47 @@ class AsyncReadRetryingRedis(aioredis.Redis):
         return await super().execute_command(*args, **options)
 
 
+ROLE_SETTINGS: dict[Store, str] = {
+    "working": "WORKING_MEMORY_REDIS_URL",
+    "long_term": "LONG_TERM_MEMORY_REDIS_URL",
+    "queue": "QUEUE_REDIS_URL",
+}
+_cluster_urls: dict[str, bool] = {}
+
+
 def redis_url(store: Store = "working") -> str:
-    if store == "working":
-        return settings.WORKING_MEMORY_REDIS_URL or settings.REDIS_URL
-    return settings.LONG_TERM_MEMORY_REDIS_URL or settings.REDIS_URL
+    return str(getattr(settings, ROLE_SETTINGS[store]) or settings.REDIS_URL)
 
 
+def is_cluster(url: str) -> bool:
+    """Whether `url` names a node of a Redis/Valkey Cluster (its `cluster_enabled`), asked once
+    per process and URL. Raises redis.ConnectionError when the server cannot be reached."""
+    known = _cluster_urls.get(url)
+    if known is None:
+        probe = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        try:
+            known = bool(probe.info("cluster").get("cluster_enabled"))
+        finally:
+            probe.close()
+        _cluster_urls[url] = known
+    return known
+
+
+# A cluster client follows MOVED/ASK redirections and, after a connection error, finds the
+# slot's new primary and sends the command again, writes included (redis-py's cluster retry).
+# That is what a failover needs; the working-memory writes are safe to repeat: an append
+# skips message ids the session already holds, and a PUT replaces the whole session.
 def new_redis(url: str) -> redis.Redis:
     """A synchronous client of its own, with this module's recovery rules."""
+    if is_cluster(url):
+        return RedisCluster.from_url(url, **_client_options())  # type: ignore[return-value]
     return ReadRetryingRedis.from_url(url, **_client_options())
 
 
 def new_async_redis(url: str) -> aioredis.Redis:
     """An async client of its own (bound to the running loop), with this module's recovery rules."""
+    if is_cluster(url):
+        return AsyncRedisCluster.from_url(url, **_client_options())  # type: ignore[return-value]
     return AsyncReadRetryingRedis.from_url(url, **_client_options())
 
 

@@ -103,10 +103,11 @@ STATIC_ROOT = DATA_DIR / "static"
 MAX_REQUEST_BODY_BYTES = CONFIG.max_request_body_bytes
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_request_body_bytes
 
-# Redis: one URL by default, or separate ones for working and long-term memory.
+# Redis: one URL by default, or one per role (memoryserver/redis.py, README "Scaling out").
 REDIS_URL = CONFIG.redis_url or "redis://localhost:6379/0"
 WORKING_MEMORY_REDIS_URL = CONFIG.working_memory_redis_url
 LONG_TERM_MEMORY_REDIS_URL = CONFIG.long_term_memory_redis_url
+QUEUE_REDIS_URL = CONFIG.queue_redis_url
 
 DEFAULT_NAMESPACE = CONFIG.default_namespace
 WINDOW_SIZE = CONFIG.window_size
@@ -159,11 +160,9 @@ OPENAI_API_BASE = CONFIG.openai_api_base
 ANTHROPIC_API_KEY = CONFIG.anthropic_api_key
 ANTHROPIC_API_BASE = CONFIG.anthropic_api_base
 
-# Background work (django-rq). Queues share the working-memory Redis by default.
+# Background work (django-rq), on the queue Redis (QUEUE_REDIS_URL, else REDIS_URL).
 TASK_QUEUES = ("summarization", "extraction", "default")
-RQ_QUEUES = {
-    name: {"URL": WORKING_MEMORY_REDIS_URL or REDIS_URL, "DEFAULT_TIMEOUT": 300} for name in TASK_QUEUES
-}
+RQ_QUEUES = {name: {"URL": QUEUE_REDIS_URL or REDIS_URL, "DEFAULT_TIMEOUT": 300} for name in TASK_QUEUES}
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["memoryserver.api.renderers.ORJSONRenderer"],

@@ -31,6 +31,7 @@ from rq.worker import SimpleWorker
 from memoryserver.config import BASE_DIR
 from memoryserver.observability.jobs import count_job_failure, note_queue_depth
 from memoryserver.observability.request_id import current_request_id
+from memoryserver.startup import check_redis
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def run_worker(*, burst: bool, redelivery_timeout: int | None) -> bool:
     tagging of a large ingest, summaries) then takes only the CPU the web processes and
     Redis leave, instead of slowing the requests on a small machine.
     """
+    check_redis()
     if settings.WORKER_NICENESS:
         os.nice(settings.WORKER_NICENESS)
     options: dict[str, Any] = {"job_timeout": redelivery_timeout}

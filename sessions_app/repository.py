@@ -1,21 +1,26 @@
 """Every Redis key and command of working memory.
 
-Layout
-- `working_memory:{ns}:{user}:{session}`  JSON document of one session (optional TTL)
+Layout (`<member>` is `<ns>:<user>:<session>`, each part percent-encoded, so `:`, `{` and
+`}` inside an id can never make two sessions collide)
+- `working_memory:{<member>}`              JSON document of one session (optional TTL)
+- `working_memory_extraction:{<member>}`   message id -> extraction job id, or "done"
+- `working_memory_summary_wait:{<member>}` the window of a summary waiting for extraction
 - `working_memory_sessions`                sorted set of all sessions, scored by last update
-- `working_memory_sessions:{ns}`           the same for one namespace
-- `working_memory_sessions:{ns}:{user}`    the same for one user of a namespace
+- `working_memory_sessions:<ns>`           the same for one namespace
+- `working_memory_sessions:<ns>:<user>`    the same for one user of a namespace
 - `working_memory_expiries`                sessions with a TTL, scored by expiry time
-- `working_memory_extraction:{ns}:{user}:{session}`  message id -> extraction job id, or "done"
-- `working_memory_summary_wait:{ns}:{user}:{session}`  the window of a summary waiting for extraction
+Sorted-set members are `<member>`.
+
+Redis Cluster: the braces are a hash tag, so a session's own keys share one hash slot and
+every script and multi-key command below stays within one slot (tests/cluster enumerates
+them). The listings hold every session, so they cannot share a session's slot. On one
+server a write script updates the listings too, atomically; on a cluster it returns and
+the listings are updated next, one command per listing (a reader may see a new session a
+moment before it is listed). Listing readers drop sessions that expired (`list_keys`).
 
 Every write that changes what a client sees (PUT, append, a folded summary) increments the
 document's `version`, which clients send back in `If-Match` to replace it conditionally.
-
-Key parts are percent-encoded, so `:` inside an id can never make two sessions collide.
-Sorted-set members are `{ns}:{user}:{session}`, the document key without its prefix.
-Writes run as Lua scripts, so a reader never sees half a session. The scripts reach
-keys they derive from members, so a Redis Cluster deployment needs hash tags first.
+Writes run as Lua scripts, so a reader never sees half a session.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
 from sessions_app.schemas import SessionKey
 
@@ -37,11 +44,16 @@ NAMESPACE_SESSIONS_PREFIX = "working_memory_sessions:"
 EXPIRIES = "working_memory_expiries"
 EXTRACTION_PREFIX = "working_memory_extraction:"
 SUMMARY_WAIT_PREFIX = "working_memory_summary_wait:"
+# Set once the keys of an older layout were renamed (`upgrade_layout`).
+LAYOUT_KEY = "working_memory_layout"
+LAYOUT_VERSION = "2"
+# Expired sessions checked per listing read (more wait for the next read).
+EXPIRED_BATCH = 1000
 # A claim outlives every retry of its job (3 retries over ~2.5 min, each up to the job timeout).
 CLAIM_LEASE_SECONDS = 3600
 
-# Lua shared by the write scripts. KEYS: document, namespace listing, all sessions, expiries,
-# user listing.
+# Lua shared by the write scripts. KEYS: document, then (on one server; see the module
+# docstring) namespace listing, all sessions, expiries, user listing.
 _SHARED_LUA = """
 local function current_version(key)
   local raw = redis.call('JSON.GET', key, '$.version')
@@ -51,13 +63,14 @@ end
 local function set_ttl(keys, ttl, now, member)
   if ttl and ttl > 0 then
     redis.call('EXPIRE', keys[1], ttl)
-    redis.call('ZADD', keys[4], tonumber(now) + ttl, member)
+    if keys[4] then redis.call('ZADD', keys[4], tonumber(now) + ttl, member) end
   else
     redis.call('PERSIST', keys[1])
-    redis.call('ZREM', keys[4], member)
+    if keys[4] then redis.call('ZREM', keys[4], member) end
   end
 end
 local function index_session(keys, now, member)
+  if not keys[2] then return end
   redis.call('ZADD', keys[2], now, member)
   redis.call('ZADD', keys[3], now, member)
   if keys[5] ~= keys[2] then redis.call('ZADD', keys[5], now, member) end
@@ -67,9 +80,11 @@ end
 # Appends messages in one step, creating the session (ARGV[1]) when there is none. A message
 # whose id the session already holds is skipped, so a client may safely retry an append.
 # ARGV: new document, now, member, max messages, ttl ('' keeps the session's own), then
-# (id, message JSON, tokens) per message. Returns {'ok', added, version, document} or
-# {'full', messages held}.
-_APPEND_SCRIPT = _SHARED_LUA + """
+# (id, message JSON, tokens) per message. Returns {'ok', added, version, document,
+# ttl} or {'full', messages held}.
+_APPEND_SCRIPT = (
+    _SHARED_LUA
+    + """
 local version = current_version(KEYS[1])
 local ttl = tonumber(ARGV[5])
 local added
@@ -107,14 +122,17 @@ else
 end
 set_ttl(KEYS, ttl, ARGV[2], ARGV[3])
 index_session(KEYS, ARGV[2], ARGV[3])
-return {'ok', added, version, redis.call('JSON.GET', KEYS[1])}
+return {'ok', added, version, redis.call('JSON.GET', KEYS[1]), ttl or 0}
 """
+)
 
 # Replaces a session whole, keeping what the server computed about it: `created_at`, which
 # messages were already extracted and which memories were already promoted (same id, same
 # text), so a client need not send those flags back. Returns
 # {created_at or false, extracted message ids, {memory id, persisted_at}..., pending counts}.
-_PUT_SCRIPT = _SHARED_LUA + """
+_PUT_SCRIPT = (
+    _SHARED_LUA
+    + """
 local function decoded(path)
   local raw = redis.call('JSON.GET', KEYS[1], path)
   if raw then return cjson.decode(raw) end
@@ -165,32 +183,32 @@ set_ttl(KEYS, tonumber(ARGV[3]), ARGV[2], ARGV[4])
 index_session(KEYS, ARGV[2], ARGV[4])
 return {'ok', created, kept_extracted, kept_persisted, unextracted, unpersisted, (version or 0) + 1}
 """
+)
 
 _READ_SCRIPT = """
 redis.call('JSON.SET', KEYS[1], '$.last_accessed', ARGV[1], 'XX')
 return redis.call('JSON.GET', KEYS[1])
 """
 
-_LIST_SCRIPT = """
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)
-for _, member in ipairs(expired) do
-  if redis.call('EXISTS', ARGV[4] .. member) == 0 then
-    local namespace, user = string.match(member, '^([^:]*):([^:]*):')
-    redis.call('ZREM', ARGV[6], member)
-    redis.call('ZREM', ARGV[5] .. namespace, member)
-    if user ~= '' then redis.call('ZREM', ARGV[5] .. namespace .. ':' .. user, member) end
-    redis.call('ZREM', KEYS[2], member)
+# Removes from one listing the (member, expiry time) pairs of ARGV whose score is not past
+# that expiry: a session written again after it expired scores later and stays listed.
+_FORGET_SCRIPT = """
+local removed = 0
+for i = 1, #ARGV, 2 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) <= tonumber(ARGV[i + 1]) then
+    removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
   end
 end
-local offset = tonumber(ARGV[2])
-local page = redis.call('ZREVRANGE', KEYS[1], offset, offset + tonumber(ARGV[3]) - 1)
-return {redis.call('ZCARD', KEYS[1]), page}
+return removed
 """
 
 
 # Folds summarised messages into the context, unless the context changed since the snapshot
 # (a client replaced it): then nothing changes and the caller reports the conflict.
-_APPLY_SUMMARY_SCRIPT = _SHARED_LUA + """
+_APPLY_SUMMARY_SCRIPT = (
+    _SHARED_LUA
+    + """
 local current = redis.call('JSON.GET', KEYS[1], '$.context')
 if not current then return -1 end
 local context = cjson.decode(current)[1]
@@ -212,6 +230,7 @@ redis.call('JSON.SET', KEYS[1], '$.updated_at', ARGV[4])
 redis.call('JSON.SET', KEYS[1], '$.version', current_version(KEYS[1]) + 1)
 return removed
 """
+)
 
 # Sets one field on the items (messages or memories) given as (id, content) pairs, wherever
 # they are now, unless a client changed the item's content (ARGV[4] names it) meanwhile.
@@ -262,16 +281,22 @@ def member_of(key: SessionKey) -> str:
 
 
 def doc_key(key: SessionKey) -> str:
-    return DOC_PREFIX + member_of(key)
+    return _tagged(DOC_PREFIX, member_of(key))
+
+
+def _tagged(prefix: str, member: str) -> str:
+    """A key of the session `member` names, in that session's hash slot."""
+    return f"{prefix}{{{member}}}"
 
 
 def session_id_of(member: bytes) -> str:
     return unquote(member.decode().rsplit(":", 1)[1])
 
 
-def key_of(member: bytes) -> SessionKey:
+def key_of(member: bytes | str) -> SessionKey:
     """The session a sorted-set member names (the inverse of `member_of`)."""
-    namespace, user_id, session_id = (unquote(part) for part in member.decode().split(":"))
+    text = member.decode() if isinstance(member, bytes) else member
+    namespace, user_id, session_id = (unquote(part) for part in text.split(":"))
     return SessionKey(namespace, user_id or None, session_id)
 
 
@@ -315,15 +340,11 @@ class SessionFull:
     held: int
 
 
-def _session_keys(key: SessionKey) -> list[str]:
-    """The keys a write script touches, in the order of _SHARED_LUA's KEYS."""
-    return [
-        doc_key(key),
-        _index_key(key.namespace),
-        ALL_SESSIONS,
-        EXPIRIES,
-        _index_key(key.namespace, key.user_id),
-    ]
+def _listings(key: SessionKey) -> list[str]:
+    """The listings that hold a session: of its user (if any), its namespace, and all."""
+    keys = [_index_key(key.namespace), ALL_SESSIONS]
+    user = _index_key(key.namespace, key.user_id)
+    return keys if user == keys[0] else [user, *keys]
 
 
 class WorkingMemoryStore:
@@ -331,6 +352,34 @@ class WorkingMemoryStore:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
+        # One server: the write scripts keep the listings too (see the module docstring).
+        self.listed_by_scripts = not isinstance(client, AsyncRedisCluster)
+
+    def _script_keys(self, key: SessionKey) -> list[str]:
+        """The keys a write script touches, in the order of _SHARED_LUA's KEYS."""
+        if not self.listed_by_scripts:
+            return [doc_key(key)]
+        return [
+            doc_key(key),
+            _index_key(key.namespace),
+            ALL_SESSIONS,
+            EXPIRIES,
+            _index_key(key.namespace, key.user_id),
+        ]
+
+    async def _list(self, key: SessionKey, now: float, ttl: int) -> None:
+        """After a write on a cluster: the session in its listings and, with a TTL, its expiry."""
+        if self.listed_by_scripts:
+            return
+        member = member_of(key)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for listing in _listings(key):
+                pipe.zadd(listing, {member: now})
+            if ttl > 0:
+                pipe.zadd(EXPIRIES, {member: now + ttl})
+            else:
+                pipe.zrem(EXPIRIES, member)
+            await pipe.execute()
 
     async def read(self, key: SessionKey, now: float) -> bytes | None:
         """Return the stored JSON document, marking it accessed in the same script."""
@@ -347,9 +396,10 @@ class WorkingMemoryStore:
         `if_match` is a version number, "*" (any existing session) or "" (unconditional).
         """
         args: list[bytes | str | int] = [document, repr(now), ttl or 0, member_of(key), if_match]
-        reply = await self.client.register_script(_PUT_SCRIPT)(keys=_session_keys(key), args=args)
+        reply = await self.client.register_script(_PUT_SCRIPT)(keys=self._script_keys(key), args=args)
         if reply[0] == b"stale":
             return StaleVersion(int(reply[1]))
+        await self._list(key, now, ttl or 0)
         _, created, extracted, persisted, unextracted, unpersisted, version = reply
         pairs = [item.decode() for item in persisted]
         return WriteOutcome(
@@ -380,19 +430,19 @@ class WorkingMemoryStore:
         ]
         for message in messages:
             args.extend(message)
-        reply = await self.client.register_script(_APPEND_SCRIPT)(keys=_session_keys(key), args=args)
+        reply = await self.client.register_script(_APPEND_SCRIPT)(keys=self._script_keys(key), args=args)
         if reply[0] == b"full":
             return SessionFull(int(reply[1]))
+        await self._list(key, now, int(reply[4]))
         return AppendOutcome(added=int(reply[1]), version=int(reply[2]), document=reply[3])
 
     async def delete(self, key: SessionKey) -> bool:
+        """The session's keys (one slot: one command), then its listing entries."""
         member = member_of(key)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(doc_key(key), EXTRACTION_PREFIX + member, SUMMARY_WAIT_PREFIX + member)
-            pipe.zrem(ALL_SESSIONS, member)
-            pipe.zrem(_index_key(key.namespace), member)
-            pipe.zrem(_index_key(key.namespace, key.user_id), member)
-            pipe.zrem(EXPIRIES, member)
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.delete(*session_keys(key))
+            for listing in [*_listings(key), EXPIRIES]:
+                pipe.zrem(listing, member)
             deleted, *_ = await pipe.execute()
         return bool(deleted)
 
@@ -406,18 +456,50 @@ class WorkingMemoryStore:
     async def list_keys(
         self, namespace: str | None, user_id: str | None, offset: int, limit: int, now: float
     ) -> tuple[list[SessionKey], int]:
-        """Like `list_sessions`, with each session's namespace and user."""
-        keys = [_index_key(namespace, user_id), EXPIRIES]
-        args: list[str | int] = [
-            repr(now),
-            offset,
-            limit,
-            DOC_PREFIX,
-            NAMESPACE_SESSIONS_PREFIX,
-            ALL_SESSIONS,
-        ]
-        total, page = await self.client.register_script(_LIST_SCRIPT)(keys=keys, args=args)
+        """Like `list_sessions`, with each session's namespace and user. Sessions that expired
+        since they were listed leave their listings first (checked and removed in batches)."""
+        listing = _index_key(namespace, user_id)
+        expired, total, page = await self._page(listing, offset, limit, now)
+        if expired and await self._forget_expired(expired):
+            _, total, page = await self._page(listing, offset, limit, now)
         return [key_of(member) for member in page], int(total)
+
+    async def _page(self, listing: str, offset: int, limit: int, now: float) -> list[Any]:
+        """[sessions whose TTL has passed, with their expiry time], size, page: one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(EXPIRIES, "-inf", now, start=0, num=EXPIRED_BATCH, withscores=True)
+            pipe.zcard(listing)
+            pipe.zrevrange(listing, offset, offset + limit - 1)
+            return list(await pipe.execute())
+
+    async def _forget_expired(self, expired: list[tuple[bytes, float]]) -> int:
+        """Drop the sessions that are gone among those whose TTL has passed; how many were."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for member, _ in expired:
+                pipe.exists(doc_key(key_of(member)))
+            present = await pipe.execute()
+        gone = [(member, at) for (member, at), exists in zip(expired, present, strict=True) if not exists]
+        by_listing: dict[str, list[bytes | float]] = {}
+        for member, at in gone:
+            for listing in [*_listings(key_of(member)), EXPIRIES]:
+                by_listing.setdefault(listing, []).extend((member, at))
+        script = self.client.register_script(_FORGET_SCRIPT)
+        for listing, args in by_listing.items():
+            await script(keys=[listing], args=args)
+        return len(gone)
+
+
+def claims_key(key: SessionKey) -> str:
+    return _tagged(EXTRACTION_PREFIX, member_of(key))
+
+
+def summary_wait_key(key: SessionKey) -> str:
+    return _tagged(SUMMARY_WAIT_PREFIX, member_of(key))
+
+
+def session_keys(key: SessionKey) -> list[str]:
+    """Every key of one session (all in its hash slot)."""
+    return [doc_key(key), claims_key(key), summary_wait_key(key)]
 
 
 def read_snapshot(client: redis.Redis, key: SessionKey) -> bytes | None:
@@ -430,6 +512,29 @@ def remaining_ttl(client: redis.Redis, key: SessionKey) -> int | None:
     """Seconds until the session expires; None when it has no TTL (or is gone)."""
     seconds = int(client.ttl(doc_key(key)))
     return seconds if seconds >= 0 else None
+
+
+def upgrade_layout(client: redis.Redis) -> int:
+    """Once per Redis: rename the keys of sessions stored before the hash tags (as
+    `working_memory:<member>`) to this layout. Returns how many keys were renamed."""
+    if client.get(LAYOUT_KEY) == LAYOUT_VERSION.encode():
+        return 0
+    renamed = 0
+    for prefix in (DOC_PREFIX, EXTRACTION_PREFIX, SUMMARY_WAIT_PREFIX):
+        for raw in client.scan_iter(match=prefix + "*", count=1000):
+            old = raw.decode()
+            member = old[len(prefix) :]
+            if member.startswith("{"):
+                continue
+            try:
+                moved = client.renamenx(old, _tagged(prefix, member))
+            except redis.ResponseError:  # another process renamed it meanwhile
+                continue
+            if not moved:  # written again since the upgrade: the newer session stays
+                client.delete(old)
+            renamed += int(moved)
+    client.set(LAYOUT_KEY, LAYOUT_VERSION)
+    return renamed
 
 
 def session_counts(client: redis.Redis) -> dict[str, int]:
@@ -487,7 +592,7 @@ class SessionJobStore:
         """The messages this job may extract: not done and not claimed by another job."""
         if not message_ids:
             return []
-        claims = EXTRACTION_PREFIX + member_of(key)
+        claims = claims_key(key)
         script = self.client.register_script(_CLAIM_SCRIPT)
         args: list[str | int] = [job_id, repr(time.time()), CLAIM_LEASE_SECONDS, *message_ids]
         claimed = script(keys=[claims, doc_key(key)], args=args)
@@ -496,13 +601,13 @@ class SessionJobStore:
     def finish_extraction(self, key: SessionKey, message_ids: list[str]) -> None:
         """Mark messages extracted for good (in the claims, which live as long as the session)."""
         if message_ids and self.client.exists(doc_key(key)):
-            self.client.hset(EXTRACTION_PREFIX + member_of(key), mapping=dict.fromkeys(message_ids, "done"))
+            self.client.hset(claims_key(key), mapping=dict.fromkeys(message_ids, "done"))
 
     def await_extraction(self, key: SessionKey, window: Mapping[str, object]) -> None:
         """Note a summary that waits for extraction, with its window (kept as long as a claim)."""
-        self.client.set(SUMMARY_WAIT_PREFIX + member_of(key), json.dumps(window), ex=CLAIM_LEASE_SECONDS)
+        self.client.set(summary_wait_key(key), json.dumps(window), ex=CLAIM_LEASE_SECONDS)
 
     def take_summary_wait(self, key: SessionKey) -> dict[str, object] | None:
         """The window of a summary that waited for extraction, removed; None if none waits."""
-        raw = self.client.getdel(SUMMARY_WAIT_PREFIX + member_of(key))
+        raw = self.client.getdel(summary_wait_key(key))
         return None if raw is None else dict(json.loads(raw))

@@ -44,7 +44,7 @@ EXTRACTION_BATCH = 40
 
 
 def _load(key: SessionKey) -> tuple[SessionJobStore, WorkingMemory | None]:
-    jobs = SessionJobStore(get_redis())
+    jobs = SessionJobStore(get_redis("working"))
     document = jobs.snapshot(key)
     return jobs, None if document is None else WorkingMemory.model_validate_json(document)
 

@@ -159,7 +159,7 @@ async def queue_full_run(view_id: str, task_id: str | None) -> str:
     """Queue a full run as a task whose id the client may choose; returns the task id."""
 
     def queue() -> str:
-        if task_id is not None and Job.exists(task_id, connection=get_redis()):
+        if task_id is not None and Job.exists(task_id, connection=get_redis("queue")):
             raise Conflict(f"A task '{task_id}' exists already; choose another task_id or omit it.")
         meta = {"task_type": TASK_TYPE, "view_id": view_id}
         return enqueue(QUEUE, refresh_view, view_id, job_id=task_id, meta=meta)

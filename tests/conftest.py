@@ -61,6 +61,16 @@ def redis_client(use_test_redis: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture
+def working_client(redis_client: redis.Redis) -> Iterator[redis.Redis]:
+    """A client of the working-memory Redis (a cluster client in tests/cluster)."""
+    from memoryserver.redis import new_redis, redis_url
+
+    client = new_redis(redis_url("working"))
+    yield client
+    client.close()
+
+
 @pytest.fixture(scope="session")
 def live_server_url(use_test_redis: str) -> Iterator[str]:
     from memoryserver.asgi import application

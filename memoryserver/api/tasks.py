@@ -43,7 +43,7 @@ def fetch_job(task_id: str) -> Job:
     if not TASK_ID.fullmatch(task_id):
         raise NotFound(f"No task '{task_id}': task ids are letters, digits, '_' and '-'.")
     try:
-        return Job.fetch(task_id, connection=get_redis())
+        return Job.fetch(task_id, connection=get_redis("queue"))
     except NoSuchJobError:
         raise NotFound(f"No task '{task_id}' (finished tasks are kept for a limited time).") from None
 

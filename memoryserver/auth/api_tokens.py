@@ -1,8 +1,12 @@
 """API tokens for service-to-service calls without an OAuth provider.
 
-Only a token's SHA-256 is stored (`auth_token:{sha256}`, a hash with its description,
+Only a token's SHA-256 is stored (`auth_token:<sha256>`, a hash with its description,
 scopes, namespaces, user and expiry; `auth_tokens` indexes them). The token itself is
 shown once, when created.
+
+The two keys may live in different hash slots of a Redis Cluster (the working-memory
+Redis), so they change one after the other, in an order where a crash in between leaves
+at worst a listed entry without a token, which listings skip.
 """
 
 from __future__ import annotations
@@ -87,10 +91,9 @@ def create_token(
         "created_at": repr(info.created_at),
         "expires_at": repr(info.expires_at) if info.expires_at else "",
     }
-    with client.pipeline(transaction=True) as pipe:
-        pipe.hset(TOKEN_PREFIX + token_hash, mapping=fields)
-        pipe.sadd(TOKEN_INDEX, token_hash)
-        pipe.execute()
+    # Listed first: a token is never valid without being listed (so it can be removed).
+    client.sadd(TOKEN_INDEX, token_hash)
+    client.hset(TOKEN_PREFIX + token_hash, mapping=fields)
     return token, info
 
 
@@ -110,10 +113,8 @@ def remove_token(client: redis.Redis, token_id: str) -> TokenInfo:
         raise NotFound(f"No single token has the id '{token_id}' ({len(matches)} match).")
     (info,) = matches
     token_hash = next(_text(h) for h in client.smembers(TOKEN_INDEX) if _text(h).startswith(info.id))
-    with client.pipeline(transaction=True) as pipe:
-        pipe.delete(TOKEN_PREFIX + token_hash)
-        pipe.srem(TOKEN_INDEX, token_hash)
-        pipe.execute()
+    client.delete(TOKEN_PREFIX + token_hash)  # invalid from here on
+    client.srem(TOKEN_INDEX, token_hash)
     return info
 
 

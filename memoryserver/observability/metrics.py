@@ -118,7 +118,7 @@ def _read_redis_figures() -> Iterator[Metric]:
     failures = CounterMetricFamily(
         "agent_memory_job_failures", "Job failures counted by the workers, by queue.", labels=["queue"]
     )
-    for queue_name, count in sorted(job_failure_counts(get_redis()).items()):
+    for queue_name, count in sorted(job_failure_counts(get_redis("queue")).items()):
         failures.add_metric([queue_name], count)
     tokens = CounterMetricFamily(
         "agent_memory_llm_tokens",

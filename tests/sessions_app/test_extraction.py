@@ -186,17 +186,17 @@ def test_summaries_wait_for_extraction_of_the_messages_they_fold(api, chat_model
     assert len(stored["messages"]) == 6 and stored["context"] is None  # nothing extracted, nothing folded
 
 
-def test_a_claim_left_by_a_job_that_gave_up_is_taken_over(api, redis_client):
+def test_a_claim_left_by_a_job_that_gave_up_is_taken_over(api, working_client):
     from sessions_app.repository import CLAIM_LEASE_SECONDS, SessionJobStore
     from sessions_app.schemas import SessionKey
 
     put(api, MESSAGES)
-    jobs, key = SessionJobStore(redis_client), SessionKey("default", "alice", "trip")
+    jobs, key = SessionJobStore(working_client), SessionKey("default", "alice", "trip")
     assert jobs.claim_extraction(key, "job-a", ["m1", "m2"]) == ["m1", "m2"]
     assert jobs.claim_extraction(key, "job-b", ["m1", "m2"]) == []  # job-a may still retry
     assert jobs.claim_extraction(key, "job-a", ["m1"]) == ["m1"]  # its own retry
-    claims = redis_client.keys("working_memory_extraction:*")[0]
-    redis_client.hset(claims, "m2", f"job-a|{time.time() - CLAIM_LEASE_SECONDS - 1}")
+    (claims,) = working_client.scan_iter(match="working_memory_extraction:*")
+    working_client.hset(claims, "m2", f"job-a|{time.time() - CLAIM_LEASE_SECONDS - 1}")
     assert jobs.claim_extraction(key, "job-b", ["m1", "m2"]) == ["m2"]
     jobs.finish_extraction(key, ["m2"])
     assert jobs.claim_extraction(key, "job-c", ["m2"]) == []

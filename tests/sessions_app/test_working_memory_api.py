@@ -149,23 +149,23 @@ def test_default_window_comes_from_settings(api, settings):
     assert len(got["messages"]) == 4
 
 
-def test_ttl_is_honoured_by_redis_and_the_listing(api, redis_client):
+def test_ttl_is_honoured_by_redis_and_the_listing(api, working_client):
     response = put(api, "short", {"messages": conversation(1), "ttl_seconds": 1})
     assert response.json()["ttl_seconds"] == 1
     put(api, "long", {"messages": conversation(1)})
-    keys = [k for k in redis_client.keys("working_memory:*") if b"short" in k]
-    assert 0 < redis_client.pttl(keys[0]) <= 1000
+    keys = [k for k in working_client.scan_iter(match="working_memory:*") if b"short" in k]
+    assert 0 < working_client.pttl(keys[0]) <= 1000
     time.sleep(1.2)
     assert api.get("/sessions/short/memory").status_code == 404
     assert api.get("/sessions/").json() == {"sessions": ["long"], "total": 1}
 
 
-def test_put_without_ttl_makes_the_session_permanent_again(api, redis_client):
+def test_put_without_ttl_makes_the_session_permanent_again(api, working_client):
     put(api, "s", {"messages": conversation(1), "ttl_seconds": 100})
     put(api, "s", {"messages": conversation(1)})
-    (key,) = redis_client.keys("working_memory:*")
-    assert redis_client.ttl(key) == -1
-    assert redis_client.zcard("working_memory_expiries") == 0
+    (key,) = working_client.scan_iter(match="working_memory:*")
+    assert working_client.ttl(key) == -1
+    assert working_client.zcard("working_memory_expiries") == 0
 
 
 @pytest.mark.parametrize(
@@ -300,7 +300,7 @@ def test_chunked_body_within_the_limit_is_accepted(api):
 def test_redis_down_is_503_not_500(api, settings):
     from memoryserver.localredis import free_port
 
-    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    settings.REDIS_URL = settings.WORKING_MEMORY_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = api.get("/sessions/")
     assert response.status_code == 503
     assert response.json() == {

@@ -164,11 +164,11 @@ def test_delete_acknowledges_and_the_session_is_gone(api):
     assert api.delete("/v1/working-memory/gone").json() == {"status": "ok"}
 
 
-def test_ttl_zero_means_the_session_never_expires(api, redis_client):
+def test_ttl_zero_means_the_session_never_expires(api, working_client):
     stored = put(api, "ttl", {"messages": conversation(1), "ttl_seconds": 0})
     assert stored["ttl_seconds"] is None
     put(api, "ttl2", {"messages": conversation(1), "ttl_seconds": 60})
-    keys = {key.decode(): redis_client.ttl(key) for key in redis_client.scan_iter("working_memory:*ttl*")}
+    keys = {key.decode(): working_client.ttl(key) for key in working_client.scan_iter("working_memory:*ttl*")}
     assert sorted(ttl > 0 for ttl in keys.values()) == [False, True]
 
 

@@ -1,8 +1,11 @@
-"""Run the bundled Redis (valkey-server + RediSearch + RedisJSON) in the foreground."""
+"""Run the bundled Redis (valkey-server + RediSearch + RedisJSON) in the foreground, or a
+local Redis Cluster for working memory (`--cluster N`)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,18 @@ class Command(BaseCommand):
             help="Folder for the append-only file (default DATA_DIR/redis).",
         )
         parser.add_argument("--ephemeral", action="store_true", help="Keep nothing on disk.")
+        parser.add_argument(
+            "--cluster",
+            type=int,
+            metavar="N",
+            help="Run a Redis Cluster of N primaries with JSON (for WORKING_MEMORY_REDIS_URL) on free "
+            "ports instead, keeping nothing on disk, until stopped.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["cluster"] is not None:
+            self._run_cluster(options["cluster"])
+            return
         data_dir = (
             None if options["ephemeral"] else (options["data_dir"] or Path(settings.DATA_DIR) / "redis")
         )
@@ -41,3 +54,19 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         self.stderr.write(f"Starting {Path(command[0]).name} on port {options['port']}")
         os.execv(command[0], command)
+
+    def _run_cluster(self, primaries: int) -> None:
+        from memoryserver.localcluster import LocalCluster
+
+        if primaries < 1:
+            raise CommandError("--cluster needs at least 1 primary.")
+        stopped = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopped.set())
+        try:
+            with LocalCluster(primaries=primaries) as cluster:
+                self.stdout.write(f"WORKING_MEMORY_REDIS_URL={cluster.url}")
+                self.stdout.flush()
+                stopped.wait()
+        except (FeatureDisabled, RuntimeError) as error:
+            raise CommandError(str(error)) from None
