@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import redis
 import redis.asyncio as aioredis
@@ -71,8 +71,21 @@ def namespace_index(namespace: str) -> str:
     return NAMESPACE_INDEX_PREFIX + quote(namespace, safe="")
 
 
+def namespace_tag(namespace: str) -> str:
+    """The hash tag of a namespace's keys: they share one hash slot of a sharded Redis, so
+    every multi-key operation within a namespace stays on one shard. Percent-encoded, so it
+    never holds `{`, `}` or `:`; "%" (never an encoding) stands for the empty namespace."""
+    return "{" + (quote(namespace, safe="") or "%") + "}"
+
+
+def tag_namespace(tag: str) -> str:
+    """The namespace of a hash tag (the inverse of `namespace_tag`)."""
+    inner = tag.removeprefix("{").removesuffix("}")
+    return "" if inner == "%" else unquote(inner)
+
+
 def namespace_prefix(namespace: str) -> str:
-    return f"{KEY_PREFIX}{quote(namespace, safe='')}:"
+    return f"{KEY_PREFIX}{namespace_tag(namespace)}:"
 
 
 def marker_field(index: str) -> str:

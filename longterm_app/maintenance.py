@@ -22,15 +22,30 @@ from longterm_app.index import (
     ensure_index,
     ensure_namespace_index,
     namespace_index,
+    namespace_indexes,
 )
 from longterm_app.records import memory_hash
-from longterm_app.repository import HASH_PREFIX, access_key, doc_key, id_of, namespace_of
+from longterm_app.repository import (
+    ACCESS_PREFIX,
+    HASH_PREFIX,
+    SEQ_PREFIX,
+    access_key,
+    doc_key,
+    id_of,
+    in_key_order,
+    namespace_of,
+    queue_json_mget,
+)
 from memoryserver.embeddings import Embedder
+from memoryserver.redis import rename_unless_taken
 
 logger = logging.getLogger(__name__)
 
 MIGRATION_VERSION_KEY = "memory_migrations:version"
 SCAN_BATCH = 256
+# Set once the keys were moved to the namespace hash tags (`upgrade_key_layout`).
+LAYOUT_KEY = "memory_layout"
+LAYOUT_VERSION = "2"
 
 
 def memory_keys(client: redis.Redis, batch: int = SCAN_BATCH) -> Iterator[list[str]]:
@@ -46,7 +61,9 @@ def memory_keys(client: redis.Redis, batch: int = SCAN_BATCH) -> Iterator[list[s
 
 
 def _records(client: redis.Redis, keys: list[str]) -> list[tuple[str, dict]]:
-    replies = client.execute_command("JSON.MGET", *keys, "$.record")
+    with client.pipeline(transaction=False) as pipe:
+        groups = queue_json_mget(pipe, keys, "$.record")
+        replies = in_key_order(groups, pipe.execute())
     return [(key, orjson.loads(reply)[0]) for key, reply in zip(keys, replies, strict=True) if reply]
 
 
@@ -135,7 +152,7 @@ def _backfill_access_count(client: redis.Redis) -> int:
 
 # Moves one memory to its owner's key with its access statistics and dedup entry, at once;
 # a key the owner already uses (written by a newer server before migrating) wins.
-_MOVE_TO_OWNER = """
+_MOVE_TO_OWNER_SCRIPT = """#!lua
 local old, new, old_access, new_access, hash_key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if redis.call('EXISTS', old) == 0 or redis.call('EXISTS', new) == 1 then return 0 end
 redis.call('RENAME', old, new)
@@ -147,7 +164,7 @@ return 1
 
 def _per_owner_ids(client: redis.Redis) -> int:
     """Users' memories move from `memory:{ns}:{id}` to their owner's `memory:{ns}:~{user}:{id}`."""
-    move = client.register_script(_MOVE_TO_OWNER)
+    move = client.register_script(_MOVE_TO_OWNER_SCRIPT)
     changed = 0
     for keys in memory_keys(client):
         old_layout = [key for key in keys if key[len(KEY_PREFIX) :].count(":") == 1]
@@ -157,7 +174,7 @@ def _per_owner_ids(client: redis.Redis) -> int:
             new = doc_key(namespace_of(key), id_of(key), record["user_id"])
             namespace_part = key[len(KEY_PREFIX) :].split(":", 1)[0]
             hash_key = f"{HASH_PREFIX}{namespace_part}:{record.get('memory_hash') or ''}"
-            moved = move(keys=[], args=[key, new, access_key(key), access_key(new), hash_key])
+            moved = move(keys=[key, new], args=[key, new, access_key(key), access_key(new), hash_key])
             if not moved and client.exists(key):
                 logger.warning("Memory %s left in place: its owner already has %s", key, new)
             changed += int(moved)
@@ -172,7 +189,9 @@ MIGRATIONS = [
 
 
 def migrate(client: redis.Redis, migrations: list[Migration] = MIGRATIONS) -> list[tuple[Migration, int]]:
-    """Apply, in order, the migrations newer than the stored version; each is safe to repeat."""
+    """Apply, in order, the migrations newer than the stored version; each is safe to repeat.
+    Keys of an older layout move to the hash-tagged one first (as at every start-up)."""
+    upgrade_key_layout(client)
     current = int(client.get(MIGRATION_VERSION_KEY) or 0)
     applied = []
     for migration in sorted(migrations, key=lambda m: m.version):
@@ -182,3 +201,33 @@ def migrate(client: redis.Redis, migrations: list[Migration] = MIGRATIONS) -> li
         client.set(MIGRATION_VERSION_KEY, migration.version)
         applied.append((migration, changed))
     return applied
+
+
+def upgrade_key_layout(client: redis.Redis) -> int:
+    """Once per Redis: keys written before the namespace hash tags (`memory:<ns>:...`) move to
+    `memory:{<ns>}:...` with their access statistics, dedup entries (which then name the moved
+    keys) and session counters, and the namespace indexes, whose key prefixes changed, are
+    dropped, to be built again on first use. Returns how many keys moved."""
+    if client.get(LAYOUT_KEY) == LAYOUT_VERSION.encode():
+        return 0
+    moved = 0
+    for prefix in (KEY_PREFIX, ACCESS_PREFIX, HASH_PREFIX, SEQ_PREFIX):
+        for raw in list(client.scan_iter(match=prefix + "*", count=1000)):
+            old = raw.decode()
+            if old[len(prefix) :].startswith("{"):
+                continue
+            if prefix == HASH_PREFIX and (owner := client.get(old)) is not None:
+                client.set(old, _tagged(owner.decode() if isinstance(owner, bytes) else owner, KEY_PREFIX))
+            moved += rename_unless_taken(client, old, _tagged(old, prefix))
+    for name in namespace_indexes(client):
+        client.execute_command("FT.DROPINDEX", name)
+    client.set(LAYOUT_KEY, LAYOUT_VERSION)
+    return moved
+
+
+def _tagged(key: str, prefix: str) -> str:
+    """`<prefix><ns>:<rest>` with the namespace part made a hash tag (see index.namespace_tag)."""
+    if not key.startswith(prefix) or key[len(prefix) :].startswith("{"):
+        return key
+    namespace, _, rest = key[len(prefix) :].partition(":")
+    return f"{prefix}{{{namespace or '%'}}}:{rest}"

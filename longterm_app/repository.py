@@ -1,20 +1,26 @@
 """Every Redis key and command of long-term memory.
 
-Layout
-- `memory:{ns}:{id}`             JSON `{"record": {...}, "embedding": [...]}` of a memory without a user,
-                                 indexed by `memory_idx`
-- `memory:{ns}:~{user}:{id}`     the same for a user's memory: ids are per owner, so users of one
+Layout (`{<ns>}` is the namespace's hash tag, `<...>` a percent-encoded part: never ':')
+- `memory:{<ns>}:<id>`           JSON `{"record": {...}, "embedding": [...]}` of a memory without a
+                                 user, indexed by `memory_idx` and `memory_idx:ns:<ns>`
+- `memory:{<ns>}:~<user>:<id>`   the same for a user's memory: ids are per owner, so users of one
                                  namespace never collide, and no answer can tell that another
-                                 user holds an id (every part is percent-encoded, so never has ':')
-- `memory_hash:{ns}:{hash}`      key of the memory holding that text for that owner (dedup)
-- `memory_session_seq:{ns}:[~{user}:]{session}`  the last `session_seq` given in that session
-- `memory_access:{ns}:…`         beside each document: hash `n` (search hits) and `t` (last hit),
+                                 user holds an id
+- `memory_hash:{<ns>}:<hash>`    key of the memory holding that text for that owner (dedup)
+- `memory_session_seq:{<ns>}:[~<user>:]<session>`  the last `session_seq` given in that session
+- `memory_access:{<ns>}:…`       beside each document: hash `n` (search hits) and `t` (last hit),
                                  not indexed
 - `memory_idx:meta`              which embedding model built the index (see index.py)
 
 Writes that belong together run as Lua scripts: a memory and its dedup entry change at
-once, and two identical memories written at the same moment are stored once. The
-scripts reach keys passed as arguments, so Redis Cluster needs hash tags first.
+once, and two identical memories written at the same moment are stored once.
+
+Sharded Redis (Redis Software/Cloud): through the hash tag (`index.namespace_tag`) all keys
+of a namespace share one hash slot. Each script call, transaction and multi-key read covers
+one namespace: a script declares that namespace's document keys (a `#!lua` script may then
+reach only keys of the same slot), and work spanning namespaces runs one call per namespace,
+in one round trip. tests/cluster/test_hash_slots.py watches every command on the server
+while each write runs, and fails on any that crosses a slot.
 
 Access statistics live beside the document because any write to an indexed JSON document
 re-indexes all of it: counting every search hit inside the document cost a full re-index
@@ -25,9 +31,9 @@ per hit. Readers add the side counts to the record (`with_access`); the indexed
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 import numpy as np
@@ -43,12 +49,16 @@ from longterm_app.index import (
     IndexRebuilding,
     marker_field,
     namespace_index,
+    namespace_prefix,
+    namespace_tag,
     rebuild_progress,
     scanning,
+    tag_namespace,
 )
 from longterm_app.queries import escape_tag
 from longterm_app.records import MemoryRecord
 
+T = TypeVar("T")
 HASH_PREFIX = "memory_hash:"
 SEQ_PREFIX = "memory_session_seq:"
 ACCESS_PREFIX = "memory_access:"
@@ -63,7 +73,7 @@ ACCESS_INDEX_INTERVAL = 3600.0
 # A memory keeps its place in its session (session_seq) and its created_at across rewrites;
 # a new one takes the session's next number. The record JSON holds `"session_seq":null` exactly once, as a
 # key: inside a string value its quotes would be escaped.
-_UPSERT_SCRIPT = """
+_UPSERT_SCRIPT = """#!lua
 local merged = {}
 for i = 1, #ARGV, 7 do
   local key, id, hash_key, hash, doc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
@@ -99,7 +109,7 @@ end
 return merged
 """
 
-_DELETE_SCRIPT = """
+_DELETE_SCRIPT = """#!lua
 local deleted = {}
 for i = 1, #ARGV, 3 do
   local key, hash_prefix, access_key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -118,7 +128,7 @@ return deleted
 
 # Gives a memory another owner, which moves it to that owner's key: refused when the
 # new key is taken or the text duplicates one of the new owner's memories.
-_MOVE_SCRIPT = """
+_MOVE_SCRIPT = """#!lua
 local old_key, old_access, hash_prefix = ARGV[1], ARGV[2], ARGV[3]
 local key, hash_key, doc = ARGV[4], ARGV[5], ARGV[6]
 local old = redis.call('JSON.GET', old_key, '$.record.memory_hash')
@@ -138,7 +148,7 @@ redis.call('SET', hash_key, key)
 return {}
 """
 
-_TOUCH_SCRIPT = """
+_TOUCH_SCRIPT = """#!lua
 local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
 for i = 1, #KEYS, 2 do
   local key, access_key = KEYS[i], KEYS[i + 1]
@@ -157,7 +167,7 @@ return #KEYS
 
 
 # Fills empty topics/entities of memories whose text did not change since they were read.
-_TAGS_SCRIPT = """
+_TAGS_SCRIPT = """#!lua
 local done = 0
 for i = 1, #ARGV, 4 do
   local key, hash = ARGV[i], ARGV[i + 1]
@@ -187,8 +197,8 @@ def _part(value: str) -> str:
 def doc_key(namespace: str, memory_id: str, user_id: str | None = None) -> str:
     """The key of a memory: its id is unique per namespace and owner (user, or none)."""
     if user_id:
-        return f"{KEY_PREFIX}{_part(namespace)}:~{_part(user_id)}:{_part(memory_id)}"
-    return f"{KEY_PREFIX}{_part(namespace)}:{_part(memory_id)}"
+        return f"{namespace_prefix(namespace)}~{_part(user_id)}:{_part(memory_id)}"
+    return f"{namespace_prefix(namespace)}{_part(memory_id)}"
 
 
 def record_key(record: MemoryRecord) -> str:
@@ -203,7 +213,7 @@ def id_of(key: str) -> str:
 
 def namespace_of(key: str) -> str:
     """The namespace in a document key."""
-    return unquote(key[len(KEY_PREFIX) :].split(":", 1)[0])
+    return tag_namespace(key[len(KEY_PREFIX) :].split(":", 1)[0])
 
 
 def user_of(key: str) -> str | None:
@@ -217,8 +227,34 @@ def access_key(key: str) -> str:
     return ACCESS_PREFIX + key[len(KEY_PREFIX) :]
 
 
+def _per_namespace(items: Iterable[T], key: Callable[[T], str]) -> list[list[T]]:
+    """The items grouped by the namespace (the hash slot) of their document key, in order."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(key(item)[len(KEY_PREFIX) :].split(":", 1)[0], []).append(item)
+    return list(groups.values())
+
+
+def queue_json_mget(pipe: Any, keys: Sequence[str], path: str) -> list[list[int]]:
+    """Queue on `pipe` one JSON.MGET of `path` per namespace of `keys` (a multi-key command
+    stays in one hash slot); returns the groups of positions, for `in_key_order`."""
+    groups = _per_namespace(range(len(keys)), keys.__getitem__)
+    for group in groups:
+        pipe.execute_command("JSON.MGET", *(keys[i] for i in group), path)
+    return groups
+
+
+def in_key_order(groups: list[list[int]], replies: Sequence[Any]) -> list[Any]:
+    """The replies of `queue_json_mget`, one value per key, in the order of its keys."""
+    values: list[Any] = [None] * sum(len(group) for group in groups)
+    for group, reply in zip(groups, replies, strict=True):
+        for position, value in zip(group, reply, strict=True):
+            values[position] = value
+    return values
+
+
 def _hash_prefix(namespace: str) -> str:
-    return f"{HASH_PREFIX}{_part(namespace)}:"
+    return f"{HASH_PREFIX}{namespace_tag(namespace)}:"
 
 
 def document(record: MemoryRecord, vector: np.ndarray) -> bytes:
@@ -236,6 +272,10 @@ class OwnerTaken(Exception):
     def __init__(self, duplicate_of: str | None) -> None:
         super().__init__(duplicate_of or "id taken")
         self.duplicate_of = duplicate_of
+
+
+def _record_keys(items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> list[str]:
+    return [record_key(record) for record, _ in items]
 
 
 def _upsert_args(items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> list[Any]:
@@ -261,7 +301,7 @@ def session_seq_key(record: MemoryRecord) -> str:
     if record.session_id is None:
         return ""
     owner = f"~{_part(record.user_id)}:" if record.user_id else ""
-    return f"{SEQ_PREFIX}{_part(record.namespace or '')}:{owner}{_part(record.session_id)}"
+    return f"{SEQ_PREFIX}{namespace_tag(record.namespace or '')}:{owner}{_part(record.session_id)}"
 
 
 @dataclass(frozen=True)
@@ -369,9 +409,14 @@ class MemoryStore:
     key = staticmethod(doc_key)
 
     async def upsert(self, items: Sequence[tuple[MemoryRecord, np.ndarray]]) -> dict[str, str]:
-        """Write records with their vectors; return {sent id: existing id} for exact duplicates."""
-        reply = await self.client.register_script(_UPSERT_SCRIPT)(keys=[], args=_upsert_args(items))
-        pairs = [value.decode() for value in reply]
+        """Write records with their vectors; return {sent id: existing id} for exact duplicates.
+        One script call per namespace, all in one round trip."""
+        script = self.client.register_script(_UPSERT_SCRIPT)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for group in _per_namespace(items, lambda item: record_key(item[0])):
+                await script(keys=_record_keys(group), args=_upsert_args(group), client=pipe)
+            replies = await pipe.execute()
+        pairs = [value.decode() for reply in replies for value in reply]
         return {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
 
     async def move(self, old_key: str, record: MemoryRecord, vector: np.ndarray) -> bool:
@@ -383,7 +428,7 @@ class MemoryStore:
         hash_prefix = _hash_prefix(record.namespace or "")
         args: list[Any] = [old_key, access_key(old_key), hash_prefix, key]
         args += [hash_prefix + (record.memory_hash or ""), document(record, vector)]
-        replies = await self.client.register_script(_MOVE_SCRIPT)(keys=[], args=args)
+        replies = await self.client.register_script(_MOVE_SCRIPT)(keys=[old_key, key], args=args)
         reply = [value.decode() for value in replies]
         if reply and reply[0] == "!taken":
             raise OwnerTaken(None)
@@ -395,7 +440,9 @@ class MemoryStore:
         """The record JSON stored under each key (None where there is none)."""
         if not keys:
             return []
-        replies = await self.client.execute_command("JSON.MGET", *keys, "$.record")
+        async with self.client.pipeline(transaction=False) as pipe:
+            groups = queue_json_mget(pipe, keys, "$.record")
+            replies = in_key_order(groups, await pipe.execute())
         return [None if reply is None else reply[1:-1] for reply in replies]
 
     async def get_many(
@@ -410,8 +457,12 @@ class MemoryStore:
         """Delete memories by key with their dedup entries; return the keys that existed."""
         if not keys:
             return []
-        reply = await self.client.register_script(_DELETE_SCRIPT)(keys=[], args=self._delete_args(keys))
-        return [key.decode() for key in reply]
+        script = self.client.register_script(_DELETE_SCRIPT)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for group in _per_namespace(keys, str):
+                await script(keys=group, args=self._delete_args(group), client=pipe)
+            replies = await pipe.execute()
+        return [key.decode() for reply in replies for key in reply]
 
     def _delete_args(self, keys: Sequence[str]) -> list[Any]:
         args: list[Any] = []
@@ -441,11 +492,11 @@ class MemoryStore:
             pipe.multi()
             if remove_keys:
                 await self.client.register_script(_DELETE_SCRIPT)(
-                    keys=[], args=self._delete_args(remove_keys), client=pipe
+                    keys=list(remove_keys), args=self._delete_args(remove_keys), client=pipe
                 )
             if items:
                 await self.client.register_script(_UPSERT_SCRIPT)(
-                    keys=[], args=_upsert_args(items), client=pipe
+                    keys=_record_keys(items), args=_upsert_args(items), client=pipe
                 )
             try:
                 await pipe.execute()
@@ -491,25 +542,27 @@ class MemoryStore:
         most TAG_WRITE_BATCH memories per script call, since each write re-indexes a memory and
         a script holds Redis until it ends (a topic fit tags up to 20,000 at once)."""
         script, updated = self.client.register_script(_TAGS_SCRIPT), 0
-        for start in range(0, len(tags), TAG_WRITE_BATCH):
-            args: list[Any] = []
-            for record, topics, entities in tags[start : start + TAG_WRITE_BATCH]:
-                args += [
-                    record_key(record),
-                    record.memory_hash or "",
-                    orjson.dumps(topics),
-                    orjson.dumps(entities),
-                ]
-            updated += int(await script(keys=[], args=args))
+        for group in _per_namespace(tags, lambda tag: record_key(tag[0])):
+            for start in range(0, len(group), TAG_WRITE_BATCH):
+                keys: list[str] = []
+                args: list[Any] = []
+                for record, topics, entities in group[start : start + TAG_WRITE_BATCH]:
+                    keys.append(record_key(record))
+                    args += [keys[-1], record.memory_hash or "", orjson.dumps(topics), orjson.dumps(entities)]
+                updated += int(await script(keys=keys, args=args))
         return updated
 
     async def touch(self, keys: Sequence[str], now: float) -> None:
-        """Count search hits and note their access time, in one script call."""
-        if keys:
-            script_keys = [k for key in keys for k in (key, access_key(key))]
-            await self.client.register_script(_TOUCH_SCRIPT)(
-                keys=script_keys, args=[repr(now), repr(ACCESS_INDEX_INTERVAL)]
-            )
+        """Count search hits and note their access time: one script call per namespace, in
+        one round trip."""
+        if not keys:
+            return
+        script = self.client.register_script(_TOUCH_SCRIPT)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for group in _per_namespace(keys, str):
+                script_keys = [k for key in group for k in (key, access_key(key))]
+                await script(keys=script_keys, args=[repr(now), repr(ACCESS_INDEX_INTERVAL)], client=pipe)
+            await pipe.execute()
 
     async def access_stats(self, keys: Sequence[str]) -> dict[str, AccessStats]:
         """Search hits and last hit time of these memories (those ever hit), in one round trip."""
@@ -525,9 +578,9 @@ class MemoryStore:
         async with self.client.pipeline(transaction=False) as pipe:
             for key in access_keys:
                 pipe.hmget(access_key(key), "n", "t")
-            if vector_keys:
-                pipe.execute_command("JSON.MGET", *vector_keys, "$.embedding")
+            groups = queue_json_mget(pipe, vector_keys, "$.embedding")
             replies = await pipe.execute()
+        embeddings = in_key_order(groups, replies[len(access_keys) :])
         stats = {
             key: AccessStats(int(count), float(last))
             for key, (count, last) in zip(access_keys, replies[: len(access_keys)], strict=True)
@@ -535,7 +588,7 @@ class MemoryStore:
         }
         vectors = {
             key: np.asarray(orjson.loads(reply)[0], dtype=np.float32)
-            for key, reply in zip(vector_keys, replies[-1] if vector_keys else [], strict=True)
+            for key, reply in zip(vector_keys, embeddings, strict=True)
             if reply is not None
         }
         return stats, vectors
@@ -612,9 +665,10 @@ class MemoryStore:
         found = []
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
-            for key, raw in zip(
-                chunk, await self.client.execute_command("JSON.MGET", *chunk, "$"), strict=True
-            ):
+            async with self.client.pipeline(transaction=False) as pipe:
+                groups = queue_json_mget(pipe, chunk, "$")
+                replies = in_key_order(groups, await pipe.execute())
+            for key, raw in zip(chunk, replies, strict=True):
                 if raw is not None:
                     (document,) = orjson.loads(raw)
                     record = MemoryRecord.model_validate(document["record"])

@@ -188,3 +188,16 @@ def close_sync_clients() -> None:
     for client in _sync_clients.values():
         client.close()
     _sync_clients.clear()
+
+
+def rename_unless_taken(client: redis.Redis, old: str, new: str) -> int:
+    """Rename `old` to `new` (a key-layout upgrade); when `new` exists (written since the
+    upgrade) it wins and `old` goes. 1 if renamed; 0 if not, also when another process
+    renamed it meanwhile."""
+    try:
+        if client.renamenx(old, new):
+            return 1
+    except redis.ResponseError:  # no such key: renamed meanwhile
+        return 0
+    client.delete(old)
+    return 0

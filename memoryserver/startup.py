@@ -11,15 +11,24 @@ logger = logging.getLogger(__name__)
 
 
 def check_redis() -> None:
-    """Each Redis role offers what it needs (else ConfigError), and working memory is in this
-    server's key layout. Run by the web server and the workers before they serve."""
+    """Each Redis role offers what it needs (else ConfigError), and the stored keys are in
+    this server's hash-tagged layout (moved once). Run by the web server and the workers
+    before they serve."""
+    from longterm_app.maintenance import upgrade_key_layout
     from memoryserver.redis import get_redis
     from memoryserver.redis_roles import check_roles
-    from sessions_app.repository import upgrade_layout
+    from sessions_app.repository import upgrade_layout as upgrade_sessions
+    from summary_views_app.repository import upgrade_layout as upgrade_views
 
     check_roles()
-    if renamed := upgrade_layout(get_redis("working")):
-        logger.info("Moved %d working-memory keys to the hash-tagged key layout.", renamed)
+    working, long_term = get_redis("working"), get_redis("long_term")
+    for what, upgrade, client in (
+        ("working-memory", upgrade_sessions, working),
+        ("long-term memory", upgrade_key_layout, long_term),
+        ("summary view", upgrade_views, long_term),
+    ):
+        if moved := upgrade(client):
+            logger.info("Moved %d %s keys to the hash-tagged key layout.", moved, what)
 
 
 def warm_up() -> None:

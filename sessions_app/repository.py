@@ -36,6 +36,7 @@ import redis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
+from memoryserver.redis import rename_unless_taken
 from sessions_app.schemas import SessionKey
 
 DOC_PREFIX = "working_memory:"
@@ -526,13 +527,7 @@ def upgrade_layout(client: redis.Redis) -> int:
             member = old[len(prefix) :]
             if member.startswith("{"):
                 continue
-            try:
-                moved = client.renamenx(old, _tagged(prefix, member))
-            except redis.ResponseError:  # another process renamed it meanwhile
-                continue
-            if not moved:  # written again since the upgrade: the newer session stays
-                client.delete(old)
-            renamed += int(moved)
+            renamed += rename_unless_taken(client, old, _tagged(prefix, member))
     client.set(LAYOUT_KEY, LAYOUT_VERSION)
     return renamed
 

@@ -1,26 +1,35 @@
 """Every Redis key and command of summary views.
 
 Layout
-- `summary_view:{id}`              JSON of the view definition
+- `summary_view:{<id>}`            JSON of the view definition
 - `summary_views`                  sorted set of view ids, scored by creation time
-- `summary_view_results:{id}`      hash: partition key -> JSON of its latest result
+- `summary_view_results:{<id>}`    hash: partition key -> JSON of its latest result
 - `summary_views:refresh_pending`  present while a periodic refresh of continuous views is scheduled
 
-A view and its results are deleted together; a result computed for a view deleted
-meanwhile is dropped (the write checks the view still exists, in one script).
+`{<id>}` is a hash tag: a view and its results share one hash slot of a sharded Redis, so
+they are deleted together, and a result computed for a view deleted meanwhile is dropped
+(the write checks the view still exists, in one script). The listing is written after the
+view and cleared after it is deleted, so a listed view may be missing (listings skip it)
+but a stored one is always listed.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import orjson
+import redis
 import redis.asyncio as aioredis
 
+from memoryserver.redis import rename_unless_taken
 from summary_views_app.schemas import PartitionResult, SummaryView
 
 VIEW_PREFIX = "summary_view:"
 ALL_VIEWS = "summary_views"
 RESULTS_PREFIX = "summary_view_results:"
 REFRESH_PENDING = "summary_views:refresh_pending"
+LAYOUT_KEY = "summary_views:layout"
+LAYOUT_VERSION = "2"
 
 _SAVE_RESULT_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -30,11 +39,31 @@ return 1
 
 
 def view_key(view_id: str) -> str:
-    return VIEW_PREFIX + view_id
+    return VIEW_PREFIX + _tag(view_id)
 
 
 def results_key(view_id: str) -> str:
-    return RESULTS_PREFIX + view_id
+    return RESULTS_PREFIX + _tag(view_id)
+
+
+def _tag(view_id: str) -> str:
+    """The view's hash tag (percent-encoded): a view and its results share one hash slot."""
+    return "{" + quote(view_id, safe="") + "}"
+
+
+def upgrade_layout(client: redis.Redis) -> int:
+    """Once per Redis: views stored before the hash tags (`summary_view:<id>`) and their
+    results move to this layout. Returns how many keys moved."""
+    if client.get(LAYOUT_KEY) == LAYOUT_VERSION.encode():
+        return 0
+    moved = 0
+    for prefix in (VIEW_PREFIX, RESULTS_PREFIX):
+        for raw in list(client.scan_iter(match=prefix + "*", count=1000)):
+            old = raw.decode()
+            if not old[len(prefix) :].startswith("{"):
+                moved += rename_unless_taken(client, old, prefix + _tag(old[len(prefix) :]))
+    client.set(LAYOUT_KEY, LAYOUT_VERSION)
+    return moved
 
 
 def partition_key(group: dict[str, str]) -> str:
@@ -47,10 +76,8 @@ class SummaryViewStore:
         self.client = client
 
     async def save(self, view: SummaryView) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(view_key(view.id), view.model_dump_json())
-            pipe.zadd(ALL_VIEWS, {view.id: view.created_at})
-            await pipe.execute()
+        await self.client.set(view_key(view.id), view.model_dump_json())
+        await self.client.zadd(ALL_VIEWS, {view.id: view.created_at})
 
     async def get(self, view_id: str) -> SummaryView | None:
         raw = await self.client.get(view_key(view_id))
@@ -61,14 +88,15 @@ class SummaryViewStore:
         ids = await self.client.zrange(ALL_VIEWS, 0, -1)
         if not ids:
             return []
-        raws = await self.client.mget([view_key(raw.decode()) for raw in ids if isinstance(raw, bytes)])
+        async with self.client.pipeline(transaction=False) as pipe:
+            for raw in ids:  # one GET each: each view has its own hash slot
+                pipe.get(view_key(raw.decode() if isinstance(raw, bytes) else str(raw)))
+            raws = await pipe.execute()
         return [SummaryView.model_validate_json(raw) for raw in raws if raw is not None]
 
     async def delete(self, view_id: str) -> bool:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(view_key(view_id), results_key(view_id))
-            pipe.zrem(ALL_VIEWS, view_id)
-            deleted, _ = await pipe.execute()
+        deleted = await self.client.delete(view_key(view_id), results_key(view_id))  # one slot
+        await self.client.zrem(ALL_VIEWS, view_id)
         return bool(deleted)
 
     async def save_result(self, result: PartitionResult) -> bool:

@@ -1,8 +1,12 @@
-"""Working memory on a Redis Cluster: every script keeps its keys in one hash slot, and the
-sessions spread over the primaries."""
+"""No multi-key operation crosses a hash slot: working memory's scripts run on a 3-primary
+cluster (which refuses any that would), with the sessions spread over the primaries; long-term
+memory and summary views are watched on the server (MONITOR) while every one of their writes
+runs."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 from collections import Counter
 from typing import Any
@@ -12,10 +16,18 @@ import redis
 from redis.commands.core import AsyncScript, Script
 from redis.crc import key_slot
 
+from longterm_app import maintenance as longterm_maintenance
+from longterm_app import repository as longterm_repository
+from longterm_app.records import MemoryRecord
+from longterm_app.repository import MemoryStore
 from memoryserver.auth.api_tokens import create_token, list_tokens, remove_token
+from memoryserver.redis import fresh_async_redis
 from sessions_app import repository
 from sessions_app.repository import SessionJobStore
 from sessions_app.schemas import SessionKey
+from summary_views_app import repository as views_repository
+from tests.cluster.slot_monitor import watching
+from tests.fake_openai import Reply
 
 
 @pytest.fixture
@@ -89,3 +101,84 @@ def test_api_tokens_are_kept_on_a_cluster(working_client):
     assert [listed.id for listed in list_tokens(working_client)] == [info.id]
     assert remove_token(working_client, info.id) == info
     assert list_tokens(working_client) == [] and token.startswith("ams_")
+
+
+def _sha(script: str) -> str:
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
+def _long_term_scripts() -> dict[str, str]:
+    """Every Lua script of long-term memory and summary views, by SHA1."""
+    scripts = {}
+    for module in (longterm_repository, longterm_maintenance, views_repository):
+        for name, value in vars(module).items():
+            if (name.isupper() and isinstance(value, str) and value.startswith("#!lua")) or name.endswith(
+                "_SCRIPT"
+            ):
+                scripts[_sha(value)] = f"{module.__name__}.{name}"
+    return scripts
+
+
+def test_no_long_term_operation_spans_hash_slots(api, chat_model, redis_client, use_test_redis):
+    """Everything long-term memory and summary views send to Redis (scripts with the commands
+    they ran, transactions, multi-key commands), watched on the server: every operation stays
+    within one hash slot, and every script ran at least once. RQ's own keys are left out:
+    the queues need one plain server (see memoryserver/redis_roles.py)."""
+    with watching(use_test_redis) as watched:
+        _every_long_term_write(api, chat_model)
+        _move_a_memory_to_its_owner_key(redis_client)
+    assert set(_long_term_scripts()) <= watched.scripts_run(), {
+        name for sha, name in _long_term_scripts().items() if sha not in watched.scripts_run()
+    }
+    crossing = watched.crossing(ignore_prefixes=(b"rq:",))
+    assert crossing == [], [op.commands[:3] for op in crossing[:3]]
+
+
+def _every_long_term_write(api, chat_model) -> None:
+    memories = [
+        {"id": "a1", "text": "Ana keeps bees on her roof", "namespace": "team", "session_id": "s1"},
+        {"id": "a2", "text": "The user is allergic to peanuts", "namespace": "team", "user_id": "u1"},
+        {"id": "a3", "text": "The user has a peanut allergy", "namespace": "team", "user_id": "u1"},
+        {"id": "b1", "text": "Bo sells honey at the market", "namespace": "shop", "user_id": "u1"},
+    ]
+    assert api.post("/long-term-memory", json={"memories": memories}).status_code == 200
+    duplicate = {"id": "b2", "text": "bo sells HONEY at the market", "namespace": "shop", "user_id": "u1"}
+    assert api.post("/long-term-memory", json={"memories": [duplicate]}).json()["merged"]
+    for mode in ("semantic", "keyword", "hybrid"):  # across namespaces: hits of both are touched
+        found = api.post("/long-term-memory/search", json={"text": "honey and bees", "search_mode": mode})
+        assert found.status_code == 200 and found.json()["memories"], found.text
+    edited = api.patch("/long-term-memory/a1", params={"namespace": "team"}, json={"text": "Ana keeps wasps"})
+    assert edited.status_code == 200, edited.text
+    moved = api.patch(
+        "/long-term-memory/b1", params={"namespace": "shop", "user_id": "u1"}, json={"user_id": "u2"}
+    )
+    assert moved.status_code == 200, moved.text
+    chat_model.push(Reply.text("The user is allergic to peanuts."))
+    compacted = api.post("/long-term-memory/compact", json={"namespace": "team"})
+    task = api.get(f"/tasks/{compacted.json()['task_id']}").json()
+    assert task["status"] == "finished" and task["result"]["removed"] == 1, task
+    view = api.post("/v1/summary-views", json={"source": "long_term", "group_by": ["user_id"]}).json()
+    chat_model.push(Reply.text("A user with a peanut allergy."))
+    run = api.post(f"/v1/summary-views/{view['id']}/partitions/run", json={"group": {"user_id": "u1"}})
+    assert run.status_code == 200, run.text
+    assert api.delete(f"/v1/summary-views/{view['id']}").status_code == 200
+    asyncio.run(_fill_tags())
+    gone = api.delete("/long-term-memory", params={"memory_ids": ["a1", "a2"], "namespace": "team"})
+    assert gone.status_code == 200, gone.text
+
+
+async def _fill_tags() -> None:
+    async with fresh_async_redis("long_term") as client:
+        store = MemoryStore(client)
+        records = [MemoryRecord.model_validate_json(raw) for raw in await store.get_many("team", ["a1"])]
+        assert await store.fill_tags([(record, ["bees"], ["Ana"]) for record in records]) == 1
+
+
+def _move_a_memory_to_its_owner_key(redis_client) -> None:
+    """Migration 3 on a user's memory stored without its owner in the key."""
+    from longterm_app.maintenance import MIGRATION_VERSION_KEY, migrate
+
+    key = next(redis_client.scan_iter(match="memory:{shop}:~u2:*"))
+    redis_client.rename(key, key.replace(b":~u2:", b":"))
+    redis_client.set(MIGRATION_VERSION_KEY, 2)
+    assert [applied.version for applied, moved in migrate(redis_client) if moved] == [3]

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from longterm_app.index import META_KEY
-from longterm_app.maintenance import MIGRATION_VERSION_KEY
+from longterm_app.maintenance import LAYOUT_KEY, MIGRATION_VERSION_KEY
 from longterm_app.services import ensure_memory_index
 from memoryserver.errors import Conflict
 
@@ -115,19 +115,23 @@ def test_migrations_backfill_old_memories_and_are_reentrant(api, redis_client):
 def test_migration_moves_users_memories_to_their_own_keys_and_is_reentrant(api, redis_client):
     create(api, {"id": "pref", "text": "Alice likes tea", "user_id": "alice"})
     create(api, {"id": "plain", "text": "The office opens at nine"})
-    # Rewrite Alice's memory as the old layout had it: under memory:{ns}:{id}, with its side keys.
-    (new_key,) = [k for k in redis_client.keys("memory:default:*") if k.endswith(b":pref")]
-    assert new_key == b"memory:default:~alice:pref"
+    # Rewrite Alice's memory as an older layout had it: under memory:<ns>:<id> (before hash
+    # tags and per-owner keys), with its side keys.
+    (new_key,) = [k for k in redis_client.keys("memory:{default}:*") if k.endswith(b":pref")]
+    assert new_key == b"memory:{default}:~alice:pref"
     redis_client.rename(new_key, "memory:default:pref")
     redis_client.hset("memory_access:default:pref", mapping={"n": 3, "t": 5})
-    (hash_key,) = [k for k in redis_client.keys("memory_hash:default:*") if redis_client.get(k) == new_key]
-    redis_client.set(hash_key, "memory:default:pref")
+    (hash_key,) = [k for k in redis_client.keys("memory_hash:{default}:*") if redis_client.get(k) == new_key]
+    redis_client.rename(hash_key, hash_key.replace(b"{default}", b"default"))
+    redis_client.set(hash_key.replace(b"{default}", b"default"), "memory:default:pref")
     redis_client.set(MIGRATION_VERSION_KEY, 2)
+    redis_client.delete(LAYOUT_KEY)
 
     assert "(1 memories)" in run("migrate_memories")
     assert redis_client.exists("memory:default:pref", "memory_access:default:pref") == 0
+    assert redis_client.exists("memory:{default}:pref", "memory_access:{default}:pref") == 0
     assert redis_client.get(hash_key) == new_key
-    assert redis_client.hget("memory_access:default:~alice:pref", "n") == b"3"
+    assert redis_client.hget("memory_access:{default}:~alice:pref", "n") == b"3"
     owned = api.get("/long-term-memory/pref", params={"user_id": "alice"}).json()
     assert owned["text"] == "Alice likes tea" and owned["access_count"] == 3
     assert api.get("/long-term-memory/plain").status_code == 200  # memories without a user stay
