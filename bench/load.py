@@ -122,6 +122,8 @@ class Load:
                     "search", "POST", "/long-term-memory/search", json=self.rng.choice(self.searches)
                 )
             else:
+                if not self.new_memories:  # a create-only mix can use them all up
+                    self.new_memories = memories(random.Random(self.rng.random()), 5000)
                 record = {**self.new_memories.pop(), "namespace": NAMESPACE}
                 response = await self.request(
                     "create", "POST", "/long-term-memory", json={"memories": [record]}

@@ -77,6 +77,7 @@ class AppConfig(BaseSettings):
     working_memory_redis_url: str | None = None
     long_term_memory_redis_url: str | None = None
     queue_redis_url: str | None = None
+    working_memory_wait_replicas: int = Field(0, ge=0, le=16)
 
     default_namespace: str = "default"
     window_size: int = Field(20, ge=1, le=10_000)

@@ -108,6 +108,8 @@ REDIS_URL = CONFIG.redis_url or "redis://localhost:6379/0"
 WORKING_MEMORY_REDIS_URL = CONFIG.working_memory_redis_url
 LONG_TERM_MEMORY_REDIS_URL = CONFIG.long_term_memory_redis_url
 QUEUE_REDIS_URL = CONFIG.queue_redis_url
+# Replicas that must hold a working-memory write before it is acknowledged (Redis WAIT).
+WORKING_MEMORY_WAIT_REPLICAS = CONFIG.working_memory_wait_replicas
 
 DEFAULT_NAMESPACE = CONFIG.default_namespace
 WINDOW_SIZE = CONFIG.window_size

@@ -34,8 +34,10 @@ from urllib.parse import quote, unquote
 
 import redis
 import redis.asyncio as aioredis
+from django.conf import settings
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
+from memoryserver.errors import BackendUnavailable
 from memoryserver.redis import rename_unless_taken
 from sessions_app.schemas import SessionKey
 
@@ -45,6 +47,8 @@ NAMESPACE_SESSIONS_PREFIX = "working_memory_sessions:"
 EXPIRIES = "working_memory_expiries"
 EXTRACTION_PREFIX = "working_memory_extraction:"
 SUMMARY_WAIT_PREFIX = "working_memory_summary_wait:"
+# How long a write waits for its replicas (WORKING_MEMORY_WAIT_REPLICAS).
+REPLICA_WAIT_MS = 1000
 # Set once the keys of an older layout were renamed (`upgrade_layout`).
 LAYOUT_KEY = "working_memory_layout"
 LAYOUT_VERSION = "2"
@@ -368,6 +372,30 @@ class WorkingMemoryStore:
             _index_key(key.namespace, key.user_id),
         ]
 
+    async def _written(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a write script; with WORKING_MEMORY_WAIT_REPLICAS, answer only once that many
+        replicas hold the write (WAIT, on the connection and node that ran it), so a primary
+        that crashes right after cannot take an acknowledged write with it."""
+        replicas = settings.WORKING_MEMORY_WAIT_REPLICAS
+        if not replicas:
+            return await self.client.register_script(script)(keys=keys, args=args)
+        wait: tuple[Any, ...] = ("WAIT", replicas, REPLICA_WAIT_MS)
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.eval(script, len(keys), *keys, *args)
+            if isinstance(self.client, AsyncRedisCluster):  # WAIT goes to the key's node
+                pipe.execute_command(*wait, target_nodes=self.client.get_node_from_key(keys[0]))
+            else:
+                pipe.execute_command(*wait)
+            reply, copies = await pipe.execute()
+        if int(copies) < replicas:
+            raise BackendUnavailable(
+                f"The session was written, but only {copies} of {replicas} replicas confirmed it within "
+                f"{REPLICA_WAIT_MS} ms (WORKING_MEMORY_WAIT_REPLICAS), so it could still be lost. "
+                "Send it again: an append skips the messages the session already holds.",
+                retry_after=1,
+            )
+        return reply
+
     async def _list(self, key: SessionKey, now: float, ttl: int) -> None:
         """After a write on a cluster: the session in its listings and, with a TTL, its expiry."""
         if self.listed_by_scripts:
@@ -397,7 +425,7 @@ class WorkingMemoryStore:
         `if_match` is a version number, "*" (any existing session) or "" (unconditional).
         """
         args: list[bytes | str | int] = [document, repr(now), ttl or 0, member_of(key), if_match]
-        reply = await self.client.register_script(_PUT_SCRIPT)(keys=self._script_keys(key), args=args)
+        reply = await self._written(_PUT_SCRIPT, self._script_keys(key), args)
         if reply[0] == b"stale":
             return StaleVersion(int(reply[1]))
         await self._list(key, now, ttl or 0)
@@ -431,7 +459,7 @@ class WorkingMemoryStore:
         ]
         for message in messages:
             args.extend(message)
-        reply = await self.client.register_script(_APPEND_SCRIPT)(keys=self._script_keys(key), args=args)
+        reply = await self._written(_APPEND_SCRIPT, self._script_keys(key), args)
         if reply[0] == b"full":
             return SessionFull(int(reply[1]))
         await self._list(key, now, int(reply[4]))

@@ -198,3 +198,14 @@ def test_an_id_sent_twice_in_one_append_counts_once_where_it_first_appears(api):
     more = [message("three", id="c"), message("two again", id="b"), message("three again", id="c")]
     appended = api.post("/sessions/s/messages", json={"messages": more})
     assert contents(appended.json()) == ["one", "two", "three"]
+
+
+def test_a_write_no_replica_confirms_is_refused_as_unavailable(api, settings, working_client):
+    settings.WORKING_MEMORY_WAIT_REPLICAS = 1  # the test servers have no replicas
+    appended = api.post("/sessions/s/messages", json={"messages": [message("hello")]})
+    assert appended.status_code == 503 and appended.headers["Retry-After"] == "1"
+    assert "only 0 of 1 replicas confirmed it" in appended.json()["detail"]
+    put = api.put("/sessions/s/memory", json={"messages": [message("hello")]})
+    assert put.status_code == 503
+    settings.WORKING_MEMORY_WAIT_REPLICAS = 0
+    assert [m["content"] for m in api.get("/sessions/s/memory").json()["messages"]] == ["hello"]
