@@ -1,7 +1,7 @@
 """Start-up check of the three Redis roles: each must be reachable and offer what it needs.
 
 - working memory (WORKING_MEMORY_REDIS_URL): JSON; a Redis/Valkey Cluster is fine.
-- long-term memory (LONG_TERM_MEMORY_REDIS_URL): the Query Engine on one endpoint (Redis 8,
+- long-term memory (LONG_TERM_MEMORY_REDIS_URL): JSON and the Query Engine on one endpoint (Redis 8,
   Redis Stack, Redis Software/Cloud, which shard the index themselves). An open-source
   cluster node would index only its own shard's memories.
 - task queues (QUEUE_REDIS_URL): RQ's lists and scripts span many keys, so one plain server.
@@ -36,6 +36,7 @@ ROLES = (
     Role(
         "long_term",
         "long-term memory",
+        needs_json=True,
         needs_search=True,
         cluster_fix="the Query Engine on a cluster node indexes that node's memories only; use Redis 8 "
         "or Redis Stack on one server, or a Redis Software/Cloud database endpoint",
@@ -51,6 +52,7 @@ def masked_url(url: str) -> str:
         return url
     user = parts.username or ""
     host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # IPv6
     port = f":{parts.port}" if parts.port else ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
@@ -93,10 +95,10 @@ def role_problem(role: Role) -> str | None:
         return f"{where}: a check was refused ({error}). Check the URL's credentials and database."
     if cluster and role.cluster_fix is not None:
         return f"{where}: is a Redis Cluster node; {role.cluster_fix}. Point {_setting(role.store)} there."
-    if not json_ok:
-        return f"{where}: has no JSON commands. Use Redis 8 or Redis Stack, or load the RedisJSON module."
     if not search_ok:
         return f"{where}: has no Query Engine (FT.SEARCH). Use Redis 8 or Redis Stack."
+    if not json_ok:
+        return f"{where}: has no JSON commands. Use Redis 8 or Redis Stack, or load the RedisJSON module."
     return None
 
 
