@@ -294,6 +294,13 @@ def scanning(info: Any) -> float | None:
     return None
 
 
+def index_prefixes(info: Any) -> list[str]:
+    """From an FT.INFO reply: the key prefixes the index covers."""
+    definition = _info_fields(info).get("index_definition") or {}
+    prefixes = _info_fields(definition).get("prefixes") or []
+    return [prefix.decode() if isinstance(prefix, bytes) else str(prefix) for prefix in prefixes]
+
+
 def _info_fields(info: Any) -> dict[str, Any]:
     pairs = info.items() if isinstance(info, dict) else zip(info[::2], info[1::2], strict=True)  # RESP3 / 2
     return {key.decode() if isinstance(key, bytes) else key: item for key, item in pairs}

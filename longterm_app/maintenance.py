@@ -21,6 +21,7 @@ from longterm_app.index import (
     drop_index,
     ensure_index,
     ensure_namespace_index,
+    index_prefixes,
     namespace_index,
     namespace_indexes,
 )
@@ -220,9 +221,21 @@ def upgrade_key_layout(client: redis.Redis) -> int:
                 client.set(old, _tagged(owner.decode() if isinstance(owner, bytes) else owner, KEY_PREFIX))
             moved += rename_unless_taken(client, old, _tagged(old, prefix))
     for name in namespace_indexes(client):
-        client.execute_command("FT.DROPINDEX", name)
+        _drop_if_untagged(client, name)
     client.set(LAYOUT_KEY, LAYOUT_VERSION)
     return moved
+
+
+def _drop_if_untagged(client: redis.Redis, index: str) -> None:
+    """Drop a namespace index still covering the untagged prefix (its documents stay). One
+    already rebuilt on the tagged prefix (by a process that upgraded first) is kept, and one
+    dropped meanwhile by another process is no error."""
+    try:
+        if not any("{" in prefix for prefix in index_prefixes(client.execute_command("FT.INFO", index))):
+            client.execute_command("FT.DROPINDEX", index)
+    except redis.ResponseError as error:
+        if "unknown index" not in str(error).lower() and "no such index" not in str(error).lower():
+            raise
 
 
 def _tagged(key: str, prefix: str) -> str:

@@ -22,7 +22,13 @@ from django.conf import settings
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 from redis.commands import READ_COMMANDS
-from redis.exceptions import AuthenticationError, BusyLoadingError, ConnectionError, MaxConnectionsError
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    ConnectionError,
+    MaxConnectionsError,
+    RedisClusterException,
+)
 from redis.maint_notifications import MaintNotificationsConfig
 
 # The three Redis roles, each its own URL, all defaulting to REDIS_URL (README "Scaling out"):
@@ -191,13 +197,33 @@ def close_sync_clients() -> None:
 
 
 def rename_unless_taken(client: redis.Redis, old: str, new: str) -> int:
-    """Rename `old` to `new` (a key-layout upgrade); when `new` exists (written since the
-    upgrade) it wins and `old` goes. 1 if renamed; 0 if not, also when another process
-    renamed it meanwhile."""
+    """Move `old` to `new` (a key-layout upgrade); when `new` exists (written since the
+    upgrade) it wins and `old` goes. 1 if moved; 0 if not, also when another process moved
+    it meanwhile. Where the two keys live in different hash slots of a sharded Redis, which
+    refuses RENAMENX, the key is copied (DUMP/RESTORE with its TTL) and then deleted."""
     try:
-        if client.renamenx(old, new):
-            return 1
-    except redis.ResponseError:  # no such key: renamed meanwhile
-        return 0
+        moved = bool(client.renamenx(old, new))
+    except (redis.ResponseError, RedisClusterException) as error:
+        if "no such key" in str(error).lower():  # moved meanwhile
+            return 0
+        if "slot" not in str(error).lower():
+            raise
+        moved = _copied(client, old, new)
+    if not moved:
+        client.delete(old)
+    return int(moved)
+
+
+def _copied(client: redis.Redis, old: str, new: str) -> bool:
+    """Copy `old` to `new` unless `new` exists, then delete `old`; False if nothing was copied."""
+    dumped = client.dump(old)
+    if dumped is None:  # moved meanwhile
+        return False
+    try:
+        client.restore(new, max(int(client.pttl(old)), 0), dumped)
+    except redis.ResponseError as error:
+        if "busykey" not in str(error).lower():
+            raise
+        return False
     client.delete(old)
-    return 0
+    return True

@@ -12,6 +12,7 @@ a message naming the setting, the URL (password masked) and the fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,15 +47,17 @@ ROLES = (
 
 
 def masked_url(url: str) -> str:
-    """`url` with its password (if any) replaced by ***."""
+    """`url` with its password (in the address or a `password=` parameter) replaced by ***."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host  # IPv6
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    parts = parts._replace(query=query)
+    if parts.password is not None:
+        user = parts.username or ""
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # IPv6
+        port = f":{parts.port}" if parts.port else ""
+        parts = parts._replace(netloc=f"{user}:***@{host}{port}")
+    return urlunsplit(parts)
 
 
 def _setting(store: Store) -> str:

@@ -372,13 +372,14 @@ class WorkingMemoryStore:
             _index_key(key.namespace, key.user_id),
         ]
 
-    async def _written(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        """Run a write script; with WORKING_MEMORY_WAIT_REPLICAS, answer only once that many
-        replicas hold the write (WAIT, on the connection and node that ran it), so a primary
-        that crashes right after cannot take an acknowledged write with it."""
+    async def _written(self, script: str, keys: list[str], args: list[Any]) -> tuple[Any, int | None]:
+        """Run a write script: its reply and, with WORKING_MEMORY_WAIT_REPLICAS, how many
+        replicas hold the write (WAIT, on the connection and node that ran it). The caller
+        refuses to acknowledge a write too few replicas hold (`_confirmed`), so a primary that
+        crashes right after cannot take an acknowledged write with it."""
         replicas = settings.WORKING_MEMORY_WAIT_REPLICAS
         if not replicas:
-            return await self.client.register_script(script)(keys=keys, args=args)
+            return await self.client.register_script(script)(keys=keys, args=args), None
         wait: tuple[Any, ...] = ("WAIT", replicas, REPLICA_WAIT_MS)
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.eval(script, len(keys), *keys, *args)
@@ -387,14 +388,20 @@ class WorkingMemoryStore:
             else:
                 pipe.execute_command(*wait)
             reply, copies = await pipe.execute()
-        if int(copies) < replicas:
+        return reply, int(copies)
+
+    @staticmethod
+    def _confirmed(copies: int | None) -> None:
+        """Raise when fewer replicas than WORKING_MEMORY_WAIT_REPLICAS hold a write."""
+        replicas = settings.WORKING_MEMORY_WAIT_REPLICAS
+        if copies is not None and copies < replicas:
             raise BackendUnavailable(
                 f"The session was written, but only {copies} of {replicas} replicas confirmed it within "
                 f"{REPLICA_WAIT_MS} ms (WORKING_MEMORY_WAIT_REPLICAS), so it could still be lost. "
-                "Send it again: an append skips the messages the session already holds.",
+                "Send it again: an append skips the messages the session already holds; for a "
+                "conditional PUT, read the session's version first.",
                 retry_after=1,
             )
-        return reply
 
     async def _list(self, key: SessionKey, now: float, ttl: int) -> None:
         """After a write on a cluster: the session in its listings and, with a TTL, its expiry."""
@@ -425,10 +432,11 @@ class WorkingMemoryStore:
         `if_match` is a version number, "*" (any existing session) or "" (unconditional).
         """
         args: list[bytes | str | int] = [document, repr(now), ttl or 0, member_of(key), if_match]
-        reply = await self._written(_PUT_SCRIPT, self._script_keys(key), args)
+        reply, copies = await self._written(_PUT_SCRIPT, self._script_keys(key), args)
         if reply[0] == b"stale":
             return StaleVersion(int(reply[1]))
         await self._list(key, now, ttl or 0)
+        self._confirmed(copies)
         _, created, extracted, persisted, unextracted, unpersisted, version = reply
         pairs = [item.decode() for item in persisted]
         return WriteOutcome(
@@ -459,10 +467,11 @@ class WorkingMemoryStore:
         ]
         for message in messages:
             args.extend(message)
-        reply = await self._written(_APPEND_SCRIPT, self._script_keys(key), args)
+        reply, copies = await self._written(_APPEND_SCRIPT, self._script_keys(key), args)
         if reply[0] == b"full":
             return SessionFull(int(reply[1]))
         await self._list(key, now, int(reply[4]))
+        self._confirmed(copies)
         return AppendOutcome(added=int(reply[1]), version=int(reply[2]), document=reply[3])
 
     async def delete(self, key: SessionKey) -> bool:

@@ -89,6 +89,7 @@ def test_masked_url_keeps_everything_but_the_password():
     assert masked_url("rediss://user:pw@host:6380/2") == "rediss://user:***@host:6380/2"
     assert masked_url("redis://host:6379/0") == "redis://host:6379/0"
     assert masked_url("redis://:pw@[::1]:6379/0") == "redis://:***@[::1]:6379/0"
+    assert masked_url("redis://host/0?db=1&password=pw&x=1") == "redis://host/0?db=1&password=***&x=1"
 
 
 def test_a_worker_refuses_to_start_with_its_queues_on_a_cluster(cli_env, working_memory_on_cluster):  # noqa: F811

@@ -34,11 +34,18 @@ def test_memories_of_the_old_layout_are_moved_and_served(api, redis_client):
     assert api.post("/long-term-memory/search", json=search).status_code == 200  # an access to keep
     _as_an_older_server_stored_them(redis_client)
     assert redis_client.exists("memory:team:m1", "memory:team:~bo:m2") == 2
+    # The namespace's index as an older server made it: on the untagged prefix.
+    redis_client.execute_command("FT.DROPINDEX", "memory_idx:ns:team")
+    redis_client.execute_command(
+        "FT.CREATE", "memory_idx:ns:team", "ON", "JSON", "PREFIX", "1", "memory:team:",
+        "SCHEMA", "$.record.text", "AS", "text", "TEXT",
+    )  # fmt: skip
 
     check_redis()
 
     assert redis_client.exists("memory:team:m1", "memory:team:~bo:m2") == 0
     assert redis_client.exists("memory:{team}:m1", "memory:{team}:~bo:m2") == 2
+    assert redis_client.execute_command("FT._LIST").count(b"memory_idx:ns:team") == 0  # built again on use
     assert api.get("/long-term-memory/m1", params={"namespace": "team"}).json()["access_count"] >= 1
     assert api.post("/long-term-memory/search", json=search).json()["memories"][0]["id"] == "m1"
     again = {"id": "m3", "text": "ana keeps BEES on her roof", "namespace": "team", "session_id": "s"}

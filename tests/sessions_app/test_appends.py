@@ -209,3 +209,4 @@ def test_a_write_no_replica_confirms_is_refused_as_unavailable(api, settings, wo
     assert put.status_code == 503
     settings.WORKING_MEMORY_WAIT_REPLICAS = 0
     assert [m["content"] for m in api.get("/sessions/s/memory").json()["messages"]] == ["hello"]
+    assert api.get("/sessions/").json()["sessions"] == ["s"]  # listed even though it was refused
