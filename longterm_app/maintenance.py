@@ -38,7 +38,7 @@ from longterm_app.repository import (
     queue_json_mget,
 )
 from memoryserver.embeddings import Embedder
-from memoryserver.redis import rename_unless_taken
+from memoryserver.redis import move_to_hash_tags
 
 logger = logging.getLogger(__name__)
 
@@ -211,15 +211,17 @@ def upgrade_key_layout(client: redis.Redis) -> int:
     dropped, to be built again on first use. Returns how many keys moved."""
     if client.get(LAYOUT_KEY) == LAYOUT_VERSION.encode():
         return 0
-    moved = 0
-    for prefix in (KEY_PREFIX, ACCESS_PREFIX, HASH_PREFIX, SEQ_PREFIX):
-        for raw in list(client.scan_iter(match=prefix + "*", count=1000)):
-            old = raw.decode()
-            if old[len(prefix) :].startswith("{"):
-                continue
-            if prefix == HASH_PREFIX and (owner := client.get(old)) is not None:
-                client.set(old, _tagged(owner.decode() if isinstance(owner, bytes) else owner, KEY_PREFIX))
-            moved += rename_unless_taken(client, old, _tagged(old, prefix))
+
+    def retarget(prefix: str, key: str) -> None:
+        """A dedup entry names its memory's key: it moves too."""
+        if prefix == HASH_PREFIX and (owner := client.get(key)) is not None:
+            text = owner.decode() if isinstance(owner, bytes) else str(owner)
+            client.set(
+                key, KEY_PREFIX + _tagged(text[len(KEY_PREFIX) :]) if text.startswith(KEY_PREFIX) else text
+            )
+
+    prefixes = (KEY_PREFIX, ACCESS_PREFIX, HASH_PREFIX, SEQ_PREFIX)
+    moved = move_to_hash_tags(client, prefixes, _tagged, retarget)
     for name in namespace_indexes(client):
         _drop_if_untagged(client, name)
     client.set(LAYOUT_KEY, LAYOUT_VERSION)
@@ -238,9 +240,10 @@ def _drop_if_untagged(client: redis.Redis, index: str) -> None:
             raise
 
 
-def _tagged(key: str, prefix: str) -> str:
-    """`<prefix><ns>:<rest>` with the namespace part made a hash tag (see index.namespace_tag)."""
-    if not key.startswith(prefix) or key[len(prefix) :].startswith("{"):
-        return key
-    namespace, _, rest = key[len(prefix) :].partition(":")
-    return f"{prefix}{{{namespace or '%'}}}:{rest}"
+def _tagged(rest: str) -> str:
+    """`<ns>:<rest>` (after a key's prefix) with the namespace part made a hash tag (see
+    index.namespace_tag); unchanged when it is one already."""
+    if rest.startswith("{"):
+        return rest
+    namespace, _, tail = rest.partition(":")
+    return f"{{{namespace or '%'}}}:{tail}"

@@ -153,15 +153,14 @@ async def _modelled_topics(
     """{memory key: topic label} from each namespace's topic model, for those near a topic."""
     untagged = [record for record in batch if not record.topics and models.get(record.namespace or "")]
     vectors = await store.vectors([record_key(record) for record in untagged])
+    by_namespace: dict[str, list[MemoryRecord]] = {}
+    for record in untagged:
+        if record_key(record) in vectors:
+            by_namespace.setdefault(record.namespace or "", []).append(record)
     labelled: dict[str, str] = {}
-    for namespace, model in models.items():
-        present = [
-            record
-            for record in untagged
-            if (record.namespace or "") == namespace and record_key(record) in vectors
-        ]
-        if model is None or not present:
-            continue
+    for namespace, present in by_namespace.items():
+        model = models[namespace]
+        assert model is not None  # only namespaces with a model have untagged records here
         labels = assign_topics(model, [vectors[record_key(record)] for record in present])
         labelled |= {
             record_key(record): label

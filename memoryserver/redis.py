@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -194,6 +194,28 @@ def close_sync_clients() -> None:
     for client in _sync_clients.values():
         client.close()
     _sync_clients.clear()
+
+
+def move_to_hash_tags(
+    client: redis.Redis,
+    prefixes: Iterable[str],
+    tagged: Callable[[str], str],
+    before_move: Callable[[str, str], None] | None = None,
+) -> int:
+    """A key-layout upgrade: every key `<prefix><rest>` whose `rest` does not start with a
+    hash tag moves to `<prefix><tagged(rest)>` (see `rename_unless_taken`), after
+    `before_move(prefix, key)` if given. Returns how many keys moved."""
+    moved = 0
+    for prefix in prefixes:
+        for raw in client.scan_iter(match=prefix + "*", count=1000):
+            old = raw.decode() if isinstance(raw, bytes) else str(raw)
+            rest = old[len(prefix) :]
+            if rest.startswith("{"):  # moved already (SCAN may also return keys it moved)
+                continue
+            if before_move is not None:
+                before_move(prefix, old)
+            moved += rename_unless_taken(client, old, prefix + tagged(rest))
+    return moved
 
 
 def rename_unless_taken(client: redis.Redis, old: str, new: str) -> int:

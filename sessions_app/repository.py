@@ -38,7 +38,7 @@ from django.conf import settings
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
 from memoryserver.errors import BackendUnavailable
-from memoryserver.redis import rename_unless_taken
+from memoryserver.redis import move_to_hash_tags
 from sessions_app.schemas import SessionKey
 
 DOC_PREFIX = "working_memory:"
@@ -557,16 +557,10 @@ def upgrade_layout(client: redis.Redis) -> int:
     `working_memory:<member>`) to this layout. Returns how many keys were renamed."""
     if client.get(LAYOUT_KEY) == LAYOUT_VERSION.encode():
         return 0
-    renamed = 0
-    for prefix in (DOC_PREFIX, EXTRACTION_PREFIX, SUMMARY_WAIT_PREFIX):
-        for raw in client.scan_iter(match=prefix + "*", count=1000):
-            old = raw.decode()
-            member = old[len(prefix) :]
-            if member.startswith("{"):
-                continue
-            renamed += rename_unless_taken(client, old, _tagged(prefix, member))
+    prefixes = (DOC_PREFIX, EXTRACTION_PREFIX, SUMMARY_WAIT_PREFIX)
+    moved = move_to_hash_tags(client, prefixes, lambda member: _tagged("", member))
     client.set(LAYOUT_KEY, LAYOUT_VERSION)
-    return renamed
+    return moved
 
 
 def session_counts(client: redis.Redis) -> dict[str, int]:

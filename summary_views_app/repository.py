@@ -21,7 +21,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from memoryserver.redis import rename_unless_taken
+from memoryserver.redis import move_to_hash_tags
 from summary_views_app.schemas import PartitionResult, SummaryView
 
 VIEW_PREFIX = "summary_view:"
@@ -56,12 +56,7 @@ def upgrade_layout(client: redis.Redis) -> int:
     results move to this layout. Returns how many keys moved."""
     if client.get(LAYOUT_KEY) == LAYOUT_VERSION.encode():
         return 0
-    moved = 0
-    for prefix in (VIEW_PREFIX, RESULTS_PREFIX):
-        for raw in list(client.scan_iter(match=prefix + "*", count=1000)):
-            old = raw.decode()
-            if not old[len(prefix) :].startswith("{"):
-                moved += rename_unless_taken(client, old, prefix + _tag(old[len(prefix) :]))
+    moved = move_to_hash_tags(client, (VIEW_PREFIX, RESULTS_PREFIX), _tag)
     client.set(LAYOUT_KEY, LAYOUT_VERSION)
     return moved
 
