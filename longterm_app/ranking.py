@@ -59,6 +59,8 @@ class Ranked:
     facts: RankFacts
     score: float
     dist: float | None
+    # Search hits counted beside the stored record (count, last time), added to `record`.
+    access: tuple[int, float] | None = None
 
     @classmethod
     def stored(cls, key: str, raw: bytes, score: float, dist: float | None) -> Ranked:
@@ -71,7 +73,15 @@ class Ranked:
     @cached_property
     def record(self) -> MemoryRecord:
         source = self.source
-        return source if isinstance(source, MemoryRecord) else MemoryRecord.model_validate_json(source)
+        record = source if isinstance(source, MemoryRecord) else MemoryRecord.model_validate_json(source)
+        if self.access is None:
+            return record
+        count, last = self.access
+        counted = {
+            "access_count": record.access_count + count,
+            "last_accessed": max(record.last_accessed, last),
+        }
+        return record.model_copy(update=counted)
 
     def rescored(self, score: float) -> Ranked:
         """The same candidate with another score (keeping its parsed record, if any). Ranking
@@ -80,8 +90,11 @@ class Ranked:
         copy.__dict__.update(self.__dict__, score=score)
         return copy
 
-    def with_record(self, record: MemoryRecord) -> Ranked:
-        return replace(self, source=record, facts=RankFacts.of(record.__dict__))
+    def accessed(self, count: int, last: float) -> Ranked:
+        """The candidate with its side access statistics; its record is still parsed only
+        when asked for."""
+        facts = self.facts._replace(last_accessed=max(self.facts.last_accessed, last))
+        return replace(self, facts=facts, access=(count, last))
 
 
 def _min_max(items: list[Ranked], value: Callable[[Ranked], float]) -> dict[str, float]:

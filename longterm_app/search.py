@@ -166,7 +166,7 @@ class Searcher:
         completed = []
         for item in items:
             if item.key in stats:
-                item = item.with_record(stats[item.key].applied(item.record))
+                item = item.accessed(stats[item.key].count, stats[item.key].last)
             if item.key in vectors and vector is not None:
                 item = replace(item, dist=float(1.0 - np.dot(vectors[item.key], vector)))
             completed.append(item)
