@@ -30,6 +30,7 @@ per hit. Readers add the side counts to the record (`with_access`); the indexed
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ import numpy as np
 import orjson
 import redis.asyncio as aioredis
 from django.conf import settings
-from redis.exceptions import ResponseError, WatchError
+from redis.exceptions import NoScriptError, ResponseError, WatchError
 
 from longterm_app.index import (
     INDEX_NAME,
@@ -174,6 +175,7 @@ for i = 1, #KEYS do
 end
 return stats
 """
+_ACCESS_SHA = hashlib.sha1(_ACCESS_SCRIPT.encode()).hexdigest()
 
 # Fills empty topics/entities of memories whose text did not change since they were read.
 _TAGS_SCRIPT = """#!lua
@@ -585,13 +587,22 @@ class MemoryStore:
         others (those that still exist), in one round trip."""
         if not access_keys and not vector_keys:
             return {}, {}
-        script = self.client.register_script(_ACCESS_SCRIPT)
-        async with self.client.pipeline(transaction=False) as pipe:
-            access_groups = _per_namespace(range(len(access_keys)), access_keys.__getitem__)
-            for group in access_groups:
-                await script(keys=[access_key(access_keys[i]) for i in group], client=pipe)
-            vector_groups = queue_json_mget(pipe, vector_keys, "$.embedding")
-            replies = await pipe.execute()
+        access_groups = _per_namespace(range(len(access_keys)), access_keys.__getitem__)
+        for attempt in (1, 2):
+            # The script by its SHA in the same round trip (a pipeline given the script itself
+            # would first ask SCRIPT EXISTS, a round trip of its own). These are reads: when
+            # Redis lost its scripts (restart, flush), load it and ask again.
+            async with self.client.pipeline(transaction=False) as pipe:
+                for group in access_groups:
+                    pipe.evalsha(_ACCESS_SHA, len(group), *(access_key(access_keys[i]) for i in group))
+                vector_groups = queue_json_mget(pipe, vector_keys, "$.embedding")
+                try:
+                    replies = await pipe.execute()
+                    break
+                except NoScriptError:
+                    if attempt == 2:
+                        raise
+            await self.client.script_load(_ACCESS_SCRIPT)
         counted = in_key_order(access_groups, replies[: len(access_groups)])
         embeddings = in_key_order(vector_groups, replies[len(access_groups) :])
         stats = {

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field
 
 from longterm_app.schemas import SearchMode
-from mcp_app.filters import TagFilterArg, TimeFilterArg
+from upstream.filters import TagFilterArg, TimeFilterArg
 
 SearchText = Annotated[
     str | None,

@@ -28,6 +28,7 @@ from redis.exceptions import (
     ConnectionError,
     MaxConnectionsError,
     RedisClusterException,
+    TimeoutError,
 )
 from redis.maint_notifications import MaintNotificationsConfig
 
@@ -37,6 +38,10 @@ from redis.maint_notifications import MaintNotificationsConfig
 Store = Literal["working", "long_term", "queue"]
 # RESP3 everywhere, so search replies have one shape whatever the redis-py version.
 CLIENT_OPTIONS: dict[str, Any] = {"protocol": 3, "socket_connect_timeout": 2, "health_check_interval": 30}
+
+# Redis down or not answering in time: what the transports catch (as "Redis is
+# unavailable") without importing redis themselves.
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
 
 # Commands without side effects, safe to send a second time: redis-py's own list of
 # read-only commands (the ones it may route to replicas) and a few more we use.

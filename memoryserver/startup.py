@@ -1,44 +1,62 @@
-"""Work done once per server process before it serves: the web server and the MCP server."""
+"""Work done once per server process before it serves: the web server, the MCP server and
+(the Redis part) the workers.
+
+The apps register their own steps in `AppConfig.ready` (core never imports an app): the
+move of their stored keys to the current key layout, and what must exist before the first
+request (the search index).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from memoryserver.features import features_off_summary
-from memoryserver.tokens import count_text
+if TYPE_CHECKING:  # the apps register at set-up; the model and Redis load only when run
+    from memoryserver.embeddings import Embedder
+    from memoryserver.redis import Store
 
 logger = logging.getLogger(__name__)
+
+# Keyed by what they move or prepare, so registering twice (apps set up again) changes nothing.
+_layout_upgrades: dict[str, tuple[Store, Callable[[Any], int]]] = {}
+_warm_ups: dict[str, Callable[[Embedder], None]] = {}
+
+
+def register_layout_upgrade(what: str, store: Store, upgrade: Callable[[Any], int]) -> None:
+    """`upgrade(client)` moves the `what` keys of the `store` Redis to the current layout and
+    returns how many it moved; run before the process serves."""
+    _layout_upgrades[what] = (store, upgrade)
+
+
+def register_warm_up(what: str, step: Callable[[Embedder], None]) -> None:
+    """`step(embedder)` prepares what the first request needs; it raises to refuse to start."""
+    _warm_ups[what] = step
 
 
 def check_redis() -> None:
     """Each Redis role offers what it needs (else ConfigError), and the stored keys are in
     this server's hash-tagged layout (moved once). Run by the web server and the workers
     before they serve."""
-    from longterm_app.maintenance import upgrade_key_layout
     from memoryserver.redis import get_redis
     from memoryserver.redis_roles import check_roles
-    from sessions_app.repository import upgrade_layout as upgrade_sessions
-    from summary_views_app.repository import upgrade_layout as upgrade_views
 
     check_roles()
-    working, long_term = get_redis("working"), get_redis("long_term")
-    for what, upgrade, client in (
-        ("working-memory", upgrade_sessions, working),
-        ("long-term memory", upgrade_key_layout, long_term),
-        ("summary view", upgrade_views, long_term),
-    ):
-        if moved := upgrade(client):
+    for what, (store, upgrade) in _layout_upgrades.items():
+        if moved := upgrade(get_redis(store)):
             logger.info("Moved %d %s keys to the hash-tagged key layout.", moved, what)
 
 
 def warm_up() -> None:
-    """Check Redis, load the tokenizer and embedding model, and make sure the search index exists.
+    """Check Redis, load the tokenizer and embedding model, then the apps' own steps (the
+    search index).
 
     Done before serving, so the first request is not the slow one; a Redis that cannot
     serve its role or a changed embedding model raises here, so the server refuses to start.
     """
-    from longterm_app.services import ensure_memory_index, index_settings_warning
     from memoryserver.embeddings import get_embedder
+    from memoryserver.features import features_off_summary
+    from memoryserver.tokens import count_text
 
     check_redis()
     off = features_off_summary()
@@ -47,6 +65,5 @@ def warm_up() -> None:
     count_text("warm up")
     embedder = get_embedder()
     embedder.embed("warm up")
-    ensure_memory_index(embedder)
-    if warning := index_settings_warning():
-        logger.warning(warning)
+    for step in _warm_ups.values():
+        step(embedder)

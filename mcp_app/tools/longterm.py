@@ -17,13 +17,14 @@ from longterm_app.schemas import (
     MemoryPatch,
 )
 from longterm_app.tasks import BACKGROUND, queue_compaction
-from mcp_app.arguments import MemoryArg
 from mcp_app.context import caller, memory_store
-from mcp_app.errors import parse
-from mcp_app.filters import DateTime
 from memoryserver.auth.principal import ADMIN, READ, WRITE
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
+from memoryserver.validation import parse
+from upstream.arguments import MemoryArg
+from upstream.convert import refuse_pinned
+from upstream.filters import DateTime
 
 MemoryId = Annotated[str, Field(description="The memory's id, as returned by create or search.")]
 Namespace = Annotated[
@@ -103,8 +104,7 @@ async def edit_long_term_memory(
           event_date="2025-06-01T00:00:00Z")
     """
     principal = caller(WRITE)
-    if pinned is not None:
-        raise InvalidInput("pinned", "pinning memories is not supported by this server; leave it out")
+    refuse_pinned("pinned", pinned is not None)  # any value: the tool has no pinning to switch off
     changes: dict[str, Any] = {
         "text": text,
         "topics": topics,

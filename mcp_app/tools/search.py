@@ -11,8 +11,6 @@ from longterm_app import services
 from longterm_app.query_rewrite import optimized
 from longterm_app.schemas import SearchResult
 from mcp_app.context import caller, memory_store, working_store
-from mcp_app.errors import parse
-from mcp_app.filters import TagFilterArg
 from mcp_app.parameters import (
     CreatedAtFilter,
     DistanceThreshold,
@@ -37,12 +35,14 @@ from mcp_app.parameters import (
     UpdatedAtFilter,
     UserIdFilter,
 )
-from mcp_app.search_args import effective_recency_boost, search_request
 from memoryserver.auth.principal import READ
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
+from memoryserver.validation import parse
 from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, PromptSession
 from sessions_app.prompt import memory_prompt as build_memory_prompt
+from upstream.filters import TagFilterArg
+from upstream.search import effective_recency_boost, tool_search_request
 
 
 async def search_long_term_memory(
@@ -115,7 +115,7 @@ async def search_long_term_memory(
         "recency_half_life_last_access_days": recency_half_life_last_access_days,
         "recency_half_life_created_days": recency_half_life_created_days,
     }
-    request = search_request(text, search_mode, filters, options)
+    request = tool_search_request(text, search_mode, filters, options)
     if optimize_query:  # without a chat model the text is searched as given
         request, _ = await optimized(request)
     return await services.search_memories(memory_store(), get_embedder(), principal, request)
@@ -230,7 +230,7 @@ async def memory_prompt(
             "recency_half_life_last_access_days": recency_half_life_last_access_days,
             "recency_half_life_created_days": recency_half_life_created_days,
         }
-        search = search_request(query, search_mode, filters, options)
+        search = tool_search_request(query, search_mode, filters, options)
         if optimize_query:
             search, _ = await optimized(search)
     request = parse(MemoryPromptRequest, {"query": query, "session": session, "long_term_search": search})

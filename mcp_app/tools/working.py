@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from mcp_app.arguments import MemoryArg, MessageArg, StrategyArg
 from mcp_app.context import caller, working_store
-from mcp_app.errors import parse
 from memoryserver.auth.principal import READ, WRITE
+from memoryserver.validation import parse
 from sessions_app import services
 from sessions_app.schemas import (
     AppendMessagesInput,
@@ -19,6 +18,7 @@ from sessions_app.schemas import (
     WorkingMemoryPutResponse,
 )
 from sessions_app.tasks import BACKGROUND
+from upstream.arguments import MemoryArg, MessageArg, StrategyArg
 
 SessionId = Annotated[str, Field(description="The conversation's session id, e.g. 'chat-42'.")]
 Namespace = Annotated[

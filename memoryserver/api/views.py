@@ -12,17 +12,10 @@ from rest_framework.request import Request
 
 from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import READ, WRITE, Principal, Scope
-from memoryserver.errors import FieldProblem, InvalidInput, MalformedBody
+from memoryserver.errors import InvalidInput, MalformedBody
+from memoryserver.validation import invalid_input, parse
 
 Model = TypeVar("Model", bound=BaseModel)
-
-
-def _problems(error: ValidationError, prefix: str = "") -> list[FieldProblem]:
-    problems = []
-    for item in error.errors(include_url=False):
-        path = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
-        problems.append(FieldProblem(path, item["msg"].removeprefix("Value error, ")))
-    return problems
 
 
 def parse_body(request: Request, model: type[Model]) -> Model:
@@ -37,14 +30,11 @@ def parse_body(request: Request, model: type[Model]) -> Model:
             raise MalformedBody("body", "the request body is not valid JSON") from None
         if any(item["type"] == "model_type" and not item["loc"] for item in error.errors()):
             raise InvalidInput("body", "expected a JSON object") from None
-        raise InvalidInput.from_problems(_problems(error)) from None
+        raise invalid_input(error) from None
 
 
 def parse_query(request: Request, model: type[Model]) -> Model:
-    try:
-        return model.model_validate(request.query_params.dict())
-    except ValidationError as error:
-        raise InvalidInput.from_problems(_problems(error)) from None
+    return parse(model, request.query_params.dict())
 
 
 def json_response(model: BaseModel, status: int = 200) -> HttpResponse:

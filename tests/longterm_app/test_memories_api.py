@@ -258,6 +258,17 @@ def test_hits_are_counted_beside_the_indexed_document(api, redis_client):
     assert stored["access_count"] == 0 and stored["last_accessed"] == pytest.approx(accessed, abs=1e-3)
 
 
+def test_search_reads_hit_counts_after_redis_lost_its_scripts(api, redis_client):
+    """The counts are read by a script sent by its SHA: a Redis that forgot its scripts
+    (restarted, SCRIPT FLUSH) gets it loaded again, and the search still answers them."""
+    create(api, {"id": "kept", "text": "The user keeps bees on the roof"})
+    search(api, text="bees on the roof")
+    wait_for_access_count(api, "kept", 1)
+    redis_client.execute_command("SCRIPT", "FLUSH")
+    (hit,) = search(api, text="bees on the roof", recency_boost=True, limit=1)["memories"]
+    assert hit["id"] == "kept" and hit["access_count"] >= 1
+
+
 def test_a_stale_indexed_last_access_is_refreshed_by_a_hit(api):
     old = time.time() - 2 * 86400
     create(api, {"id": "stale", "text": "The user drinks oat milk", "last_accessed": old})

@@ -9,11 +9,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from longterm_app.schemas import SearchRequest
 from mcp_app.errors import failure_message
-from mcp_app.filters import TagFilterArg, TimeFilterArg, filter_payload
-from mcp_app.search_args import search_request
 from mcp_app.tenancy import Binding
 from memoryserver.auth.principal import ANONYMOUS_DEVELOPER, Principal
 from memoryserver.errors import Forbidden, InvalidInput, NotFound
+from upstream.filters import TagFilterArg, TimeFilterArg, filter_payload
+from upstream.search import tool_search_request
 
 JAN_1_2025 = 1735689600.0
 
@@ -82,13 +82,13 @@ def test_a_filter_for_another_field_is_refused():
 def test_search_request_drops_empty_filters_and_keeps_server_defaults():
     filters = {"topics": tag({"field": "topics"}), "user_id": tag({"eq": "u"}), "created_at": None}
     assert filter_payload(filters) == {"user_id": {"eq": "u"}}
-    request = search_request(None, "hybrid", filters, {"limit": 5, "recency_semantic_weight": None})
+    request = tool_search_request(None, "hybrid", filters, {"limit": 5, "recency_semantic_weight": None})
     assert request == SearchRequest(text="", search_mode="hybrid", limit=5, user_id={"eq": "u"})
 
 
 def test_search_request_reports_bad_values_by_field():
     with pytest.raises(InvalidInput) as error:
-        search_request("x", "semantic", {"topics": tag({"any": []})}, {"limit": 0})
+        tool_search_request("x", "semantic", {"topics": tag({"any": []})}, {"limit": 0})
     fields = {problem.field for problem in error.value.problems}
     assert fields == {"topics.any", "limit"}
 

@@ -9,12 +9,13 @@ from memoryserver.errors import FieldProblem, InvalidInput
 from sessions_app.schemas import Message
 from sessions_app.windows import MessageBudget
 from tests.v1_api.contract import document
-from v1_api.convert import hit_v1
+from upstream.convert import hit_v1
+from upstream.filters import TagFilterV1
+from upstream.prompt import prompt_request
+from upstream.schemas import MemoryPromptRequestV1, SearchRequestV1
+from upstream.search import v1_search_request
+from upstream.windows import DEFAULT_CONTEXT_WINDOW, client_window, context_percentages
 from v1_api.errors import validation_detail
-from v1_api.filters import search_request, tag_operators
-from v1_api.prompt import prompt_request
-from v1_api.schemas import MemoryPromptRequestV1, SearchRequestV1, TagFilterV1
-from v1_api.windows import DEFAULT_CONTEXT_WINDOW, client_window, context_percentages
 
 
 def tag(value: object) -> TagFilterV1:
@@ -36,22 +37,22 @@ def tag(value: object) -> TagFilterV1:
     ],
 )
 def test_both_tag_vocabularies_map_to_the_search_operators(value, operators):
-    assert tag_operators("topics", tag(value)) == operators
+    assert tag(value).operators("topics") == operators
 
 
 def test_unknown_operators_and_mismatched_fields_are_refused():
     with pytest.raises(ValueError, match="like"):
         tag({"like": "a"})
     with pytest.raises(InvalidInput, match=r"topics\.field"):
-        tag_operators("topics", tag({"field": "entities", "eq": "a"}))
+        tag({"field": "entities", "eq": "a"}).operators("topics")
 
 
 def test_search_requests_take_upstream_defaults():
-    search = search_request(SearchRequestV1(text="x"))
+    search = v1_search_request(SearchRequestV1(text="x"))
     assert (search.hybrid_alpha, search.recency_boost, search.limit) == (0.7, True, 10)
-    plain = search_request(SearchRequestV1(text=None, recency_boost=False, server_side_recency=True))
+    plain = v1_search_request(SearchRequestV1(text=None, recency_boost=False, server_side_recency=True))
     assert plain.text == "" and plain.recency_boost is False
-    assert search_request(SearchRequestV1(server_side_recency=False)).recency_boost is False
+    assert v1_search_request(SearchRequestV1(server_side_recency=False)).recency_boost is False
 
 
 def test_every_model_name_is_accepted():

@@ -17,15 +17,13 @@ from longterm_app.query_rewrite import optimized
 from longterm_app.records import MemoryRecord
 from longterm_app.schemas import CompactRequest, CreateMemoriesRequest, MemoryPatch, PolicyForgetRequest
 from longterm_app.tasks import BACKGROUND, queue_compaction
-from mcp_app.errors import parse
 from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import ADMIN, READ, Principal, Scope
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
-from v1_api.convert import memory_records, record_v1, results_v1
-from v1_api.filters import search_request
-from v1_api.params import CompactParams, ForgetParams, NamespaceParams, OptimizeParams
-from v1_api.schemas import (
+from memoryserver.validation import parse
+from upstream.convert import memory_records, record_v1, refuse_pinned, results_v1
+from upstream.schemas import (
     AckResponse,
     CompactAck,
     CreateMemoryRecordRequest,
@@ -36,6 +34,8 @@ from v1_api.schemas import (
     MemoryRecordV1,
     SearchRequestV1,
 )
+from upstream.search import v1_search_request
+from v1_api.params import CompactParams, ForgetParams, NamespaceParams, OptimizeParams
 from v1_api.views.base import V1View, listed, memory_store, query_parameters, respond
 
 
@@ -112,7 +112,7 @@ class MemorySearchView(V1View):
     )
     async def post(self, request: Request) -> HttpResponse:
         optimize = parse_query(request, OptimizeParams).optimize_query
-        search = search_request(parse_body(request, SearchRequestV1))
+        search = v1_search_request(parse_body(request, SearchRequestV1))
         warning = None
         if optimize:
             search, warning = await optimized(search)
@@ -140,8 +140,7 @@ class MemoryDetailView(V1View):
     async def patch(self, request: Request, memory_id: str) -> HttpResponse:
         params = parse_query(request, NamespaceParams)
         body = parse_body(request, EditMemoryRecordRequest)
-        if body.pinned:
-            raise InvalidInput("pinned", "pinning memories is not supported by this server; omit it")
+        refuse_pinned("pinned", body.pinned)
         changes = body.model_dump(exclude_none=True, exclude={"pinned", "namespace"})
         if not changes and body.namespace is None:
             raise InvalidInput("body", "no fields to update")

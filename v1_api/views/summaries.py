@@ -20,9 +20,8 @@ from memoryserver.auth.principal import ADMIN, READ, Scope
 from summary_views_app import services
 from summary_views_app.schemas import SummaryViewSpec
 from summary_views_app.tasks import BACKGROUND
-from v1_api.convert import partition_v1, summary_view_v1
-from v1_api.params import PartitionFilterParams
-from v1_api.schemas import (
+from upstream.convert import partition_v1, summary_view_v1
+from upstream.schemas import (
     AckResponse,
     RunSummaryViewPartitionRequest,
     RunSummaryViewRequest,
@@ -30,7 +29,8 @@ from v1_api.schemas import (
     SummaryViewV1,
     TaskV1,
 )
-from v1_api.tasks import task_v1
+from upstream.tasks import task_v1
+from v1_api.params import PartitionFilterParams
 from v1_api.views.base import V1View, query_parameters, view_store
 
 ADMIN_WRITES: dict[str, Scope] = {"get": READ, "post": ADMIN, "delete": ADMIN}

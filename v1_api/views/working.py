@@ -21,16 +21,9 @@ from sessions_app.schemas import MAX_MESSAGES, SessionListQuery, SessionScope, W
 from sessions_app.tasks import BACKGROUND
 from sessions_app.views import IF_MATCH, STALE
 from sessions_app.windows import message_budget
-from v1_api.convert import append_input, hit_v1, working_memory_input, working_memory_v1
-from v1_api.params import (
-    GetWorkingMemoryParams,
-    OptimizeParams,
-    PutWorkingMemoryParams,
-    SessionListParams,
-    SessionScopeParams,
-)
-from v1_api.prompt import prompt_request
-from v1_api.schemas import (
+from upstream.convert import append_input, hit_v1, working_memory_input, working_memory_v1
+from upstream.prompt import prompt_request
+from upstream.schemas import (
     AckResponse,
     AppendMessagesV1,
     HealthCheckResponse,
@@ -41,9 +34,16 @@ from v1_api.schemas import (
     UpdateWorkingMemory,
     WorkingMemoryResponse,
 )
-from v1_api.tasks import task_state_v1
+from upstream.tasks import task_state_v1
+from upstream.windows import DEFAULT_CONTEXT_WINDOW, ClientWindow, client_window, context_percentages
+from v1_api.params import (
+    GetWorkingMemoryParams,
+    OptimizeParams,
+    PutWorkingMemoryParams,
+    SessionListParams,
+    SessionScopeParams,
+)
 from v1_api.views.base import V1View, memory_store, query_parameters, respond, working_store
-from v1_api.windows import DEFAULT_CONTEXT_WINDOW, ClientWindow, client_window, context_percentages
 
 
 def _answer(memory: WorkingMemory, query: WindowQuery, window: ClientWindow) -> HttpResponse:

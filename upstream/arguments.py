@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from longterm_app.records import MemoryType
-from mcp_app.filters import DateTime
+from upstream.filters import DateTime
 
 
 class MessageArg(BaseModel):

@@ -8,11 +8,11 @@ from typing import Any
 from longterm_app.records import MemoryRecord, MemoryType
 from longterm_app.schemas import MemoryHit, SearchMode, SearchResult
 from longterm_app.strategies import MemoryStrategy
-from mcp_app.errors import parse
 from memoryserver.errors import InvalidInput
+from memoryserver.validation import parse
 from sessions_app.schemas import AppendMessagesInput, Message, WorkingMemory, WorkingMemoryInput
 from summary_views_app.schemas import PartitionResult, SummaryView
-from v1_api.schemas import (
+from upstream.schemas import (
     AppendMessagesV1,
     MemoryIn,
     MemoryMessageV1,
@@ -124,10 +124,15 @@ def working_memory_v1(
     )
 
 
+def refuse_pinned(field: str, pinned: bool | None) -> None:
+    """Upstream clients can pin memories; this server cannot, and says so rather than ignore it."""
+    if pinned:
+        raise InvalidInput(field, "pinning memories is not supported by this server; omit it")
+
+
 def memory_payload(memory: MemoryIn, field: str, memory_type: MemoryType, extracted: str) -> dict[str, Any]:
     """A /v1 memory as our record's fields, with the upstream defaults of this call."""
-    if memory.pinned:
-        raise InvalidInput(f"{field}.pinned", "pinning memories is not supported by this server; omit it")
+    refuse_pinned(f"{field}.pinned", memory.pinned)
     payload = memory.payload()
     payload.pop("pinned", None)
     payload.setdefault("memory_type", memory_type)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from longterm_app.records import MemoryType
 from longterm_app.schemas import SearchMode
-from mcp_app.arguments import MemoryArg
-from mcp_app.filters import DateTime, TimeFilterArg
 from sessions_app.prompt import PromptMessage
+from upstream.arguments import MemoryArg
+from upstream.filters import DateTime, TagFilterV1, TimeFilterArg
 
 Flag = Literal["t", "f"]
 TaskStatus = Literal["pending", "running", "success", "failed"]
@@ -212,30 +212,6 @@ class CreateMemoryRecordRequest(BaseModel):
 
     memories: list[MemoryIn]
     deduplicate: bool = Field(True, description="Exact duplicates are always merged by this server.")
-
-
-class TagFilterV1(BaseModel):
-    """Conditions on a tag field in either vocabulary: eq, ne, any, all, startswith (the API's)
-    and in_, not_eq, not_in, none (the published client's); combined with AND."""
-
-    model_config = ConfigDict(extra="forbid", title="TagFilterV1")
-
-    field: str | None = None
-    eq: str | None = None
-    ne: str | None = None
-    any: list[str] | None = None
-    all: list[str] | None = None
-    startswith: str | None = None
-    in_: list[str] | None = Field(None, validation_alias=AliasChoices("in_", "in"))
-    not_eq: str | None = None
-    not_in: list[str] | None = None
-    none: list[str] | None = None
-    enum_class: Any = Field(None, exclude=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_string_means_eq(cls, value: Any) -> Any:
-        return {"eq": value} if isinstance(value, str) else value
 
 
 class SearchRequestV1(BaseModel):

@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from longterm_app.schemas import SearchRequest
-from mcp_app.errors import parse
 from memoryserver.errors import InvalidInput
+from memoryserver.validation import parse
 from sessions_app.prompt import MemoryPromptRequest, PromptSession
 from sessions_app.schemas import MAX_MESSAGES
-from v1_api.filters import search_request
-from v1_api.schemas import MemoryPromptRequestV1, SearchRequestV1, TagFilterV1, WorkingMemoryRequest
-from v1_api.windows import client_window
+from upstream.filters import TagFilterV1
+from upstream.schemas import MemoryPromptRequestV1, SearchRequestV1, WorkingMemoryRequest
+from upstream.search import v1_search_request
+from upstream.windows import client_window
 
 DEFAULT_PROMPT_SEARCH_LIMIT = 20
 
@@ -49,7 +50,7 @@ def _search(request: MemoryPromptRequestV1) -> SearchRequest | None:
         search = SearchRequestV1(limit=DEFAULT_PROMPT_SEARCH_LIMIT, **filters)
     elif session is not None and session.user_id and search.user_id is None:
         search = search.model_copy(update={"user_id": TagFilterV1(eq=session.user_id)})
-    return search_request(search, text=request.query)
+    return v1_search_request(search, text=request.query)
 
 
 def prompt_request(request: MemoryPromptRequestV1) -> tuple[MemoryPromptRequest, str | None]:

@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from memoryserver.errors import InvalidInput
 from memoryserver.fields import parse_timestamp
@@ -86,6 +94,49 @@ class TagFilterArg(BaseModel):
         return {op: value for op in TAG_OPERATORS if (value := getattr(self, op)) is not None}
 
 
+class TagFilterV1(BaseModel):
+    """Conditions on a tag field in either vocabulary: eq, ne, any, all, startswith (the API's)
+    and in_, not_eq, not_in, none (the published client's); combined with AND."""
+
+    model_config = ConfigDict(extra="forbid", title="TagFilterV1")
+
+    field: str | None = None
+    eq: str | None = None
+    ne: str | None = None
+    any: list[str] | None = None
+    all: list[str] | None = None
+    startswith: str | None = None
+    in_: list[str] | None = Field(None, validation_alias=AliasChoices("in_", "in"))
+    not_eq: str | None = None
+    not_in: list[str] | None = None
+    none: list[str] | None = None
+    enum_class: Any = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_string_means_eq(cls, value: Any) -> Any:
+        return {"eq": value} if isinstance(value, str) else value
+
+    def operators(self, name: str) -> dict[str, Any]:
+        """The conditions in the search's own operators (eq, ne, any, all, none, startswith)."""
+        _check_field(name, self.field)
+        ne = [value for value in (self.ne, self.not_eq) if value is not None]
+        operators: dict[str, Any] = {
+            "eq": self.eq,
+            "ne": ne[0] if len(ne) == 1 else None,
+            "any": _joined(self.any, self.in_),
+            "all": self.all,
+            "none": _joined(self.none, self.not_in, ne if len(ne) > 1 else None),
+            "startswith": self.startswith,
+        }
+        return {op: value for op, value in operators.items() if value is not None}
+
+
+def _joined(*lists: list[str] | None) -> list[str] | None:
+    values = [value for values in lists if values for value in values]
+    return list(dict.fromkeys(values)) or None
+
+
 class TimeFilterArg(BaseModel):
     """Conditions on a date-time field, combined with AND."""
 
@@ -123,7 +174,10 @@ class TimeFilterArg(BaseModel):
         return found
 
 
-def filter_payload(filters: Mapping[str, TagFilterArg | TimeFilterArg | None]) -> dict[str, dict[str, Any]]:
+FilterArg = TagFilterArg | TagFilterV1 | TimeFilterArg
+
+
+def filter_payload(filters: Mapping[str, FilterArg | None]) -> dict[str, dict[str, Any]]:
     """The search filters in the REST contract's shape; a filter with no condition is dropped."""
     payload = {}
     for name, condition in filters.items():

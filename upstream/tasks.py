@@ -8,7 +8,7 @@ from rq.job import Job
 
 from memoryserver.api.tasks import fetch_visible_job, job_error, job_status, skipped_reason
 from memoryserver.auth.principal import Principal
-from v1_api.schemas import TaskStatus, TaskV1
+from upstream.schemas import TaskStatus, TaskV1
 
 _STATUS: dict[str, TaskStatus] = {
     "queued": "pending",
