@@ -315,6 +315,38 @@ async def find_memory(
     return await get_memory(store, principal, namespace_of(keys[0]), memory_id, user_of(keys[0]))
 
 
+async def locate_memory(
+    store: MemoryStore,
+    principal: Principal,
+    namespace: str | None,
+    memory_id: str,
+    user_id: str | None = None,
+) -> MemoryRecord:
+    """A memory in the given namespace, or by id alone when none is given (upstream /v1)."""
+    if namespace is not None:
+        return await get_memory(store, principal, namespace, memory_id, user_id)
+    return await find_memory(store, principal, memory_id, user_id)
+
+
+async def edit_located_memory(
+    store: MemoryStore,
+    embedder: Embedder,
+    principal: Principal,
+    where: tuple[str | None, str | None],
+    memory_id: str,
+    patch: MemoryPatch,
+    namespace: str | None = None,
+) -> MemoryRecord:
+    """`edit_memory` of the memory `locate_memory` finds at `where` (namespace, user id);
+    `namespace`, when given, must be the one it is in: memories do not move between them."""
+    record = await locate_memory(store, principal, where[0], memory_id, where[1])
+    if namespace is not None and namespace != record.namespace:
+        raise InvalidInput(
+            "namespace", f"memories do not move between namespaces; this one is in '{record.namespace}'"
+        )
+    return await edit_memory(store, embedder, principal, record.namespace, memory_id, patch, record.user_id)
+
+
 async def delete_memories_by_id(
     store: MemoryStore, principal: Principal, memory_ids: list[str], user_id: str | None = None
 ) -> DeleteMemoriesResult:

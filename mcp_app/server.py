@@ -68,7 +68,6 @@ class MemoryMCP(FastMCP):
             # The SDK answers an exception with a tool result whose isError is true.
             raise ToolFailure(failure_message(error, name)) from None
 
-
     def _refuse_unknown(self, name: str, arguments: dict[str, Any]) -> None:
         """An argument the tool does not take is an error, never silently dropped (a dropped
         `dry_run` would run the real thing)."""

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from longterm_app.query_rewrite import optimized
 from longterm_app.repository import MemoryStore
 from longterm_app.schemas import MemoryHit, SearchRequest
 from longterm_app.services import search_memories
@@ -75,6 +76,16 @@ def _search_request(request: MemoryPromptRequest) -> SearchRequest | None:
     if search is True:
         return SearchRequest(text=request.query)
     return search if search.text.strip() else search.model_copy(update={"text": request.query})
+
+
+async def optimized_search(request: MemoryPromptRequest) -> tuple[MemoryPromptRequest, str | None]:
+    """The request with its long-term search's text (the query, when the search names none)
+    rewritten by the fast chat model, and a warning when the rewrite did not happen."""
+    search = _search_request(request)
+    if search is None:
+        return request, None
+    rewritten, warning = await optimized(search)
+    return request.model_copy(update={"long_term_search": rewritten}), warning
 
 
 def _memories_section(memories: list[MemoryHit]) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from longterm_app.records import MemoryRecord, memory_hash
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import InvalidInput, NotFound, PreconditionFailed
 from memoryserver.fields import check_identifier, now
@@ -228,6 +229,35 @@ async def _queue_work(
         await work.promotion(key)
     if unextracted and extraction_enabled():
         await work.extraction(key)
+
+
+def unextracted(messages: list[Message]) -> list[Message]:
+    """The messages long-term memories were not extracted from yet (system messages never are)."""
+    return [m for m in messages if m.discrete_memory_extracted != "t" and m.role != "system"]
+
+
+def foldable(fold: list[Message]) -> tuple[list[Message], list[Message]]:
+    """What a summary may fold now out of `fold`, and the messages it waits for.
+
+    With extraction on, a message leaves the session only once long-term memories were
+    extracted from it: the summary stops before the first message still waiting (it is
+    queued again when that extraction is done)."""
+    waiting = unextracted(fold)
+    return (fold[: fold.index(waiting[0])] if waiting else fold), waiting
+
+
+def unpersisted(memory: WorkingMemory) -> list[MemoryRecord]:
+    """The session's structured memories not yet promoted to long-term memory."""
+    return [record for record in memory.memories if record.persisted_at is None]
+
+
+def already_stored(record: MemoryRecord, stored: bytes | None) -> bool:
+    """Whether long-term memory holds `record` under its id with the same text and owner
+    (then promotion leaves it alone; a changed text is written again)."""
+    if stored is None:
+        return False
+    found = MemoryRecord.model_validate_json(stored)
+    return found.memory_hash == memory_hash(record.text, record.namespace, record.user_id)
 
 
 def extraction_enabled() -> bool:

@@ -21,7 +21,7 @@ from asgiref.sync import sync_to_async
 from rq import get_current_job
 
 from longterm_app.extraction import SourceMessage, extract
-from longterm_app.records import MemoryRecord, memory_hash
+from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore, record_key
 from longterm_app.services import store_worker_records
 from longterm_app.tasks import BACKGROUND as LONG_TERM_WORK
@@ -32,8 +32,15 @@ from memoryserver.queues import Tenant, enqueue_once, release
 from memoryserver.redis import fresh_async_redis, get_redis
 from memoryserver.tokens import count_messages, count_text
 from sessions_app.repository import SessionJobStore, member_of
-from sessions_app.schemas import Message, SessionKey, WorkingMemory
-from sessions_app.services import BackgroundWork, extraction_enabled
+from sessions_app.schemas import SessionKey, WorkingMemory
+from sessions_app.services import (
+    BackgroundWork,
+    already_stored,
+    extraction_enabled,
+    foldable,
+    unextracted,
+    unpersisted,
+)
 from sessions_app.summaries import split_for_summary, updated_summary
 from sessions_app.windows import MessageBudget
 
@@ -69,7 +76,7 @@ def summarize_session(
         return _gone(key)
     budget = MessageBudget(window_size, max_tokens, "anthropic" if family == "anthropic" else "openai")
     fold, kept = split_for_summary(memory.messages, budget)
-    if extraction_enabled() and _unextracted(fold):
+    if extraction_enabled() and unextracted(fold):
         # Messages leave the session only once long-term memories were extracted from them:
         # the extraction job queues this summary again when it is done. Noted before a second
         # look, so an extraction that finished in between is seen by one of the two.
@@ -79,9 +86,7 @@ def summarize_session(
         if memory is None:
             return _gone(key)
         fold, kept = split_for_summary(memory.messages, budget)
-        waiting = _unextracted(fold)
-        if waiting:
-            fold = fold[: fold.index(waiting[0])]
+        fold, waiting = foldable(fold)
         if not fold:
             return {
                 "status": "waiting",
@@ -107,10 +112,6 @@ def summarize_session(
     return {"status": "summarized", "session_id": session_id, "folded": removed, "kept": len(kept)}
 
 
-def _unextracted(messages: list[Message]) -> list[Message]:
-    return [m for m in messages if m.discrete_memory_extracted != "t" and m.role != "system"]
-
-
 def promote_session_memories(namespace: str, user_id: str | None, session_id: str) -> dict[str, Any]:
     """Store the session's unpersisted structured memories in long-term memory."""
     key = SessionKey(namespace, user_id, session_id)
@@ -118,7 +119,7 @@ def promote_session_memories(namespace: str, user_id: str | None, session_id: st
     jobs, memory = _load(key)
     if memory is None:
         return _gone(key)
-    pending = [record for record in memory.memories if record.persisted_at is None]
+    pending = unpersisted(memory)
     if not pending:
         return {"status": "unchanged", "session_id": session_id, "promoted": [], "merged": []}
     timestamp = now()
@@ -131,14 +132,8 @@ async def _promote(records: list[MemoryRecord], timestamp: float) -> tuple[list[
     """Write what long-term memory lacks; a memory already there with the same text is left alone."""
     async with fresh_async_redis("long_term") as client:
         store = MemoryStore(client)
-        new: list[MemoryRecord] = []
         existing = await store.get_keys([record_key(record) for record in records])
-        for record, found in zip(records, existing, strict=True):
-            same = found is not None and MemoryRecord.model_validate_json(found).memory_hash == memory_hash(
-                record.text, record.namespace, record.user_id
-            )
-            if not same:
-                new.append(record)
+        new = [r for r, found in zip(records, existing, strict=True) if not already_stored(r, found)]
         merged = (
             await store_worker_records(store, get_embedder(), new, LONG_TERM_WORK, timestamp) if new else {}
         )
@@ -157,7 +152,7 @@ def extract_session_memories(namespace: str, user_id: str | None, session_id: st
         model = get_chat_model()
     except ModelNotConfigured as error:
         return {"status": "disabled", "reason": error.detail, "session_id": session_id}
-    candidates = [m for m in memory.messages if m.discrete_memory_extracted != "t" and m.role != "system"]
+    candidates = unextracted(memory.messages)
     job = get_current_job()
     job_id = job.id if job is not None else new_id()
     claimed = set(jobs.claim_extraction(key, job_id, [m.id for m in candidates]))

@@ -39,7 +39,7 @@ from memoryserver.auth.principal import READ
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
-from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, PromptSession
+from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, PromptSession, optimized_search
 from sessions_app.prompt import memory_prompt as build_memory_prompt
 from upstream.filters import TagFilterArg
 from upstream.search import effective_recency_boost, tool_search_request
@@ -231,7 +231,7 @@ async def memory_prompt(
             "recency_half_life_created_days": recency_half_life_created_days,
         }
         search = tool_search_request(query, search_mode, filters, options)
-        if optimize_query:
-            search, _ = await optimized(search)
     request = parse(MemoryPromptRequest, {"query": query, "session": session, "long_term_search": search})
+    if optimize_query:  # without a chat model the text is searched as given
+        request, _ = await optimized_search(request)
     return await build_memory_prompt(working_store(), memory_store(), get_embedder(), principal, request)

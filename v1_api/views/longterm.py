@@ -14,11 +14,10 @@ from rest_framework.request import Request
 
 from longterm_app import services
 from longterm_app.query_rewrite import optimized
-from longterm_app.records import MemoryRecord
 from longterm_app.schemas import CompactRequest, CreateMemoriesRequest, MemoryPatch, PolicyForgetRequest
 from longterm_app.tasks import BACKGROUND, queue_compaction
 from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
-from memoryserver.auth.principal import ADMIN, READ, Principal, Scope
+from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
@@ -37,14 +36,6 @@ from upstream.schemas import (
 from upstream.search import v1_search_request
 from v1_api.params import CompactParams, ForgetParams, NamespaceParams, OptimizeParams
 from v1_api.views.base import V1View, listed, memory_store, query_parameters, respond
-
-
-async def _memory(principal: Principal, params: NamespaceParams, memory_id: str) -> MemoryRecord:
-    if params.namespace is not None:
-        return await services.get_memory(
-            memory_store(), principal, params.namespace, memory_id, params.user_id
-        )
-    return await services.find_memory(memory_store(), principal, memory_id, params.user_id)
 
 
 class MemoryCreateView(V1View):
@@ -129,7 +120,11 @@ class MemoryDetailView(V1View):
     )
     async def get(self, request: Request, memory_id: str) -> HttpResponse:
         params = parse_query(request, NamespaceParams)
-        return json_response(record_v1(await _memory(principal_of(request), params, memory_id)))
+        principal = principal_of(request)
+        record = await services.locate_memory(
+            memory_store(), principal, params.namespace, memory_id, params.user_id
+        )
+        return json_response(record_v1(record))
 
     @extend_schema(
         operation_id="update_long_term_memory_v1_long_term_memory__memory_id__patch",
@@ -144,15 +139,10 @@ class MemoryDetailView(V1View):
         changes = body.model_dump(exclude_none=True, exclude={"pinned", "namespace"})
         if not changes and body.namespace is None:
             raise InvalidInput("body", "no fields to update")
-        principal = principal_of(request)
-        record = await _memory(principal, params, memory_id)
-        if body.namespace is not None and body.namespace != record.namespace:
-            problem = f"memories do not move between namespaces; this one is in '{record.namespace}'"
-            raise InvalidInput("namespace", problem)
         patch = parse(MemoryPatch, changes)
-        store = memory_store()
-        edited = await services.edit_memory(
-            store, get_embedder(), principal, record.namespace, memory_id, patch, record.user_id
+        where = (params.namespace, params.user_id)
+        edited = await services.edit_located_memory(
+            memory_store(), get_embedder(), principal_of(request), where, memory_id, patch, body.namespace
         )
         return json_response(record_v1(edited))
 

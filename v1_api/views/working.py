@@ -10,13 +10,12 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
-from longterm_app.query_rewrite import optimized
 from longterm_app.schemas import SearchRequest
 from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import READ, Scope
 from memoryserver.embeddings import get_embedder
 from sessions_app import services
-from sessions_app.prompt import memory_prompt
+from sessions_app.prompt import memory_prompt, optimized_search
 from sessions_app.schemas import MAX_MESSAGES, SessionListQuery, SessionScope, WindowQuery, WorkingMemory
 from sessions_app.tasks import BACKGROUND
 from sessions_app.views import IF_MATCH, STALE
@@ -198,14 +197,8 @@ class MemoryPromptView(V1View):
     async def post(self, request: Request) -> HttpResponse:
         optimize = parse_query(request, OptimizeParams).optimize_query
         ours, warning = prompt_request(parse_body(request, MemoryPromptRequestV1))
-        if optimize and ours.long_term_search not in (None, False):
-            base = (
-                ours.long_term_search if isinstance(ours.long_term_search, SearchRequest) else SearchRequest()
-            )
-            rewritten, skipped = await optimized(
-                base if base.text.strip() else base.model_copy(update={"text": ours.query})
-            )
-            ours = ours.model_copy(update={"long_term_search": rewritten})
+        if optimize:
+            ours, skipped = await optimized_search(ours)
             warning = warning or skipped
         result = await memory_prompt(
             working_store(), memory_store(), get_embedder(), principal_of(request), ours
