@@ -33,7 +33,6 @@ INSTALLED_APPS = [
     "mcp_app",
     "console",
     "summary_views_app",
-    "v1_api",
 ]
 
 MIDDLEWARE = [

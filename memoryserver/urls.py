@@ -18,9 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("console.urls")),
     path("tasks/<str:task_id>", TaskView.as_view(), name="task"),
-    path("", include("sessions_app.urls")),
-    path("", include("longterm_app.urls")),
-    path("v1/", include("v1_api.urls")),
+    path("", include("rest.seed.urls")),
+    path("v1/", include("rest.v1.urls")),
 ]
 
 if settings.OIDC_ENABLED:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from memoryserver.tokens import count_message, count_text, resolve_model
-from v1_api.contract import UPSTREAM_OPENAPI
+from upstream.contract import UPSTREAM_OPENAPI
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator, FormatChecker
 
-from v1_api.contract import UPSTREAM_OPENAPI
+from upstream.contract import UPSTREAM_OPENAPI
 
 FORMATS = FormatChecker()
 

@@ -6,6 +6,7 @@ import pytest
 
 from longterm_app.schemas import MemoryHit
 from memoryserver.errors import FieldProblem, InvalidInput
+from rest.v1.errors import validation_detail
 from sessions_app.schemas import Message
 from sessions_app.windows import MessageBudget
 from tests.v1_api.contract import document
@@ -15,7 +16,6 @@ from upstream.prompt import prompt_request
 from upstream.schemas import MemoryPromptRequestV1, SearchRequestV1
 from upstream.search import v1_search_request
 from upstream.windows import DEFAULT_CONTEXT_WINDOW, client_window, context_percentages
-from v1_api.errors import validation_detail
 
 
 def tag(value: object) -> TagFilterV1:

@@ -14,11 +14,19 @@ from longterm_app.schemas import SearchRequest
 from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import READ, Scope
 from memoryserver.embeddings import get_embedder
+from rest.seed.sessions import IF_MATCH, STALE
+from rest.v1.params import (
+    GetWorkingMemoryParams,
+    OptimizeParams,
+    PutWorkingMemoryParams,
+    SessionListParams,
+    SessionScopeParams,
+)
+from rest.v1.views.base import V1View, memory_store, query_parameters, respond, working_store
 from sessions_app import services
 from sessions_app.prompt import memory_prompt, optimized_search
 from sessions_app.schemas import MAX_MESSAGES, SessionListQuery, SessionScope, WindowQuery, WorkingMemory
 from sessions_app.tasks import BACKGROUND
-from sessions_app.views import IF_MATCH, STALE
 from sessions_app.windows import message_budget
 from upstream.convert import append_input, hit_v1, working_memory_input, working_memory_v1
 from upstream.prompt import prompt_request
@@ -35,14 +43,6 @@ from upstream.schemas import (
 )
 from upstream.tasks import task_state_v1
 from upstream.windows import DEFAULT_CONTEXT_WINDOW, ClientWindow, client_window, context_percentages
-from v1_api.params import (
-    GetWorkingMemoryParams,
-    OptimizeParams,
-    PutWorkingMemoryParams,
-    SessionListParams,
-    SessionScopeParams,
-)
-from v1_api.views.base import V1View, memory_store, query_parameters, respond, working_store
 
 
 def _answer(memory: WorkingMemory, query: WindowQuery, window: ClientWindow) -> HttpResponse:

@@ -17,6 +17,8 @@ from rest_framework.request import Request
 from memoryserver.api.tasks import fetch_job
 from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import ADMIN, READ, Scope
+from rest.v1.params import PartitionFilterParams
+from rest.v1.views.base import V1View, query_parameters, view_store
 from summary_views_app import services
 from summary_views_app.schemas import SummaryViewSpec
 from summary_views_app.tasks import BACKGROUND
@@ -30,8 +32,6 @@ from upstream.schemas import (
     TaskV1,
 )
 from upstream.tasks import task_v1
-from v1_api.params import PartitionFilterParams
-from v1_api.views.base import V1View, query_parameters, view_store
 
 ADMIN_WRITES: dict[str, Scope] = {"get": READ, "post": ADMIN, "delete": ADMIN}
 

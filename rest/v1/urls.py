@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from v1_api.views import longterm, summaries, working
+from rest.v1.views import longterm, summaries, working
 
 urlpatterns = [
     path("health", working.HealthView.as_view(), name="v1-health"),

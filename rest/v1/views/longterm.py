@@ -21,6 +21,8 @@ from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
+from rest.v1.params import CompactParams, ForgetParams, NamespaceParams, OptimizeParams
+from rest.v1.views.base import V1View, listed, memory_store, query_parameters, respond
 from upstream.convert import memory_records, record_v1, refuse_pinned, results_v1
 from upstream.schemas import (
     AckResponse,
@@ -34,8 +36,6 @@ from upstream.schemas import (
     SearchRequestV1,
 )
 from upstream.search import v1_search_request
-from v1_api.params import CompactParams, ForgetParams, NamespaceParams, OptimizeParams
-from v1_api.views.base import V1View, listed, memory_store, query_parameters, respond
 
 
 class MemoryCreateView(V1View):

@@ -14,13 +14,13 @@ from rest_framework.request import Request
 from longterm_app.repository import MemoryStore
 from memoryserver.api.views import ApiView, json_response
 from memoryserver.redis import get_async_redis
+from rest.v1.errors import v1_exception_handler
 from sessions_app.repository import WorkingMemoryStore
 from summary_views_app.repository import SummaryViewStore
-from v1_api.errors import v1_exception_handler
 
 
 class V1View(ApiView):
-    """An API view whose validation errors take upstream's shape (see v1_api.errors)."""
+    """An API view whose validation errors take upstream's shape (see rest.v1.errors)."""
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
         return v1_exception_handler
