@@ -11,10 +11,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from memoryserver.auth.principal import ADMIN, READ, WRITE, Principal
+from memoryserver.redis import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def staff_view(view: View) -> View:
             return render(request, "console/403.html", status=403)
         try:
             return view(request, *args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError) as error:
+        except REDIS_UNAVAILABLE as error:
             logger.warning("Console: Redis unavailable: %s", type(error).__name__)
             return render(request, "console/unavailable.html", status=503)
 

@@ -1,10 +1,7 @@
 """The console's audit log: every write made from the console, newest first.
 
-Layout
-- `console:audit`  a Redis Stream capped near MAX_ENTRIES; each entry holds `actor`,
-                   `action`, `target` and `details` (JSON). The entry id carries the time.
-
-Only this module touches the stream.
+Each entry (stored by console.repository) holds `actor`, `action`, `target` and `details`
+(JSON); its id carries the time.
 """
 
 from __future__ import annotations
@@ -15,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import redis
 
-STREAM = "console:audit"
-MAX_ENTRIES = 10_000
+from memoryserver.redis import RedisClient, text
+
+from .repository import append_entry, entry_count, newest_entries
+
 _ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
 
@@ -40,44 +38,38 @@ def is_entry_id(value: str) -> bool:
     return bool(_ENTRY_ID.fullmatch(value))
 
 
-def _text(fields: dict[Any, Any], name: str) -> str:
-    value = fields.get(name.encode(), fields.get(name, b""))
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _field(fields: dict[Any, Any], name: str) -> str:
+    return text(fields.get(name.encode(), fields.get(name, b"")))
 
 
-def _entry(entry_id: bytes | str, fields: dict[Any, Any]) -> AuditEntry:
-    details = _text(fields, "details")
+def _entry(entry_id: str, fields: dict[Any, Any]) -> AuditEntry:
+    details = _field(fields, "details")
     return AuditEntry(
-        id=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
-        actor=_text(fields, "actor"),
-        action=_text(fields, "action"),
-        target=_text(fields, "target"),
+        id=entry_id,
+        actor=_field(fields, "actor"),
+        action=_field(fields, "action"),
+        target=_field(fields, "target"),
         details=orjson.loads(details) if details else {},
     )
 
 
 class AuditLog:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self.client = client
 
     def record(self, actor: str, action: str, target: str, details: dict[str, Any] | None = None) -> str:
-        """Append an entry; the stream keeps about the newest MAX_ENTRIES."""
+        """Append an entry; the log keeps about the newest console.repository.MAX_ENTRIES."""
         fields = {
             "actor": actor,
             "action": action,
             "target": target,
             "details": orjson.dumps(details or {}, option=orjson.OPT_NON_STR_KEYS),
         }
-        entry_id = self.client.xadd(STREAM, fields, maxlen=MAX_ENTRIES, approximate=True)  # type: ignore[arg-type]
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return append_entry(self.client, fields)
 
     def page(self, before: str | None = None, count: int = 50) -> list[AuditEntry]:
         """Up to `count` entries older than `before` (an entry id), newest first."""
-        newest = f"({before}" if before else "+"
-        replies: list[tuple[bytes, dict[bytes, bytes]]] = self.client.xrevrange(  # type: ignore[assignment]
-            STREAM, max=newest, min="-", count=count
-        )
-        return [_entry(entry_id, fields) for entry_id, fields in replies]
+        return [_entry(entry_id, fields) for entry_id, fields in newest_entries(self.client, before, count)]
 
     def total(self) -> int:
-        return int(self.client.xlen(STREAM))
+        return entry_count(self.client)

@@ -23,8 +23,8 @@ from rq.registry import (
 from rq.results import Result
 
 from memoryserver.errors import NotFound
-from memoryserver.observability.jobs import JobHistory, job_history, note_queue_depth
-from memoryserver.queues import RESULT_TTL_SECONDS
+from memoryserver.observability.jobs import JobHistory, job_history
+from memoryserver.queues import RESULT_TTL_SECONDS, note_queue_depth
 from memoryserver.redis import get_redis
 
 COMPACTION_TASK = "longterm_app.tasks.compact_memories"

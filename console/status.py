@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import ResponseError
-
 from longterm_app.index import index_status
 from memoryserver.config import ConfigError
 from memoryserver.embeddings import get_embedder
@@ -29,10 +27,8 @@ class NamespaceCounts:
 
 def namespace_counts() -> list[NamespaceCounts]:
     sessions = session_counts(get_redis("working"))
-    try:
-        memories = with_memory_store(lambda store: store.count_by_namespace())
-    except ResponseError:  # no index (yet): the index panel says so
-        memories = {}
+    # No index (yet): no counts; the index panel says so.
+    memories = with_memory_store(lambda store: store.count_by_namespace_if_indexed()) or {}
     names = sorted(set(sessions) | set(memories))
     return [NamespaceCounts(name, memories.get(name, 0), sessions.get(name, 0)) for name in names]
 

@@ -11,6 +11,8 @@ Layout (`{<ns>}` is the namespace's hash tag, `<...>` a percent-encoded part: ne
 - `memory_access:{<ns>}:…`       beside each document: hash `n` (search hits) and `t` (last hit),
                                  not indexed
 - `memory_idx:meta`              which embedding model built the index (see index.py)
+- `memory_migrations:version`    the last data migration applied (longterm_app.maintenance)
+- `memory_layout`                "2" once the keys of an older server moved to the hash tags
 
 Writes that belong together run as Lua scripts: a memory and its dedup entry change at
 once, and two identical memories written at the same moment are stored once.
@@ -32,22 +34,25 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 import numpy as np
 import orjson
+import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 from redis.exceptions import NoScriptError, ResponseError, WatchError
 
-from longterm_app.index import (
+from longterm_app.index import IndexRebuilding
+from longterm_app.queries import escape_tag
+from longterm_app.records import MemoryRecord
+from longterm_app.repositories.index import (
     INDEX_NAME,
     KEY_PREFIX,
     META_KEY,
-    IndexRebuilding,
     marker_field,
     namespace_index,
     namespace_prefix,
@@ -56,8 +61,7 @@ from longterm_app.index import (
     scanning,
     tag_namespace,
 )
-from longterm_app.queries import escape_tag
-from longterm_app.records import MemoryRecord
+from memoryserver.redis import move_to_hash_tags, text
 
 T = TypeVar("T")
 HASH_PREFIX = "memory_hash:"
@@ -721,7 +725,7 @@ class MemoryStore:
             if _missing_index(error):
                 return []
             raise
-        topics = sorted(v.decode() if isinstance(v, bytes) else str(v) for v in values)[:MAX_COUNTED_TOPICS]
+        topics = sorted(text(value) for value in values)[:MAX_COUNTED_TOPICS]
         calls = [SearchCall(f"@topics:{{{escape_tag(topic)}}}", limit=0, index=index) for topic in topics]
         counts = zip(topics, (page.total for page in await self.search(calls)), strict=True) if calls else []
         return sorted(counts, key=lambda pair: (-pair[1], pair[0]))[:limit]
@@ -736,3 +740,127 @@ class MemoryStore:
             namespace = attributes.get(b"namespace")
             counts[namespace.decode() if namespace else ""] = int(attributes[b"n"])
         return dict(sorted(counts.items()))
+
+    async def count_by_namespace_if_indexed(self) -> dict[str, int] | None:
+        """Indexed memories per namespace; None while there is no index (yet)."""
+        try:
+            return await self.count_by_namespace()
+        except ResponseError as error:
+            if _missing_index(error):
+                return None
+            raise
+
+
+# Operator tasks (longterm_app.maintenance): synchronous, document by document with SCAN, so
+# they never need the index they may be rebuilding.
+
+MIGRATION_VERSION_KEY = "memory_migrations:version"
+# Set once the keys were moved to the namespace hash tags (`move_to_namespace_tags`).
+LAYOUT_KEY = "memory_layout"
+LAYOUT_VERSION = "2"
+
+# Moves one memory to its owner's key with its access statistics and dedup entry, at once;
+# a key the owner already uses (written by a newer server before migrating) wins.
+_MOVE_TO_OWNER_SCRIPT = """#!lua
+local old, new, old_access, new_access, hash_key = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', old) == 0 or redis.call('EXISTS', new) == 1 then return 0 end
+redis.call('RENAME', old, new)
+if redis.call('EXISTS', old_access) == 1 then redis.call('RENAME', old_access, new_access) end
+if redis.call('GET', hash_key) == old then redis.call('SET', hash_key, new) end
+return 1
+"""
+
+
+def memory_keys(client: redis.Redis, batch: int) -> Iterator[list[str]]:
+    """Batches of memory document keys (dedup entries and metadata excluded)."""
+    keys: list[str] = []
+    for raw in client.scan_iter(match=f"{KEY_PREFIX}*", count=batch, _type="ReJSON-RL"):
+        keys.append(text(raw))
+        if len(keys) >= batch:
+            yield keys
+            keys = []
+    if keys:
+        yield keys
+
+
+def stored_records(client: redis.Redis, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(key, record as stored) of the memories under `keys` that exist."""
+    with client.pipeline(transaction=False) as pipe:
+        groups = queue_json_mget(pipe, keys, "$.record")
+        replies = in_key_order(groups, pipe.execute())
+    return [(key, orjson.loads(reply)[0]) for key, reply in zip(keys, replies, strict=True) if reply]
+
+
+def write_vectors(client: redis.Redis, vectors: Iterable[tuple[str, np.ndarray]]) -> None:
+    """Replace the stored vector of each memory, in one round trip."""
+    with client.pipeline(transaction=False) as pipe:
+        for key, vector in vectors:
+            pipe.execute_command(
+                "JSON.SET", key, "$.embedding", orjson.dumps(vector, option=orjson.OPT_SERIALIZE_NUMPY)
+            )
+        pipe.execute()
+
+
+def write_record_field(client: redis.Redis, key: str, field: str, value: Any) -> None:
+    client.execute_command("JSON.SET", key, f"$.record.{field}", orjson.dumps(value))
+
+
+def claim_dedup_entry(client: redis.Redis, key: str, value: str) -> None:
+    """Make the memory at `key` the holder of its text (hash `value`), unless one is already."""
+    namespace_part = key[len(KEY_PREFIX) :].split(":", 1)[0]
+    client.set(f"{HASH_PREFIX}{namespace_part}:{value}", key, nx=True)
+
+
+def move_to_owner(client: redis.Redis, key: str, new: str, value: str | None) -> bool:
+    """Move the memory at `key` (whose text has the hash `value`) to its owner's key `new`, with
+    its access statistics and dedup entry; False if it is gone or `new` is taken."""
+    namespace_part = key[len(KEY_PREFIX) :].split(":", 1)[0]
+    hash_key = f"{HASH_PREFIX}{namespace_part}:{value or ''}"
+    move = client.register_script(_MOVE_TO_OWNER_SCRIPT)
+    return bool(move(keys=[key, new], args=[key, new, access_key(key), access_key(new), hash_key]))
+
+
+def memory_exists(client: redis.Redis, key: str) -> bool:
+    return bool(client.exists(key))
+
+
+def migration_version(client: redis.Redis) -> int:
+    return int(client.get(MIGRATION_VERSION_KEY) or 0)
+
+
+def set_migration_version(client: redis.Redis, version: int) -> None:
+    client.set(MIGRATION_VERSION_KEY, version)
+
+
+def layout_is_current(client: redis.Redis) -> bool:
+    return bool(client.get(LAYOUT_KEY) == LAYOUT_VERSION.encode())
+
+
+def mark_layout_current(client: redis.Redis) -> None:
+    client.set(LAYOUT_KEY, LAYOUT_VERSION)
+
+
+def move_to_namespace_tags(client: redis.Redis) -> int:
+    """Keys written before the namespace hash tags (`memory:<ns>:...`) move to
+    `memory:{<ns>}:...` with their access statistics, dedup entries (which then name the
+    moved keys) and session counters; returns how many moved."""
+
+    def retarget(prefix: str, key: str) -> None:
+        """A dedup entry names its memory's key: it moves too."""
+        if prefix == HASH_PREFIX and (owner := client.get(key)) is not None:
+            held = text(owner)
+            client.set(
+                key, KEY_PREFIX + _tagged(held[len(KEY_PREFIX) :]) if held.startswith(KEY_PREFIX) else held
+            )
+
+    prefixes = (KEY_PREFIX, ACCESS_PREFIX, HASH_PREFIX, SEQ_PREFIX)
+    return move_to_hash_tags(client, prefixes, _tagged, retarget)
+
+
+def _tagged(rest: str) -> str:
+    """`<ns>:<rest>` (after a key's prefix) with the namespace part made a hash tag (see
+    namespace_tag); unchanged when it is one already."""
+    if rest.startswith("{"):
+        return rest
+    namespace, _, tail = rest.partition(":")
+    return f"{{{namespace or '%'}}}:{tail}"

@@ -16,8 +16,6 @@ import time
 from typing import Literal
 
 from django.http import HttpRequest
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +26,7 @@ from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import MemoryServerError, Unauthenticated
 from memoryserver.observability.request_id import RequestIdMiddleware
-from memoryserver.redis import close_async_clients
+from memoryserver.redis import REDIS_UNAVAILABLE, close_async_clients
 
 HttpMode = Literal["sse", "streamable-http"]
 
@@ -70,7 +68,7 @@ class McpAuth:
             headers = {"WWW-Authenticate": "Bearer"} if is_401 else None
             await _refusal(error.status_code, error.detail, headers)(scope, receive, send)
             return
-        except (RedisConnectionError, RedisTimeoutError):
+        except REDIS_UNAVAILABLE:
             await _refusal(503, REDIS_DOWN, {"Retry-After": "1"})(scope, receive, send)
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal

@@ -131,10 +131,9 @@ def _setup_django() -> None:
 def _run_wrapped(shown: str, rest: list[str]) -> int:
     from django.core.management import CommandError, call_command, load_command_class
     from django.core.management.base import CommandParser
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from memoryserver.config import ConfigError
+    from memoryserver.redis import REDIS_UNAVAILABLE
 
     wrapped = WRAPPED[ALIASES.get(shown, shown)]
     try:
@@ -152,7 +151,7 @@ def _run_wrapped(shown: str, rest: list[str]) -> int:
     except CommandError as error:
         sys.stderr.write(f"Error: {error}\n")
         return error.returncode
-    except (RedisConnectionError, RedisTimeoutError) as error:
+    except REDIS_UNAVAILABLE as error:
         sys.stderr.write(f"Error: Redis is unreachable ({error}). Is REDIS_URL right and Redis running?\n")
         return 1
     except KeyboardInterrupt:

@@ -55,6 +55,12 @@ class InvalidInput(MemoryServerError):
     def problems(self) -> list[FieldProblem]:
         return self._problems
 
+    def under(self, prefix: str) -> InvalidInput:
+        """The same problems with their fields inside `prefix` (a nested object's path)."""
+        return InvalidInput.from_problems(
+            [FieldProblem(f"{prefix}.{p.field}" if p.field else prefix, p.message) for p in self._problems]
+        )
+
 
 class MalformedBody(InvalidInput):
     status_code = 400

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import redis
-
 from memoryserver.localredis import base_command, free_port, locate
+from memoryserver.redis import RedisClient
+from memoryserver.repositories import local_servers
 
 SLOTS = 16384
 
@@ -32,9 +32,9 @@ class ClusterNode:
     replica_of: int | None = None  # the primary's port, for a replica
 
     @cached_property
-    def client(self) -> redis.Redis:
+    def client(self) -> RedisClient:
         """A client of this node alone (not cluster-aware)."""
-        return redis.Redis(port=self.port, socket_connect_timeout=0.5, decode_responses=True)
+        return local_servers.server_client(self.port, decode_responses=True)
 
 
 @dataclass
@@ -91,21 +91,20 @@ class LocalCluster:
         primaries = self.nodes[: self.primaries]
         for number, node in enumerate(primaries):
             first, last = number * SLOTS // self.primaries, (number + 1) * SLOTS // self.primaries - 1
-            node.client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+            local_servers.assign_slots(node.client, first, last)
         seed = self.nodes[0]
         for node in self.nodes[1:]:
-            node.client.execute_command("CLUSTER", "MEET", "127.0.0.1", seed.port, seed.bus_port)
+            local_servers.meet(node.client, seed.port, seed.bus_port)
         everyone = len(self.nodes)
         for node in self.nodes:
             self._wait_for(
-                lambda node=node: int(node.client.cluster("info")["cluster_known_nodes"]) == everyone,
+                lambda node=node: local_servers.known_nodes(node.client) == everyone,
                 deadline,
                 f"node {node.port} to meet the others",
             )
         for number, replica in enumerate(self.nodes[self.primaries :]):
             primary = primaries[number % self.primaries]
-            primary_id = primary.client.execute_command("CLUSTER", "MYID")
-            replica.client.execute_command("CLUSTER", "REPLICATE", primary_id)
+            local_servers.replicate(replica.client, primary.client)
             replica.replica_of = primary.port
         for node in self.nodes:
             self._wait_for(lambda node=node: _ready(node), deadline, f"node {node.port} to be ready")
@@ -116,7 +115,7 @@ class LocalCluster:
             try:
                 if check():  # type: ignore[operator]
                     return
-            except (redis.ConnectionError, redis.ResponseError):
+            except local_servers.NOT_READY:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"The local cluster did not come up: waited for {what}.")
@@ -126,14 +125,14 @@ class LocalCluster:
         """The ports of the nodes that are primaries now (a failover changes them)."""
         ports = []
         for node in self.nodes:
-            if node.process.poll() is None and node.client.info("replication")["role"] == "master":
+            if node.process.poll() is None and local_servers.is_primary(node.client):
                 ports.append(node.port)
         return ports
 
     def flush(self) -> None:
         for node in self.nodes:
             if node.port in self.primary_ports():
-                node.client.flushall()
+                local_servers.flush(node.client)
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -160,12 +159,8 @@ class LocalCluster:
 def _answers(node: ClusterNode) -> bool:
     if node.process.poll() is not None:
         raise RuntimeError(f"valkey-server on port {node.port} exited with code {node.process.returncode}")
-    return bool(node.client.ping())
+    return local_servers.answers(node.client)
 
 
 def _ready(node: ClusterNode) -> bool:
-    """The cluster is whole as this node sees it and, for a replica, it copies its primary."""
-    client = node.client
-    if client.cluster("info")["cluster_state"] != "ok":
-        return False
-    return node.replica_of is None or client.info("replication").get("master_link_status") == "up"
+    return local_servers.is_ready(node.client, replica=node.replica_of is not None)

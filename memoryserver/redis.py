@@ -14,7 +14,7 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import redis
 import redis.asyncio as aioredis
@@ -28,6 +28,7 @@ from redis.exceptions import (
     ConnectionError,
     MaxConnectionsError,
     RedisClusterException,
+    RedisError,
     TimeoutError,
 )
 from redis.maint_notifications import MaintNotificationsConfig
@@ -42,6 +43,14 @@ CLIENT_OPTIONS: dict[str, Any] = {"protocol": 3, "socket_connect_timeout": 2, "h
 # Redis down or not answering in time: what the transports catch (as "Redis is
 # unavailable") without importing redis themselves.
 REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
+# Any failure Redis reports (down, or a command refused, as when it is out of memory), also
+# through a library such as RQ: what code that must never fail because of Redis catches.
+REDIS_FAILED: tuple[type[Exception], ...] = (RedisError,)
+
+# The client types, for code that hands a client on to a repository (only repositories and
+# this module import redis: see .importlinter).
+RedisClient: TypeAlias = redis.Redis
+AsyncRedisClient: TypeAlias = aioredis.Redis
 
 # Commands without side effects, safe to send a second time: redis-py's own list of
 # read-only commands (the ones it may route to replicas) and a few more we use.
@@ -73,11 +82,16 @@ def _client_options() -> dict[str, Any]:
     return {**CLIENT_OPTIONS, "maint_notifications_config": MaintNotificationsConfig(enabled=False)}
 
 
+def text(value: object) -> str:
+    """A key, field or value as Redis replied it, as text: the one decode of every reply. Our
+    clients answer bytes; one made with decode_responses (a local cluster node's) answers str."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _retryable(args: tuple[Any, ...], error: ConnectionError) -> bool:
     if isinstance(error, _NOT_A_BROKEN_CONNECTION) or not args:
         return False
-    name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
-    return name.upper() in RETRYABLE_COMMANDS
+    return text(args[0]).upper() in RETRYABLE_COMMANDS
 
 
 # The retry rule of both client classes below. A read-only command that fails because its
@@ -213,7 +227,7 @@ def move_to_hash_tags(
     moved = 0
     for prefix in prefixes:
         for raw in client.scan_iter(match=prefix + "*", count=1000):
-            old = raw.decode() if isinstance(raw, bytes) else str(raw)
+            old = text(raw)
             rest = old[len(prefix) :]
             if rest.startswith("{"):  # moved already (SCAN may also return keys it moved)
                 continue

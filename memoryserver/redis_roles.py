@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import redis
 from django.conf import settings
 
 from memoryserver.config import ConfigError
-from memoryserver.redis import ROLE_SETTINGS, Store, is_cluster, redis_url
+from memoryserver.redis import ROLE_SETTINGS, Store, redis_url
+from memoryserver.repositories.server import CheckRefused, CredentialsRefused, Unreachable, server_facts
 
 
 @dataclass(frozen=True)
@@ -65,42 +65,23 @@ def _setting(store: Store) -> str:
     return name if getattr(settings, name) else "REDIS_URL"
 
 
-def _answers(client: redis.Redis, *command: str) -> bool:
-    """Whether the server knows `command` (run on a key that does not exist). A cluster node
-    may redirect it to the key's node (MOVED), which it checks only for a command it knows."""
-    try:
-        client.execute_command(*command)
-    except redis.ResponseError as error:
-        if "unknown command" in str(error).lower():
-            return False
-        if not str(error).startswith(("MOVED", "ASK")):
-            raise
-    return True
-
-
 def role_problem(role: Role) -> str | None:
     """What is wrong with this role's Redis, as a message for the operator; None if nothing."""
     url = redis_url(role.store)
     where = f"{_setting(role.store)} ({masked_url(url)}) for {role.purpose}"
     try:
-        cluster = is_cluster(url)
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-        try:
-            json_ok = not role.needs_json or _answers(client, "JSON.GET", "{redis_roles}:probe")
-            search_ok = not role.needs_search or _answers(client, "FT._LIST")
-        finally:
-            client.close()
-    except redis.AuthenticationError:
+        facts = server_facts(url, ask_json=role.needs_json, ask_search=role.needs_search)
+    except CredentialsRefused:
         return f"{where}: the credentials were refused. Fix the user name and password in the URL."
-    except (redis.ConnectionError, redis.TimeoutError) as error:
-        return f"{where}: cannot be reached ({type(error).__name__}). Start that Redis, or fix the URL."
-    except redis.ResponseError as error:
+    except Unreachable as error:
+        return f"{where}: cannot be reached ({error}). Start that Redis, or fix the URL."
+    except CheckRefused as error:
         return f"{where}: a check was refused ({error}). Check the URL's credentials and database."
-    if cluster and role.cluster_fix is not None:
+    if facts.cluster and role.cluster_fix is not None:
         return f"{where}: is a Redis Cluster node; {role.cluster_fix}. Point {_setting(role.store)} there."
-    if not search_ok:
+    if not facts.search:
         return f"{where}: has no Query Engine (FT.SEARCH). Use Redis 8 or Redis Stack."
-    if not json_ok:
+    if not facts.json:
         return f"{where}: has no JSON commands. Use Redis 8 or Redis Stack, or load the RedisJSON module."
     return None
 

@@ -29,8 +29,9 @@ from rq.job import Job
 from rq.worker import SimpleWorker
 
 from memoryserver.config import BASE_DIR
-from memoryserver.observability.jobs import count_job_failure, note_queue_depth
 from memoryserver.observability.request_id import current_request_id
+from memoryserver.queues import note_queue_depth
+from memoryserver.repositories.jobs import count_job_failure
 from memoryserver.startup import check_redis
 
 log = logging.getLogger(__name__)

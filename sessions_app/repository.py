@@ -38,7 +38,7 @@ from django.conf import settings
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
 from memoryserver.errors import BackendUnavailable
-from memoryserver.redis import move_to_hash_tags
+from memoryserver.redis import move_to_hash_tags, text
 from sessions_app.schemas import SessionKey
 
 DOC_PREFIX = "working_memory:"
@@ -300,8 +300,7 @@ def session_id_of(member: bytes) -> str:
 
 def key_of(member: bytes | str) -> SessionKey:
     """The session a sorted-set member names (the inverse of `member_of`)."""
-    text = member.decode() if isinstance(member, bytes) else member
-    namespace, user_id, session_id = (unquote(part) for part in text.split(":"))
+    namespace, user_id, session_id = (unquote(part) for part in text(member).split(":"))
     return SessionKey(namespace, user_id or None, session_id)
 
 
@@ -622,7 +621,7 @@ class SessionJobStore:
         script = self.client.register_script(_CLAIM_SCRIPT)
         args: list[str | int] = [job_id, repr(time.time()), CLAIM_LEASE_SECONDS, *message_ids]
         claimed = script(keys=[claims, doc_key(key)], args=args)
-        return [item.decode() if isinstance(item, bytes) else item for item in claimed]
+        return [text(item) for item in claimed]
 
     def finish_extraction(self, key: SessionKey, message_ids: list[str]) -> None:
         """Mark messages extracted for good (in the claims, which live as long as the session)."""

@@ -21,7 +21,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from memoryserver.redis import move_to_hash_tags
+from memoryserver.redis import move_to_hash_tags, text
 from summary_views_app.schemas import PartitionResult, SummaryView
 
 VIEW_PREFIX = "summary_view:"
@@ -85,7 +85,7 @@ class SummaryViewStore:
             return []
         async with self.client.pipeline(transaction=False) as pipe:
             for raw in ids:  # one GET each: each view has its own hash slot
-                pipe.get(view_key(raw.decode() if isinstance(raw, bytes) else str(raw)))
+                pipe.get(view_key(text(raw)))
             raws = await pipe.execute()
         return [SummaryView.model_validate_json(raw) for raw in raws if raw is not None]
 

@@ -39,7 +39,7 @@ def _wait_for_index_scans(client: redis.Redis, seconds: float = 10.0) -> None:
     """Wait until no index is still scanning stored documents (after a test's rebuild), so
     that a test's FLUSHDB never races a scan. (The test server's hangs once blamed on such a
     race were RedisJSON's background flush: see memoryserver/localredis.py.)"""
-    from longterm_app.index import scanning
+    from longterm_app.repositories.index import scanning
 
     deadline = time.monotonic() + seconds
     for raw in client.execute_command("FT._LIST"):

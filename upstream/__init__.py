@@ -4,5 +4,5 @@ One home for both transports that speak them: the /v1 REST API (rest.v1) and the
 (mcp_app). Models of the upstream shapes (`schemas` for /v1 bodies, `arguments` and
 `filters` for tool arguments and filter objects), their translation into this server's
 service requests (`search`, `convert`, `prompt`) and back into upstream responses
-(`convert`, `tasks`), and upstream's client-model semantics (`windows`).
+(`convert`, `task_status`), and upstream's client-model semantics (`windows`).
 """

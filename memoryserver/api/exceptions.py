@@ -10,12 +10,11 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from memoryserver.errors import BackendUnavailable, FieldProblem, MemoryServerError, Unauthenticated
+from memoryserver.redis import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | N
         return exc.status_code, error_body(exc.status_code, exc.detail, exc.problems), headers
     if isinstance(exc, RequestDataTooBig):
         return 413, error_body(413, "Request body is too large."), {}
-    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+    if isinstance(exc, REDIS_UNAVAILABLE):
         logger.warning("Redis unavailable: %s", type(exc).__name__)
         return 503, error_body(503, REDIS_DOWN), {"Retry-After": "1"}
     if isinstance(exc, drf.ValidationError):

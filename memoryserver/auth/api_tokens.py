@@ -1,12 +1,7 @@
 """API tokens for service-to-service calls without an OAuth provider.
 
-Only a token's SHA-256 is stored (`auth_token:<sha256>`, a hash with its description,
-scopes, namespaces, user and expiry; `auth_tokens` indexes them). The token itself is
-shown once, when created.
-
-The two keys may live in different hash slots of a Redis Cluster (the working-memory
-Redis), so they change one after the other, in an order where a crash in between leaves
-at worst a listed entry without a token, which listings skip.
+Only a token's SHA-256 is stored (memoryserver.repositories.api_tokens); the token itself
+is shown once, when created. Its id is the start of that hash.
 """
 
 from __future__ import annotations
@@ -18,19 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import redis
-import redis.asyncio as aioredis
 
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import NotFound, Unauthenticated
+from memoryserver.redis import AsyncRedisClient, RedisClient
+from memoryserver.repositories.api_tokens import (
+    add_token,
+    delete_token,
+    stored_token,
+    token_fields,
+    token_hashes,
+)
 
-TOKEN_PREFIX = "auth_token:"
-TOKEN_INDEX = "auth_tokens"
 ID_LENGTH = 12
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def digest(token: str) -> str:
@@ -63,7 +58,7 @@ class TokenInfo:
 
 
 def create_token(
-    client: redis.Redis,
+    client: RedisClient,
     description: str,
     scopes: list[str],
     namespaces: list[str] | None = None,
@@ -91,35 +86,28 @@ def create_token(
         "created_at": repr(info.created_at),
         "expires_at": repr(info.expires_at) if info.expires_at else "",
     }
-    # Listed first: a token is never valid without being listed (so it can be removed).
-    client.sadd(TOKEN_INDEX, token_hash)
-    client.hset(TOKEN_PREFIX + token_hash, mapping=fields)
+    add_token(client, token_hash, fields)
     return token, info
 
 
-def list_tokens(client: redis.Redis) -> list[TokenInfo]:
-    hashes = sorted(_text(h) for h in client.smembers(TOKEN_INDEX))
-    with client.pipeline(transaction=False) as pipe:
-        for token_hash in hashes:
-            pipe.hgetall(TOKEN_PREFIX + token_hash)
-        replies = pipe.execute()
+def list_tokens(client: RedisClient) -> list[TokenInfo]:
+    hashes = token_hashes(client)
+    replies = token_fields(client, hashes)
     return [TokenInfo.from_hash(h, fields) for h, fields in zip(hashes, replies, strict=True) if fields]
 
 
-def remove_token(client: redis.Redis, token_id: str) -> TokenInfo:
+def remove_token(client: RedisClient, token_id: str) -> TokenInfo:
     """Remove the token whose id (the start of its hash) is `token_id`."""
     matches = [info for info in list_tokens(client) if info.id.startswith(token_id)] if token_id else []
     if len(matches) != 1:
         raise NotFound(f"No single token has the id '{token_id}' ({len(matches)} match).")
     (info,) = matches
-    token_hash = next(_text(h) for h in client.smembers(TOKEN_INDEX) if _text(h).startswith(info.id))
-    client.delete(TOKEN_PREFIX + token_hash)  # invalid from here on
-    client.srem(TOKEN_INDEX, token_hash)
+    delete_token(client, next(h for h in token_hashes(client) if h.startswith(info.id)))
     return info
 
 
-async def authenticate_api_token(client: aioredis.Redis, token: str) -> Principal:
-    fields = await client.hgetall(TOKEN_PREFIX + digest(token))
+async def authenticate_api_token(client: AsyncRedisClient, token: str) -> Principal:
+    fields = await stored_token(client, digest(token))
     if not fields:
         raise Unauthenticated("Invalid token: unknown or revoked API token")
     info = TokenInfo.from_hash(digest(token), fields)

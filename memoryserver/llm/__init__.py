@@ -31,9 +31,8 @@ from memoryserver.llm.base import (
     ModelOutputInvalid,
     ModelUnavailable,
     RawReply,
-    Usage,
 )
-from memoryserver.llm.usage import usage_totals
+from memoryserver.llm.usage import Usage, usage_totals
 
 if TYPE_CHECKING:
     from memoryserver.llm.anthropic_chat import AnthropicChatModel

@@ -15,9 +15,10 @@ import anthropic
 from anthropic.types import Message, MessageParam
 from pydantic import BaseModel
 
-from memoryserver.llm.base import ChatMessage, ChatModel, ModelUnavailable, RawReply, Usage
+from memoryserver.llm.base import ChatMessage, ChatModel, ModelUnavailable, RawReply
 from memoryserver.llm.failures import FailureReporter
 from memoryserver.llm.structured import tool_spec
+from memoryserver.llm.usage import Usage
 
 NO_KEY = "not-needed"  # a proxy at ANTHROPIC_API_BASE may hold the key itself
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from memoryserver.errors import BackendUnavailable, FeatureDisabled
 from memoryserver.llm.structured import StructuredOutputError, corrective_prompt, parse_structured
-from memoryserver.llm.usage import record_usage
+from memoryserver.llm.usage import Usage, record_usage
 
 Role = Literal["system", "user", "assistant"]
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -37,15 +37,6 @@ class ModelOutputInvalid(BackendUnavailable):
 class ChatMessage:
     role: Role
     content: str
-
-
-@dataclass(frozen=True)
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from pydantic import BaseModel
 
-from memoryserver.llm.base import ChatMessage, ChatModel, ModelUnavailable, RawReply, Usage
+from memoryserver.llm.base import ChatMessage, ChatModel, ModelUnavailable, RawReply
 from memoryserver.llm.failures import FailureReporter
 from memoryserver.llm.structured import tool_spec
+from memoryserver.llm.usage import Usage
 
 NO_KEY = "not-needed"  # local servers ignore the bearer token, but the SDK insists on one
 

@@ -27,18 +27,19 @@ import threading
 from collections.abc import Iterable, Iterator
 
 import prometheus_client
-import redis
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from memoryserver.errors import BackendUnavailable
+from memoryserver.redis import REDIS_FAILED, get_redis
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_FIGURES_UNREADABLE: tuple[type[Exception], ...] = (*REDIS_FAILED, BackendUnavailable)
 
 
 class Metrics:
@@ -91,7 +92,7 @@ class RedisFigures(Collector):
     def collect(self) -> Iterator[Metric]:
         try:
             figures = list(_read_redis_figures())
-        except (redis.RedisError, BackendUnavailable) as error:
+        except _FIGURES_UNREADABLE as error:
             log.warning("Metrics from Redis are missing from this scrape: %s", type(error).__name__)
             yield GaugeMetricFamily("agent_memory_redis_up", "Whether Redis figures could be read.", value=0)
             return
@@ -102,9 +103,8 @@ class RedisFigures(Collector):
 def _read_redis_figures() -> Iterator[Metric]:
 
     from memoryserver.llm.usage import usage_totals
-    from memoryserver.observability.jobs import job_failure_counts
     from memoryserver.queues import queue_depths
-    from memoryserver.redis import get_redis
+    from memoryserver.repositories.jobs import job_failure_counts
 
     waiting = GaugeMetricFamily(
         "agent_memory_queue_jobs", "Jobs waiting in each task queue.", labels=["queue"]

@@ -128,4 +128,3 @@ def test_with_replica_waits_no_acknowledged_append_is_lost_when_a_primary_crashe
             stop()
         assert set(refused) <= {503}, refused  # while the slot had no primary
         _assert_all_stored(live_server_url, acknowledged)
-

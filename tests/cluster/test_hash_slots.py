@@ -176,7 +176,8 @@ async def _fill_tags() -> None:
 
 def _move_a_memory_to_its_owner_key(redis_client) -> None:
     """Migration 3 on a user's memory stored without its owner in the key."""
-    from longterm_app.maintenance import MIGRATION_VERSION_KEY, migrate
+    from longterm_app.maintenance import migrate
+    from longterm_app.repository import MIGRATION_VERSION_KEY
 
     key = next(redis_client.scan_iter(match="memory:{shop}:~u2:*"))
     redis_client.rename(key, key.replace(b":~u2:", b":"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.test import Client
 
-from console.audit import STREAM, AuditLog
+from console.audit import AuditLog
+from console.repository import STREAM
 from memoryserver.redis import get_redis
 from tests.console.conftest import html, store_memories
 

@@ -3,7 +3,7 @@ start-up, and are then served as before: by id, by search, and for deduplication
 
 from __future__ import annotations
 
-from longterm_app.maintenance import LAYOUT_KEY
+from longterm_app.repository import LAYOUT_KEY
 from memoryserver.startup import check_redis
 from summary_views_app.repository import LAYOUT_KEY as VIEWS_LAYOUT_KEY
 

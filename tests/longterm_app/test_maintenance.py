@@ -8,8 +8,8 @@ import orjson
 import pytest
 from django.core.management import CommandError, call_command
 
-from longterm_app.index import META_KEY
-from longterm_app.maintenance import LAYOUT_KEY, MIGRATION_VERSION_KEY
+from longterm_app.repositories.index import META_KEY
+from longterm_app.repository import LAYOUT_KEY, MIGRATION_VERSION_KEY
 from longterm_app.services import ensure_memory_index
 from memoryserver.errors import Conflict
 

@@ -7,14 +7,9 @@ import time
 import redis
 from rq import Queue
 
-from memoryserver.observability.jobs import (
-    KEEP_SECONDS,
-    count_job_failure,
-    job_history,
-    note_queue_depth,
-    record_queue_depth,
-)
-from memoryserver.queues import enqueue
+from memoryserver.observability.jobs import job_history
+from memoryserver.queues import enqueue, note_queue_depth
+from memoryserver.repositories.jobs import KEEP_SECONDS, count_job_failure, record_queue_depth
 from memoryserver.worker import MemoryWorker
 
 NOW = 1_700_000_000.0  # an instant some minutes into an hour

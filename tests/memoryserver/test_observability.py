@@ -14,8 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
 from memoryserver.auth.api_tokens import create_token
-from memoryserver.llm.base import Usage
-from memoryserver.llm.usage import record_usage
+from memoryserver.llm.usage import Usage, record_usage
 from memoryserver.observability.logs import JsonFormatter, RequestIdFilter, TextFormatter, redact
 from memoryserver.observability.request_id import current_request_id
 from memoryserver.observability.tracing import traced

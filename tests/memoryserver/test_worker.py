@@ -7,7 +7,7 @@ import logging
 from rq import Queue
 from rq.job import Job
 
-from memoryserver.observability.jobs import job_failure_counts
+from memoryserver.repositories.jobs import job_failure_counts
 from memoryserver.worker import MemoryWorker
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from rq import get_current_job
 
-from upstream.tasks import task_v1
+from upstream.task_status import task_v1
 
 
 def finish() -> str:

@@ -256,3 +256,15 @@ def test_the_payload_checks_each_filter_against_its_own_name():
     with pytest.raises(InvalidInput) as error:
         filter_payload(filters)
     assert error.value.problems[0].field == "entities.field"
+
+
+@pytest.mark.parametrize("inclusive", ["both", "neither", "left", "right"])
+def test_a_reversed_between_is_refused_whatever_inclusive_says(inclusive):
+    """Turned into gt/lt by `inclusive`, [10, 1] would silently match nothing."""
+    with pytest.raises(InvalidInput) as error:
+        time_filter({"between": [10, 1], "inclusive": inclusive}).operators("created_at")
+    (problem,) = error.value.problems
+    assert (problem.field, problem.message) == (
+        "created_at.between",
+        "between needs [low, high] with low <= high",
+    )

@@ -140,3 +140,23 @@ def test_an_empty_query_is_refused_by_name():
     with pytest.raises(InvalidInput) as error:
         prompt_request(MemoryPromptRequestV1(query="", long_term_search=True))
     assert [problem.field for problem in error.value.problems] == ["query"]
+
+
+def test_a_bad_search_option_is_named_inside_long_term_search():
+    assert refused({"long_term_search": {"offset": 20000}}) == [
+        ("long_term_search.offset", "Input should be less than or equal to 10000")
+    ]
+
+
+def test_a_bad_filter_is_named_inside_long_term_search():
+    (field, _), *_ = refused({"long_term_search": {"topics": {"field": "entities", "eq": "x"}}})
+    assert field == "long_term_search.topics.field"
+
+
+def test_an_empty_user_filter_names_no_user_so_the_sessions_user_is_added():
+    body = {
+        "session": {"session_id": "s1", "user_id": "u"},
+        "long_term_search": {"user_id": {"field": "user_id"}},
+    }
+    assert search_of(body).user_id is not None
+    assert search_of(body).user_id.eq == "u"

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from longterm_app.maintenance import MIGRATION_VERSION_KEY, migrate
+from longterm_app.maintenance import migrate
+from longterm_app.repository import migration_version
 from memoryserver.redis import get_redis
 
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         applied = migrate(client)
         for migration, changed in applied:
             self.stdout.write(f"Applied {migration.version}: {migration.description} ({changed} memories)")
-        version = int(client.get(MIGRATION_VERSION_KEY) or 0)
+        version = migration_version(client)
         self.stdout.write(
             f"Memory data is at version {version}." if applied else f"Up to date (version {version})."
         )

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from longterm_app.index import META_KEY
 from longterm_app.maintenance import rebuild_index
+from longterm_app.repositories.index import stored_model
 from memoryserver.embeddings import get_embedder
 from memoryserver.redis import get_redis
 
@@ -24,8 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         client = get_redis("long_term")
         embedder = get_embedder()
-        raw = client.hget(META_KEY, "model")
-        built_with = raw.decode() if isinstance(raw, bytes) else raw
+        built_with = stored_model(client)
         if built_with and built_with != embedder.identity and not options["reembed"]:
             raise CommandError(
                 f"The stored vectors come from '{built_with}' but the configured model is "

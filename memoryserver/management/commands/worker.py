@@ -6,9 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from memoryserver.cli import positive_int
+from memoryserver.redis import REDIS_UNAVAILABLE
 from memoryserver.worker import run_pool, run_worker
 
 
@@ -48,5 +48,5 @@ class Command(BaseCommand):
             return
         try:
             run_worker(burst=options["burst"], redelivery_timeout=timeout)
-        except RedisConnectionError as error:
+        except REDIS_UNAVAILABLE as error:
             raise CommandError(f"Redis is unreachable: {error}") from None

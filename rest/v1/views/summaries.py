@@ -31,7 +31,7 @@ from upstream.schemas import (
     SummaryViewV1,
     TaskV1,
 )
-from upstream.tasks import task_v1
+from upstream.task_status import task_v1
 
 ADMIN_WRITES: dict[str, Scope] = {"get": READ, "post": ADMIN, "delete": ADMIN}
 

@@ -41,7 +41,7 @@ from upstream.schemas import (
     UpdateWorkingMemory,
     WorkingMemoryResponse,
 )
-from upstream.tasks import task_state_v1
+from upstream.task_status import task_state_v1
 from upstream.windows import DEFAULT_CONTEXT_WINDOW, ClientWindow, client_window, context_percentages
 
 

@@ -17,7 +17,7 @@ from memoryserver.errors import NotFound
 from memoryserver.queues import enqueue, get_queue
 from tests.upstream import jobs
 from upstream.schemas import TaskV1
-from upstream.tasks import task_state_v1, task_v1
+from upstream.task_status import task_state_v1, task_v1
 
 JOBS = "tests.upstream.jobs"
 
