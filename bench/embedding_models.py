@@ -56,7 +56,7 @@ def candidates(threads: int) -> dict[str, tuple[Callable[[str], object], Callabl
     import django
 
     django.setup()
-    from memoryserver.embeddings.local import (
+    from providers.embeddings.local import (
         MINILM,
         LocalOnnxEmbedder,
         _embed_run,

@@ -22,12 +22,14 @@ from rq.registry import (
 )
 from rq.results import Result
 
+from longterm_app.services import queue_compaction_everywhere
+from longterm_app.tasks import compact_memories, queue_manual_compaction
 from memoryserver.errors import NotFound
 from memoryserver.observability.jobs import JobHistory, job_history
-from memoryserver.queues import RESULT_TTL_SECONDS, note_queue_depth
+from memoryserver.queues import note_queue_depth
 from memoryserver.redis import get_redis
 
-COMPACTION_TASK = "longterm_app.tasks.compact_memories"
+COMPACTION_TASK = f"{compact_memories.__module__}.{compact_memories.__qualname__}"
 COMPACTION_QUEUE = "default"
 SHOWN_PER_LIST = 50
 
@@ -154,9 +156,5 @@ def delete_failed(queue_name: str, job_id: str) -> None:
 
 
 def enqueue_compaction() -> str:
-    """Queue compaction by dotted path (no import here); returns the job id. No retries: a
-    manual run that fails shows up at once among the failed jobs."""
-    queue = _queue(COMPACTION_QUEUE)
-    job = queue.enqueue(COMPACTION_TASK, result_ttl=RESULT_TTL_SECONDS, description="compaction from console")
-    note_queue_depth(queue, +1)
-    return str(job.id)
+    """Queue a compaction run over every namespace; returns the job id."""
+    return queue_compaction_everywhere(queue_manual_compaction).task_id

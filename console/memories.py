@@ -16,8 +16,8 @@ from longterm_app.repository import MemoryStore, MissingIndex
 from longterm_app.schemas import MemoryPatch, SearchRequest, SearchResult
 from longterm_app.search import Searcher
 from memoryserver.auth.principal import Principal
-from memoryserver.embeddings import get_embedder
 from memoryserver.fields import now
+from providers.embeddings import get_embedder
 
 from .runner import with_memory_store
 

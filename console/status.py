@@ -7,10 +7,10 @@ from typing import Any
 
 from longterm_app.index import index_status
 from memoryserver.config import ConfigError
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import MemoryServerError
-from memoryserver.features import Feature, feature_status, needs_chat_model
 from memoryserver.redis import get_redis
+from providers.embeddings import get_embedder
+from providers.features import Feature, feature_status, needs_chat_model
 from sessions_app.repository import session_counts
 
 from . import jobs, panels

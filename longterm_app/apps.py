@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.apps import AppConfig
 
 from memoryserver.startup import register_layout_upgrade, register_warm_up
-
-if TYPE_CHECKING:
-    from memoryserver.embeddings import Embedder
 
 logger = logging.getLogger("memoryserver.startup")
 
@@ -19,11 +16,11 @@ def _upgrade_layout(client: Any) -> int:
     return upgrade_key_layout(client)
 
 
-def _index_ready(embedder: Embedder) -> None:
+def _index_ready() -> None:
     """The search index for the configured model exists (a changed model refuses to start)."""
     from longterm_app.services import ensure_memory_index, index_settings_warning
 
-    ensure_memory_index(embedder)
+    ensure_memory_index()
     if warning := index_settings_warning():
         logger.warning(warning)
 

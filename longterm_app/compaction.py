@@ -16,9 +16,9 @@ from longterm_app.queries import filter_query
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repository import MemoryStore
 from longterm_app.schemas import MemoryFilters, TagFilter
-from memoryserver.embeddings import Embedder
 from memoryserver.fields import now
-from memoryserver.llm import ChatMessage, ChatModel
+from providers.embeddings import Embedder
+from providers.llm import ChatMessage, ChatModel
 
 SCAN_PAGE = 500
 NEIGHBOURS = 20

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from longterm_app.extraction import clean_tags
 from memoryserver.errors import FeatureDisabled
-from memoryserver.features import NER_INSTALL_HINT
+from providers.features import NER_INSTALL_HINT
 
 NAME_LABELS = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"}

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from longterm_app.records import MemoryRecord
 from longterm_app.strategies import MemoryStrategy
 from memoryserver.fields import parse_timestamp
-from memoryserver.llm import ChatMessage, ChatModel
+from providers.llm import ChatMessage, ChatModel
 
 MAX_MEMORIES_PER_CALL = 50
 MAX_TAGS = 10

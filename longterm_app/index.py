@@ -129,7 +129,7 @@ def namespace_indexes(client: RedisClient) -> list[str]:
 def stale_statistics_warning(client: RedisClient) -> str | None:
     """A warning when RediSearch collects rewritten memories' old postings only once an index
     holds more than FORK_GC_CLEAN_THRESHOLD of them: below that, a small namespace's keyword
-    ranking stays skewed for good (memoryserver/localredis.py measures it)."""
+    ranking stays skewed for good (server/localredis.py measures it)."""
     threshold = stored_index.fork_gc_clean_threshold(client)
     if threshold is None or threshold <= 0:
         return None

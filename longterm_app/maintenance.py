@@ -33,9 +33,9 @@ from longterm_app.repository import (
     write_record_field,
     write_vectors,
 )
-from memoryserver.embeddings import Embedder
 from memoryserver.errors import NotFound
 from memoryserver.redis import RedisClient
+from providers.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
 

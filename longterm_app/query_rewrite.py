@@ -12,7 +12,7 @@ import logging
 from asgiref.sync import sync_to_async
 
 from longterm_app.schemas import SearchRequest
-from memoryserver.llm import (
+from providers.llm import (
     ChatMessage,
     ModelOutputInvalid,
     ModelUnavailable,

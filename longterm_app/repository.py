@@ -61,7 +61,7 @@ from longterm_app.repositories.index import (
     scanning,
     tag_namespace,
 )
-from memoryserver.redis import move_to_hash_tags, text
+from memoryserver.redis import get_async_redis, move_to_hash_tags, text
 
 T = TypeVar("T")
 HASH_PREFIX = "memory_hash:"
@@ -864,3 +864,8 @@ def _tagged(rest: str) -> str:
         return rest
     namespace, _, tail = rest.partition(":")
     return f"{{{namespace or '%'}}}:{tail}"
+
+
+def memory_store() -> MemoryStore:
+    """The store on the long-term Redis (this event loop's client): every transport's."""
+    return MemoryStore(get_async_redis("long_term"))

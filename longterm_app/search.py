@@ -33,7 +33,7 @@ from longterm_app.ranking import (
 )
 from longterm_app.repository import Hit, MemoryStore, SearchCall
 from longterm_app.schemas import MemoryHit, SearchRequest, SearchResult, TotalKind
-from memoryserver.embeddings import Embedder
+from providers.embeddings import Embedder
 
 RECENCY_POOL = 50
 HYBRID_POOL = 50

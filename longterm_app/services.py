@@ -49,11 +49,11 @@ from longterm_app.schemas import (
 from longterm_app.search import Searcher
 from longterm_app.tagging import entities_before_write
 from memoryserver.auth.principal import SYSTEM, Principal
-from memoryserver.embeddings import Embedder, get_embedder
 from memoryserver.errors import Conflict, InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
 from memoryserver.observability.metrics import get_metrics
 from memoryserver.redis import get_redis
+from providers.embeddings import Embedder, get_embedder
 
 logger = logging.getLogger(__name__)
 
@@ -498,6 +498,12 @@ async def forget_by_policy(
         deleted_ids=[ids[key] for key in deleted],
         dry_run=request.dry_run,
     )
+
+
+def queue_compaction_everywhere(schedule: Callable[..., str]) -> CompactQueued:
+    """Queue one compaction run over every namespace and user (the console's operators, who
+    see everything)."""
+    return CompactQueued(task_id=schedule(namespace=None, user_id=None))
 
 
 async def queue_compaction(

@@ -1,7 +1,7 @@
 """Topics and entities for memories stored without them, filled in by the worker.
 
 Entities come from the local model (longterm_app/entities.py) or from the chat model, as
-`memoryserver.features.entity_extractor` decides; topics from the chat model or from the
+`providers.features.entity_extractor` decides; topics from the chat model or from the
 namespace's BERTopic model (longterm_app/topic_model.py), as `topic_tagger` decides. A batch
 needs at most one chat-model call, for whatever the chat model tags. A namespace without a
 topic model yet gets its topics when one is fitted (tasks.fit_namespace_topics).
@@ -22,9 +22,9 @@ from longterm_app.extraction import clean_tags
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore, doc_key, record_key
 from longterm_app.topic_model import FittedTopics, assign_topics
-from memoryserver.features import entity_extractor, topic_tagger
-from memoryserver.llm import ChatMessage, ChatModel
 from memoryserver.machine_load import OtherLoad
+from providers.features import entity_extractor, topic_tagger
+from providers.llm import ChatMessage, ChatModel
 
 BATCH = 25  # memories per chat-model call
 LOCAL_BATCH = 200  # memories per write when only the local model tags

@@ -26,11 +26,18 @@ from longterm_app.services import BackgroundWork, index_records
 from longterm_app.tagging import Group, missing_tags, tag_records, tagging_enabled
 from longterm_app.topic_model import FittedTopics, TooFewMemories, TopicModelMismatch, fit_topics, needs_refit
 from longterm_app.topic_store import TopicModelStore
-from memoryserver.embeddings import get_embedder
-from memoryserver.features import topic_tagger
-from memoryserver.llm import ModelNotConfigured, get_chat_model
-from memoryserver.queues import RESULT_TTL_SECONDS, enqueue, enqueue_once, get_queue, release
+from memoryserver.queues import (
+    RESULT_TTL_SECONDS,
+    enqueue,
+    enqueue_once,
+    get_queue,
+    note_queue_depth,
+    release,
+)
 from memoryserver.redis import fresh_async_redis
+from providers.embeddings import get_embedder
+from providers.features import topic_tagger
+from providers.llm import ModelNotConfigured, get_chat_model
 
 logger = logging.getLogger(__name__)
 # A namespace's topics are fitted on at most this many of its memories (the rest get theirs
@@ -131,6 +138,17 @@ async def _compact(
             unavailable_reason=reason,
             **kinds,
         )
+
+
+def queue_manual_compaction(**options: Any) -> str:
+    """Queue a compaction run an operator asked for (the console), without retries: a run
+    that fails shows up at once among the failed jobs."""
+    queue = get_queue("default")
+    job = queue.enqueue(
+        compact_memories, kwargs=options, result_ttl=RESULT_TTL_SECONDS, description="compaction from console"
+    )
+    note_queue_depth(queue, +1)
+    return str(job.id)
 
 
 async def queue_compaction(**options: Any) -> str:

@@ -11,11 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from longterm_app.repository import MemoryStore
 from memoryserver.auth.principal import Principal, Scope
 from memoryserver.errors import Unauthenticated
-from memoryserver.redis import get_async_redis
-from sessions_app.repository import WorkingMemoryStore
 
 _principal: ContextVar[Principal | None] = ContextVar("mcp_principal", default=None)
 
@@ -36,11 +33,3 @@ def caller(scope: Scope) -> Principal:
         raise Unauthenticated("This tool call has no authenticated caller.")
     principal.require(scope)
     return principal
-
-
-def working_store() -> WorkingMemoryStore:
-    return WorkingMemoryStore(get_async_redis("working"))
-
-
-def memory_store() -> MemoryStore:
-    return MemoryStore(get_async_redis("long_term"))

@@ -1,7 +1,7 @@
 """Tool failures as MCP tool errors: the result has isError true and the domain message.
 
 The one place where the MCP transport translates failures (the REST API's counterpart is
-memoryserver/api/exceptions.py). A failure never crashes the server or the session:
+rest/errors.py). A failure never crashes the server or the session:
 domain errors keep their message, bad arguments name each field and rule, Redis being
 down says so, and anything unexpected is logged with its traceback.
 """
@@ -13,8 +13,7 @@ import logging
 from mcp.server.fastmcp.exceptions import ToolError
 from pydantic import ValidationError
 
-from memoryserver.api.exceptions import REDIS_DOWN
-from memoryserver.errors import MemoryServerError
+from memoryserver.errors import REDIS_DOWN, MemoryServerError
 from memoryserver.redis import REDIS_UNAVAILABLE
 from memoryserver.validation import invalid_input
 

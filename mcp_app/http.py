@@ -21,10 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_app.server import PRINCIPAL_SCOPE_KEY, MemoryMCP
 from mcp_app.tenancy import Binding
-from memoryserver.api.exceptions import REDIS_DOWN, error_body
 from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import Principal
-from memoryserver.errors import MemoryServerError, Unauthenticated
+from memoryserver.errors import REDIS_DOWN, MemoryServerError, Unauthenticated, error_body
 from memoryserver.observability.request_id import RequestIdMiddleware
 from memoryserver.redis import REDIS_UNAVAILABLE, close_async_clients
 

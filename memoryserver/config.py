@@ -107,7 +107,7 @@ class AppConfig(BaseSettings):
     request_body_timeout_seconds: float = Field(10.0, gt=0, le=3600)
 
     generation_model: str = "gpt-4o-mini"
-    # Chat models (memoryserver/llm): the cheaper model for small tasks defaults to GENERATION_MODEL.
+    # Chat models (providers/llm): the cheaper model for small tasks defaults to GENERATION_MODEL.
     fast_model: str | None = None
     llm_provider: Literal["auto", "openai", "anthropic"] = "auto"
     llm_timeout_seconds: float = Field(60.0, gt=0, le=1800)

@@ -15,6 +15,9 @@ MemoryServerError
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+REDIS_DOWN = "The memory store (Redis) is unavailable. Try again shortly."
 
 
 @dataclass(frozen=True)
@@ -101,3 +104,12 @@ class BackendUnavailable(MemoryServerError):
         super().__init__(detail)
         # Seconds after which a retry should succeed, when known (HTTP Retry-After).
         self.retry_after = retry_after
+
+
+def error_body(status_code: int, detail: str, problems: list[FieldProblem] | None = None) -> dict[str, Any]:
+    """The JSON error document every transport answers with: detail, status_code and, for
+    bad input, one {field, message} per problem."""
+    body: dict[str, Any] = {"detail": detail, "status_code": status_code}
+    if problems:
+        body["errors"] = [{"field": p.field, "message": p.message} for p in problems]
+    return body

@@ -25,7 +25,10 @@ RESULT_TTL_SECONDS = 86_400
 def get_queue(queue_name: str) -> Queue:
     """A queue of settings.RQ_QUEUES; its "ASYNC": False (RQ's own switch) runs jobs at once, for tests."""
     is_async = bool(settings.RQ_QUEUES[queue_name].get("ASYNC", True))
-    return django_rq.get_queue(queue_name, connection=get_redis("queue"), is_async=is_async)
+    # "auto": enqueue at once, even inside a database transaction (jobs never wait for one).
+    return django_rq.get_queue(
+        queue_name, connection=get_redis("queue"), is_async=is_async, commit_mode="auto"
+    )
 
 
 def note_queue_depth(queue: Queue, change: int) -> None:
@@ -47,7 +50,7 @@ def queue_depths() -> dict[str, tuple[int, int]]:
 
 
 # Job meta naming the tenants whose data a job touches: [[namespace, user_id or None], ...].
-# GET /tasks/{id} shows a job only to callers who may see every one of them (memoryserver.api.tasks);
+# GET /tasks/{id} shows a job only to callers who may see every one of them (memoryserver.job_status);
 # a job without it (an operator's, or one spanning every tenant) only to callers bound to none.
 TENANTS_META = "tenants"
 Tenant = tuple[str, str | None]

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_rq",
     "memoryserver",
+    "server",
     "sessions_app",
     "longterm_app",
     "mcp_app",
@@ -64,8 +65,8 @@ if OIDC_ENABLED:
 OIDC_STAFF_EMAILS = [email.lower() for email in CONFIG.oidc_staff_emails]
 LOGIN_REDIRECT_URL = "/admin/"
 
-ROOT_URLCONF = "memoryserver.urls"
-ASGI_APPLICATION = "memoryserver.asgi.application"
+ROOT_URLCONF = "server.urls"
+ASGI_APPLICATION = "server.asgi.application"
 APPEND_SLASH = False
 
 TEMPLATES = [
@@ -166,13 +167,13 @@ TASK_QUEUES = ("summarization", "extraction", "default")
 RQ_QUEUES = {name: {"URL": QUEUE_REDIS_URL or REDIS_URL, "DEFAULT_TIMEOUT": 300} for name in TASK_QUEUES}
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["memoryserver.api.renderers.ORJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["rest.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "memoryserver.api.renderers.JSONOnlyNegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "rest.renderers.JSONOnlyNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "memoryserver.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "rest.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -190,8 +191,8 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "memoryserver.api.openapi.add_error_responses",
-        "memoryserver.api.openapi.add_bearer_security",
+        "rest.openapi.add_error_responses",
+        "rest.openapi.add_bearer_security",
     ],
 }
 

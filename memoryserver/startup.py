@@ -1,5 +1,5 @@
-"""Work done once per server process before it serves: the web server, the MCP server and
-(the Redis part) the workers.
+"""What a server process checks and prepares before it serves (server.warm_up runs it for
+the web and MCP servers; the workers run `check_redis`).
 
 The apps register their own steps in `AppConfig.ready` (core never imports an app): the
 move of their stored keys to the current key layout, and what must exist before the first
@@ -12,15 +12,14 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the apps register at set-up; the model and Redis load only when run
-    from memoryserver.embeddings import Embedder
+if TYPE_CHECKING:  # the apps register at set-up; Redis is reached only when run
     from memoryserver.redis import Store
 
 logger = logging.getLogger(__name__)
 
 # Keyed by what they move or prepare, so registering twice (apps set up again) changes nothing.
 _layout_upgrades: dict[str, tuple[Store, Callable[[Any], int]]] = {}
-_warm_ups: dict[str, Callable[[Embedder], None]] = {}
+_warm_ups: dict[str, Callable[[], None]] = {}
 
 
 def register_layout_upgrade(what: str, store: Store, upgrade: Callable[[Any], int]) -> None:
@@ -29,8 +28,8 @@ def register_layout_upgrade(what: str, store: Store, upgrade: Callable[[Any], in
     _layout_upgrades[what] = (store, upgrade)
 
 
-def register_warm_up(what: str, step: Callable[[Embedder], None]) -> None:
-    """`step(embedder)` prepares what the first request needs; it raises to refuse to start."""
+def register_warm_up(what: str, step: Callable[[], None]) -> None:
+    """`step()` prepares what the first request needs; it raises to refuse to start."""
     _warm_ups[what] = step
 
 
@@ -47,23 +46,7 @@ def check_redis() -> None:
             logger.info("Moved %d %s keys to the hash-tagged key layout.", moved, what)
 
 
-def warm_up() -> None:
-    """Check Redis, load the tokenizer and embedding model, then the apps' own steps (the
-    search index).
-
-    Done before serving, so the first request is not the slow one; a Redis that cannot
-    serve its role or a changed embedding model raises here, so the server refuses to start.
-    """
-    from memoryserver.embeddings import get_embedder
-    from memoryserver.features import features_off_summary
-    from memoryserver.tokens import count_text
-
-    check_redis()
-    off = features_off_summary()
-    if off:
-        logger.warning(off)
-    count_text("warm up")
-    embedder = get_embedder()
-    embedder.embed("warm up")
+def run_warm_ups() -> None:
+    """The apps' registered steps, in registration order (the order of INSTALLED_APPS)."""
     for step in _warm_ups.values():
-        step(embedder)
+        step()

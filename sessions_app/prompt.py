@@ -17,10 +17,10 @@ from longterm_app.repository import MemoryStore
 from longterm_app.schemas import MemoryHit, SearchRequest
 from longterm_app.services import search_memories
 from memoryserver.auth.principal import Principal
-from memoryserver.embeddings import Embedder
 from memoryserver.errors import NotFound
 from memoryserver.fields import Identifier
 from memoryserver.tokens import count_message
+from providers.embeddings import Embedder
 from sessions_app.repository import WorkingMemoryStore
 from sessions_app.schemas import Message, WindowQuery
 from sessions_app.services import get_working_memory

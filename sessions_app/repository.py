@@ -38,7 +38,7 @@ from django.conf import settings
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
 from memoryserver.errors import BackendUnavailable
-from memoryserver.redis import move_to_hash_tags, text
+from memoryserver.redis import get_async_redis, move_to_hash_tags, text
 from sessions_app.schemas import SessionKey
 
 DOC_PREFIX = "working_memory:"
@@ -636,3 +636,8 @@ class SessionJobStore:
         """The window of a summary that waited for extraction, removed; None if none waits."""
         raw = self.client.getdel(summary_wait_key(key))
         return None if raw is None else dict(json.loads(raw))
+
+
+def working_store() -> WorkingMemoryStore:
+    """The store on the working-memory Redis (this event loop's client): every transport's."""
+    return WorkingMemoryStore(get_async_redis("working"))

@@ -11,8 +11,8 @@ from longterm_app.records import MemoryRecord, memory_hash
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import InvalidInput, NotFound, PreconditionFailed
 from memoryserver.fields import check_identifier, now
-from memoryserver.llm import chat_model_status
 from memoryserver.tokens import count_messages, count_text
+from providers.llm import chat_model_status
 from sessions_app.repository import SessionFull, StaleVersion, WorkingMemoryStore
 from sessions_app.schemas import (
     MAX_MESSAGES,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from memoryserver.llm import ChatMessage, ChatModel
 from memoryserver.tokens import count_message
+from providers.llm import ChatMessage, ChatModel
 from sessions_app.schemas import Message
 from sessions_app.windows import MessageBudget
 

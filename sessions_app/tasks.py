@@ -25,12 +25,12 @@ from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore, record_key
 from longterm_app.services import store_worker_records
 from longterm_app.tasks import BACKGROUND as LONG_TERM_WORK
-from memoryserver.embeddings import get_embedder
 from memoryserver.fields import new_id, now
-from memoryserver.llm import ModelNotConfigured, get_chat_model
 from memoryserver.queues import Tenant, enqueue_once, release
 from memoryserver.redis import fresh_async_redis, get_redis
 from memoryserver.tokens import count_messages, count_text
+from providers.embeddings import get_embedder
+from providers.llm import ModelNotConfigured, get_chat_model
 from sessions_app.repository import SessionJobStore, member_of
 from sessions_app.schemas import SessionKey, WorkingMemory
 from sessions_app.services import (

@@ -16,9 +16,9 @@ from longterm_app.repository import MemoryStore
 from longterm_app.schemas import SearchRequest, SearchResult
 from longterm_app.services import search_memories
 from memoryserver.auth.principal import Principal
-from memoryserver.embeddings import Embedder
 from memoryserver.errors import NotFound
 from memoryserver.fields import Identifier
+from providers.embeddings import Embedder
 from sessions_app.repository import WorkingMemoryStore
 from sessions_app.schemas import SessionScope, WindowQuery
 from sessions_app.services import get_working_memory

@@ -21,7 +21,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from memoryserver.redis import move_to_hash_tags, text
+from memoryserver.redis import get_async_redis, move_to_hash_tags, text
 from summary_views_app.schemas import PartitionResult, SummaryView
 
 VIEW_PREFIX = "summary_view:"
@@ -116,3 +116,8 @@ class SummaryViewStore:
 
     async def release_refresh(self) -> None:
         await self.client.delete(REFRESH_PENDING)
+
+
+def view_store() -> SummaryViewStore:
+    """The store on the long-term Redis (this event loop's client): every transport's."""
+    return SummaryViewStore(get_async_redis("long_term"))

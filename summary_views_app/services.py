@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import Forbidden, InvalidInput, NotFound
 from memoryserver.fields import check_identifier, new_id, now
-from memoryserver.llm import ChatConfig
+from providers.llm import ChatConfig
 from summary_views_app.repository import SummaryViewStore
 from summary_views_app.schemas import PartitionResult, SummaryView, SummaryViewSpec, checked_group
 

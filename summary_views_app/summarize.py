@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from longterm_app.records import MemoryRecord
 from longterm_app.schemas import MemoryFilters, NumericFilter, TagFilter
-from memoryserver.llm import ChatMessage, ChatModel
 from memoryserver.tokens import count_message
+from providers.llm import ChatMessage, ChatModel
 from summary_views_app.repository import partition_key
 from summary_views_app.schemas import SummaryView
 

@@ -25,13 +25,13 @@ from rq.results import Result
 from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore
 from longterm_app.services import list_memories
-from memoryserver.api.tasks import fetch_job, job_error, job_status
 from memoryserver.auth.principal import SYSTEM
 from memoryserver.errors import BackendUnavailable, Conflict, NotFound
 from memoryserver.fields import now
-from memoryserver.llm import ChatModel, ModelNotConfigured, get_chat_model
+from memoryserver.job_status import fetch_job, job_error, job_status
 from memoryserver.queues import RESULT_TTL_SECONDS, enqueue, get_queue
 from memoryserver.redis import fresh_async_redis, get_redis
+from providers.llm import ChatModel, ModelNotConfigured, get_chat_model
 from summary_views_app.repository import SummaryViewStore
 from summary_views_app.schemas import PartitionResult, SummaryView
 from summary_views_app.services import BackgroundWork

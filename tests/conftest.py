@@ -17,7 +17,7 @@ import uvicorn
 from django.conf import settings
 from django.test import override_settings
 
-from memoryserver.localredis import LocalRedis, free_port
+from server.localredis import LocalRedis, free_port
 from tests.fake_openai import fake_openai  # noqa: F401  (fixture)
 
 
@@ -38,7 +38,7 @@ def use_test_redis(redis_server: LocalRedis) -> Iterator[str]:
 def _wait_for_index_scans(client: redis.Redis, seconds: float = 10.0) -> None:
     """Wait until no index is still scanning stored documents (after a test's rebuild), so
     that a test's FLUSHDB never races a scan. (The test server's hangs once blamed on such a
-    race were RedisJSON's background flush: see memoryserver/localredis.py.)"""
+    race were RedisJSON's background flush: see server/localredis.py.)"""
     from longterm_app.repositories.index import scanning
 
     deadline = time.monotonic() + seconds
@@ -73,7 +73,7 @@ def working_client(redis_client: redis.Redis) -> Iterator[redis.Redis]:
 
 @pytest.fixture(scope="session")
 def live_server_url(use_test_redis: str) -> Iterator[str]:
-    from memoryserver.asgi import application
+    from server.asgi import application
 
     port = free_port()
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -106,7 +106,7 @@ def sync_jobs(settings) -> None:
 @pytest.fixture
 def chat_model(fake_openai, settings, sync_jobs):  # noqa: F811
     """The chat model is the scripted fake server (OpenAI wire format); embeddings stay local."""
-    from memoryserver.llm import reset_chat_models
+    from providers.llm import reset_chat_models
 
     settings.OPENAI_API_BASE = fake_openai.openai_base_url
     settings.EMBEDDING_PROVIDER = "local"

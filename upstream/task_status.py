@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from rq.job import Job
 
-from memoryserver.api.tasks import fetch_visible_job, job_error, job_status, skipped_reason
 from memoryserver.auth.principal import Principal
+from memoryserver.job_status import fetch_visible_job, job_error, job_status, skipped_reason
 from upstream.schemas import TaskStatus, TaskV1
 
 _STATUS: dict[str, TaskStatus] = {

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from longterm_app import services
 from longterm_app.records import MemoryRecord, MemoryType
+from longterm_app.repository import memory_store
 from longterm_app.schemas import (
     CompactQueued,
     CompactRequest,
@@ -17,11 +18,11 @@ from longterm_app.schemas import (
     MemoryPatch,
 )
 from longterm_app.tasks import BACKGROUND, queue_compaction
-from mcp_app.context import caller, memory_store
+from mcp_app.context import caller
 from memoryserver.auth.principal import ADMIN, READ, WRITE
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
+from providers.embeddings import get_embedder
 from upstream.arguments import MemoryArg
 from upstream.convert import refuse_pinned
 from upstream.filters import DateTime

@@ -9,8 +9,9 @@ from pydantic import Field
 
 from longterm_app import services
 from longterm_app.query_rewrite import optimized
+from longterm_app.repository import memory_store
 from longterm_app.schemas import SearchResult
-from mcp_app.context import caller, memory_store, working_store
+from mcp_app.context import caller
 from mcp_app.parameters import (
     CreatedAtFilter,
     DistanceThreshold,
@@ -36,11 +37,12 @@ from mcp_app.parameters import (
     UserIdFilter,
 )
 from memoryserver.auth.principal import READ
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
+from providers.embeddings import get_embedder
 from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, PromptSession, optimized_search
 from sessions_app.prompt import memory_prompt as build_memory_prompt
+from sessions_app.repository import working_store
 from upstream.filters import TagFilterArg
 from upstream.search import effective_recency_boost, tool_search_request
 

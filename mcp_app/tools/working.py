@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from mcp_app.context import caller, working_store
+from mcp_app.context import caller
 from memoryserver.auth.principal import READ, WRITE
 from memoryserver.validation import parse
 from sessions_app import services
+from sessions_app.repository import working_store
 from sessions_app.schemas import (
     AppendMessagesInput,
     WindowQuery,

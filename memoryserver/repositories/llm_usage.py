@@ -1,4 +1,4 @@
-"""Token counters per task (memoryserver.llm.usage does the accounting).
+"""Token counters per task (providers.llm.usage does the accounting).
 
 Layout
 - `llm_usage:<task>`  hash: `calls`, `input_tokens`, `output_tokens` of that task's model calls
@@ -38,4 +38,12 @@ def task_counters(client: redis.Redis) -> dict[str, dict[str, int]]:
     return {
         key.removeprefix(KEY_PREFIX): {text(name): int(value) for name, value in fields.items()}
         for key, fields in zip(keys, hashes, strict=True)
+    }
+
+
+def usage_totals(client: redis.Redis) -> dict[str, dict[str, int]]:
+    """{task: {"calls", "input_tokens", "output_tokens"}} for every task counted so far (a
+    counter never written counts 0)."""
+    return {
+        task: {name: values.get(name, 0) for name in FIELDS} for task, values in task_counters(client).items()
     }

@@ -1,4 +1,4 @@
-"""The commands the local launchers (memoryserver.localredis, memoryserver.localcluster) send
+"""The commands the local launchers (server.localredis, server.localcluster) send
 to the servers they start: whether a server is ready, and forming a cluster of nodes.
 
 A launcher talks to each server on a client of its own, by port on 127.0.0.1, with a short

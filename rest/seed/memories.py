@@ -10,7 +10,7 @@ from rest_framework.request import Request
 
 from longterm_app import services
 from longterm_app.records import MemoryRecord
-from longterm_app.repository import MemoryStore
+from longterm_app.repository import memory_store
 from longterm_app.schemas import (
     CompactQueued,
     CompactRequest,
@@ -24,12 +24,11 @@ from longterm_app.schemas import (
     SearchResult,
 )
 from longterm_app.tasks import BACKGROUND, queue_compaction
-from memoryserver.api.views import ApiView, json_response, parse_body, principal_of
 from memoryserver.auth.principal import ADMIN, READ, Scope
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
 from memoryserver.fields import IDENTIFIER_PATTERN, IDENTIFIER_SCHEMA, check_identifier
-from memoryserver.redis import get_async_redis
+from providers.embeddings import get_embedder
+from rest.plumbing import ApiView, json_response, parse_body, principal_of
 
 ID = IDENTIFIER_PATTERN.pattern
 NAMESPACE = OpenApiParameter(
@@ -41,10 +40,6 @@ USER_ID = OpenApiParameter(
     description="Owner of the memory: ids are unique per namespace and user. A caller bound to a user "
     "addresses its own memories; others need it only when several users use the id (409).",
 )
-
-
-def _store() -> MemoryStore:
-    return MemoryStore(get_async_redis("long_term"))
 
 
 def _identifier(request: Request, name: str) -> str | None:
@@ -76,7 +71,7 @@ class MemoryCollectionView(ApiView):
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, CreateMemoriesRequest)
         result = await services.create_memories(
-            _store(), get_embedder(), principal_of(request), body, BACKGROUND
+            memory_store(), get_embedder(), principal_of(request), body, BACKGROUND
         )
         return json_response(result, status=202 if result.status == "queued" else 200)
 
@@ -101,7 +96,7 @@ class MemoryCollectionView(ApiView):
         if not ids:
             raise InvalidInput("memory_ids", "name at least one memory id")
         result = await services.delete_memories(
-            _store(), principal_of(request), _namespace(request), ids, _user_id(request)
+            memory_store(), principal_of(request), _namespace(request), ids, _user_id(request)
         )
         return json_response(result)
 
@@ -114,7 +109,7 @@ class MemorySearchView(ApiView):
     @extend_schema(summary="Search long-term memories", request=SearchRequest, responses=SearchResult)
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, SearchRequest)
-        result = await services.search_memories(_store(), get_embedder(), principal_of(request), body)
+        result = await services.search_memories(memory_store(), get_embedder(), principal_of(request), body)
         return json_response(result)
 
 
@@ -128,7 +123,7 @@ class MemoryForgetView(ApiView):
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, ForgetRequest)
-        return json_response(await services.forget(_store(), principal_of(request), body))
+        return json_response(await services.forget(memory_store(), principal_of(request), body))
 
 
 class MemoryCompactView(ApiView):
@@ -151,7 +146,7 @@ class MemoryDetailView(ApiView):
     @extend_schema(summary="Get a long-term memory", parameters=[NAMESPACE, USER_ID], responses=MemoryRecord)
     async def get(self, request: Request, memory_id: str) -> HttpResponse:
         record = await services.get_memory(
-            _store(), principal_of(request), _namespace(request), memory_id, _user_id(request)
+            memory_store(), principal_of(request), _namespace(request), memory_id, _user_id(request)
         )
         return json_response(record)
 
@@ -164,7 +159,7 @@ class MemoryDetailView(ApiView):
     async def patch(self, request: Request, memory_id: str) -> HttpResponse:
         body = parse_body(request, MemoryPatch)
         record = await services.edit_memory(
-            _store(),
+            memory_store(),
             get_embedder(),
             principal_of(request),
             _namespace(request),

@@ -8,18 +8,13 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
-from longterm_app.repository import MemoryStore
-from memoryserver.api.views import ApiView, json_response, parse_body, principal_of
+from longterm_app.repository import memory_store
 from memoryserver.auth.principal import READ, Scope
-from memoryserver.embeddings import get_embedder
-from memoryserver.redis import get_async_redis
+from providers.embeddings import get_embedder
+from rest.plumbing import ApiView, json_response, parse_body, principal_of
 from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, memory_prompt
-from sessions_app.repository import WorkingMemoryStore
+from sessions_app.repository import working_store
 from sessions_app.unified import UnifiedSearchRequest, UnifiedSearchResult, unified_search
-
-
-def _stores() -> tuple[WorkingMemoryStore, MemoryStore]:
-    return WorkingMemoryStore(get_async_redis("working")), MemoryStore(get_async_redis("long_term"))
 
 
 class UnifiedSearchView(ApiView):
@@ -34,7 +29,9 @@ class UnifiedSearchView(ApiView):
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, UnifiedSearchRequest)
-        result = await unified_search(*_stores(), get_embedder(), principal_of(request), body)
+        result = await unified_search(
+            working_store(), memory_store(), get_embedder(), principal_of(request), body
+        )
         return json_response(result)
 
 
@@ -50,5 +47,7 @@ class MemoryPromptView(ApiView):
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, MemoryPromptRequest)
-        result = await memory_prompt(*_stores(), get_embedder(), principal_of(request), body)
+        result = await memory_prompt(
+            working_store(), memory_store(), get_embedder(), principal_of(request), body
+        )
         return json_response(result)

@@ -6,11 +6,10 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 
-from memoryserver.api.parameters import query_parameters
-from memoryserver.api.views import ApiView, json_response, parse_body, parse_query, principal_of
-from memoryserver.redis import get_async_redis
+from rest.parameters import query_parameters
+from rest.plumbing import ApiView, json_response, parse_body, parse_query, principal_of
 from sessions_app import services
-from sessions_app.repository import WorkingMemoryStore
+from sessions_app.repository import working_store
 from sessions_app.schemas import (
     AppendMessagesInput,
     DeleteResult,
@@ -45,10 +44,6 @@ def versioned(memory: WorkingMemory) -> HttpResponse:
     return response
 
 
-def _store() -> WorkingMemoryStore:
-    return WorkingMemoryStore(get_async_redis("working"))
-
-
 class SessionListView(ApiView):
     """Session ids, most recently updated first, optionally of one namespace."""
 
@@ -59,7 +54,7 @@ class SessionListView(ApiView):
     )
     async def get(self, request: Request) -> HttpResponse:
         query = parse_query(request, SessionListQuery)
-        sessions, total = await services.list_sessions(_store(), principal_of(request), query)
+        sessions, total = await services.list_sessions(working_store(), principal_of(request), query)
         return json_response(SessionList(sessions=sessions, total=total))
 
 
@@ -69,7 +64,7 @@ class WorkingMemoryView(ApiView):
     @extend_schema(summary="Get a session's working memory", parameters=WINDOW, responses=WorkingMemory)
     async def get(self, request: Request, session_id: str) -> HttpResponse:
         query = parse_query(request, WindowQuery)
-        memory = await services.get_working_memory(_store(), principal_of(request), session_id, query)
+        memory = await services.get_working_memory(working_store(), principal_of(request), session_id, query)
         return versioned(memory)
 
     @extend_schema(
@@ -85,7 +80,7 @@ class WorkingMemoryView(ApiView):
         body = parse_body(request, WorkingMemoryInput)
         if_match = services.parse_if_match(request.headers.get("If-Match"))
         memory = await services.put_working_memory(
-            _store(), principal_of(request), session_id, body, query, BACKGROUND, if_match
+            working_store(), principal_of(request), session_id, body, query, BACKGROUND, if_match
         )
         return versioned(memory)
 
@@ -94,7 +89,9 @@ class WorkingMemoryView(ApiView):
     )
     async def delete(self, request: Request, session_id: str) -> HttpResponse:
         scope = parse_query(request, SessionScope)
-        deleted = await services.delete_working_memory(_store(), principal_of(request), session_id, scope)
+        deleted = await services.delete_working_memory(
+            working_store(), principal_of(request), session_id, scope
+        )
         return json_response(DeleteResult(deleted=deleted))
 
 
@@ -115,6 +112,6 @@ class MessagesView(ApiView):
         query = parse_query(request, WindowQuery)
         body = parse_body(request, AppendMessagesInput)
         memory = await services.append_messages(
-            _store(), principal_of(request), session_id, body, query, BACKGROUND
+            working_store(), principal_of(request), session_id, body, query, BACKGROUND
         )
         return versioned(memory)

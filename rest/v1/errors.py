@@ -11,8 +11,8 @@ from typing import Any
 
 from rest_framework.response import Response
 
-from memoryserver.api.exceptions import exception_handler
 from memoryserver.errors import FieldProblem, InvalidInput, MalformedBody
+from rest.errors import exception_handler
 
 
 def _location(field: str) -> list[str | int]:

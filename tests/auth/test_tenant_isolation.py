@@ -126,7 +126,7 @@ def test_a_task_is_visible_only_to_callers_who_may_see_its_tenants(
 ):
     """Compaction of namespace b, and a summary of a's session of u2: ids of other tenants' tasks
     answer exactly like ids of tasks that never existed."""
-    from memoryserver.llm import reset_chat_models
+    from providers.llm import reset_chat_models
 
     settings.OPENAI_API_BASE = fake_openai.openai_base_url  # summaries are queued, not run
     reset_chat_models()

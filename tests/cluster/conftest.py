@@ -1,4 +1,4 @@
-"""Working memory on a local 3-primary Redis Cluster (memoryserver/localcluster.py), with
+"""Working memory on a local 3-primary Redis Cluster (server/localcluster.py), with
 long-term memory and the queues on the usual single test server.
 
 The suites re-run here are imported into this package's test modules: every test of them
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from memoryserver.localcluster import LocalCluster
+from server.localcluster import LocalCluster
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from redis.crc import key_slot
 
-from memoryserver.localcluster import ClusterNode, LocalCluster
+from server.localcluster import ClusterNode, LocalCluster
 from sessions_app.repository import doc_key
 from sessions_app.schemas import SessionKey
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from memoryserver.config import ConfigError
-from memoryserver.localredis import base_command, free_port, locate
 from memoryserver.redis_roles import check_roles, masked_url
+from server.localredis import base_command, free_port, locate
 from tests.memoryserver.test_cli import cli_env, run  # noqa: F401  (fixture)
 
 

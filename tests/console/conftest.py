@@ -12,7 +12,7 @@ from longterm_app import services as memory_services
 from longterm_app.schemas import CreateMemoriesRequest
 from longterm_app.tasks import BACKGROUND as LONG_TERM_WORK
 from memoryserver.auth.principal import ADMIN, Principal
-from memoryserver.embeddings import get_embedder
+from providers.embeddings import get_embedder
 from sessions_app import services as session_services
 from sessions_app.schemas import WindowQuery, WorkingMemoryInput
 from sessions_app.tasks import BACKGROUND as SESSION_WORK

@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 from rq import Queue, SimpleWorker
 
-from memoryserver.embeddings import get_embedder
 from memoryserver.observability.metrics import reset_metrics
 from memoryserver.redis import get_redis
-from memoryserver.worker import MemoryWorker
+from providers.embeddings import get_embedder
+from server.worker import MemoryWorker
 from tests.console.conftest import html, put_session, store_memories
 from tests.console.jobs import explode, succeed
 

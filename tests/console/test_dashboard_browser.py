@@ -32,7 +32,7 @@ from memoryserver.observability.metrics import reset_metrics
 from memoryserver.queues import enqueue
 from memoryserver.redis import get_redis
 from memoryserver.repositories.jobs import count_job_failure, record_queue_depth
-from memoryserver.worker import MemoryWorker
+from server.worker import MemoryWorker
 from tests.console.conftest import put_session, store_memories
 from tests.console.jobs import explode, succeed
 

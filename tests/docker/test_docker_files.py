@@ -17,10 +17,10 @@ import yaml
 from django.core.management import load_command_class
 from django.core.management.base import CommandParser
 
-from memoryserver.cli import ALIASES, WRAPPED, build_parser
 from memoryserver.config import AppConfig
-from memoryserver.healthcheck import host_header
-from memoryserver.healthcheck import main as healthcheck
+from server.cli import ALIASES, WRAPPED, build_parser
+from server.healthcheck import host_header
+from server.healthcheck import main as healthcheck
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 DOCKER_DIR = BASE_DIR / "docker"
@@ -121,7 +121,7 @@ def published_container_ports(service: dict[str, Any]) -> set[int]:
 
 def healthcheck_port(service: dict[str, Any]) -> int:
     test = service["healthcheck"]["test"]
-    assert test[:4] == ["CMD", "python", "-m", "memoryserver.healthcheck"]
+    assert test[:4] == ["CMD", "python", "-m", "server.healthcheck"]
     return int(test[test.index("--port") + 1])
 
 
@@ -158,7 +158,7 @@ def test_dockerfile_builds_in_two_stages_and_runs_unprivileged(dockerfile):
     assert user not in ("root", "0")
     assert any(re.search(rf"useradd .*--gid {user} .*\b{user}\b", step) for step in runtime)
     (healthcheck,) = instruction(runtime, "HEALTHCHECK")
-    assert 'CMD ["python", "-m", "memoryserver.healthcheck"]' in healthcheck
+    assert 'CMD ["python", "-m", "server.healthcheck"]' in healthcheck
     assert instruction(runtime, "CMD") == ['["agent-memory", "api"]']
     assert set(instruction(runtime, "EXPOSE")[0].split()) == {"8000", "9000"}
     env = " ".join(instruction(runtime, "ENV"))
@@ -184,6 +184,6 @@ def test_the_healthcheck_passes_on_a_live_server_and_fails_without_one(live_serv
     assert host_header() == "localhost"
     port = int(live_server_url.rsplit(":", 1)[1])
     assert healthcheck(["--port", str(port)]) == 0
-    from memoryserver.localredis import free_port
+    from server.localredis import free_port
 
     assert healthcheck(["--port", str(free_port()), "--timeout", "1"]) == 1

@@ -10,7 +10,7 @@ from rq import Queue
 
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repository import doc_key, document
-from memoryserver.embeddings import get_embedder
+from providers.embeddings import get_embedder
 from tests.fake_openai import Reply
 
 
@@ -177,8 +177,8 @@ def test_a_memory_edited_while_the_model_merges_is_not_lost(api, chat_model, red
 
     from longterm_app.compaction import compact
     from longterm_app.repository import MemoryStore
-    from memoryserver.llm import get_chat_model
     from memoryserver.redis import fresh_async_redis
+    from providers.llm import get_chat_model
 
     create(api, *NEAR)
 

@@ -109,7 +109,7 @@ def test_search_while_redis_rescans_by_itself_is_refused(api, redis_client, sett
     from redisvl.index import SearchIndex
 
     from longterm_app.index import index_schema
-    from memoryserver.embeddings import get_embedder
+    from providers.embeddings import get_embedder
 
     settings.SEARCH_INDEX_CHECK_SECONDS = 0  # every search checks
     stored = store_memories(api, redis_client)

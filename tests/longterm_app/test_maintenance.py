@@ -66,7 +66,7 @@ def test_a_changed_embedding_model_is_caught(api, redis_client):
 def test_server_refuses_to_start_with_a_changed_model(redis_client):
     import asyncio
 
-    from memoryserver.asgi import application
+    from server.asgi import application
 
     redis_client.hset(META_KEY, "model", "openai:text-embedding-3-small:1536")
     sent = []

@@ -64,7 +64,7 @@ def test_searches_across_namespaces_use_the_global_index(api):
 
 def test_rebuild_index_recreates_every_namespace_index(api, redis_client):
     from longterm_app.maintenance import rebuild_index
-    from memoryserver.embeddings import get_embedder
+    from providers.embeddings import get_embedder
 
     store(api, "a", TENANT)
     before = ranking(api, "a", "hybrid")

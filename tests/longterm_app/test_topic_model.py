@@ -28,9 +28,9 @@ from longterm_app.topic_model import (
     needs_refit,
 )
 from longterm_app.topic_store import TopicModelStore
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import FeatureDisabled
 from memoryserver.redis import fresh_async_redis
+from providers.embeddings import get_embedder
 
 T = TypeVar("T")
 

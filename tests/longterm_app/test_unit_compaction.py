@@ -10,8 +10,8 @@ import redis
 from longterm_app.compaction import Group, find_groups, merged_record
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repository import MemoryStore, doc_key, document
-from memoryserver.embeddings import get_embedder
 from memoryserver.redis import close_async_clients, get_async_redis
+from providers.embeddings import get_embedder
 
 
 def member(memory_id: str, **fields) -> tuple[str, MemoryRecord]:

@@ -16,9 +16,9 @@ from longterm_app.repository import MemoryStore
 from longterm_app.schemas import CreateMemoriesRequest, MemoryFilters, PolicyForgetRequest, PolicyForgetResult
 from longterm_app.services import BackgroundWork, create_memories, forget_by_policy, list_memories
 from memoryserver.auth.principal import ANONYMOUS_DEVELOPER
-from memoryserver.embeddings import get_embedder
 from memoryserver.fields import now
 from memoryserver.redis import close_async_clients, get_async_redis
+from providers.embeddings import get_embedder
 
 T = TypeVar("T")
 DAY = 86_400.0

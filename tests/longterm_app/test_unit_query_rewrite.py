@@ -9,7 +9,7 @@ import pytest
 
 from longterm_app.query_rewrite import optimized
 from longterm_app.schemas import SearchRequest
-from memoryserver.llm import reset_chat_models
+from providers.llm import reset_chat_models
 from tests.fake_openai import Reply
 
 QUESTION = "Hey, could you please remind me what my sister does for a living?"

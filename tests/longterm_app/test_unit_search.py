@@ -13,8 +13,8 @@ from longterm_app.repository import MemoryStore
 from longterm_app.schemas import CreateMemoriesRequest, SearchRequest, SearchResult
 from longterm_app.services import BackgroundWork, create_memories, search_memories
 from memoryserver.auth.principal import ANONYMOUS_DEVELOPER
-from memoryserver.embeddings import get_embedder
 from memoryserver.redis import close_async_clients, get_async_redis
+from providers.embeddings import get_embedder
 
 T = TypeVar("T")
 MEMORIES: list[dict[str, Any]] = [

@@ -12,7 +12,7 @@ from longterm_app.index import INDEX_NAME, namespace_index
 from longterm_app.repository import MemoryStore
 from longterm_app.schemas import SearchRequest
 from longterm_app.search import HYBRID_POOL, MAX_POOL, RECENCY_POOL, Searcher, hybrid_policy
-from memoryserver.embeddings import get_embedder
+from providers.embeddings import get_embedder
 
 
 def planned(**body: Any) -> Searcher:

@@ -26,9 +26,9 @@ from longterm_app.services import (
     queue_compaction,
 )
 from memoryserver.auth.principal import ADMIN, ANONYMOUS_DEVELOPER, Principal
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import Conflict, Forbidden, InvalidInput, NotFound
 from memoryserver.redis import close_async_clients, get_async_redis
+from providers.embeddings import get_embedder
 
 T = TypeVar("T")
 ANYONE = ANONYMOUS_DEVELOPER

@@ -30,9 +30,9 @@ from longterm_app.services import (
     search_memories,
 )
 from memoryserver.auth.principal import ADMIN, ANONYMOUS_DEVELOPER, Principal
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import Forbidden, NotFound
 from memoryserver.redis import close_async_clients, get_async_redis
+from providers.embeddings import get_embedder
 
 T = TypeVar("T")
 TEAM = Principal("team-token", "token", frozenset({ADMIN}), namespaces=frozenset({"team"}))

@@ -28,7 +28,7 @@ from mcp.types import CallToolResult, TextContent
 from mcp_app.http import HttpMode, build_http_app
 from mcp_app.server import build_server
 from mcp_app.tenancy import Binding
-from memoryserver.localredis import free_port
+from server.localredis import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 HTTP_MODES: tuple[HttpMode, ...] = ("sse", "streamable-http")

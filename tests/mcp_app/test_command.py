@@ -13,12 +13,12 @@ from django.core.management import CommandError, call_command, load_command_clas
 from mcp.client.stdio import get_default_environment
 
 from mcp_app.tenancy import Binding
-from memoryserver.localredis import free_port
+from server.localredis import free_port
 from tests.mcp_app.conftest import BASE_DIR, child_env, http_session
 
 
 def test_help_lists_every_option():
-    parser = load_command_class("mcp_app", "mcp").create_parser("manage.py", "mcp")
+    parser = load_command_class("server", "mcp").create_parser("manage.py", "mcp")
     text = parser.format_help()
     for option in ("--mode", "{stdio,sse,streamable-http}", "--host", "--port", "--namespace", "--user-id"):
         assert option in text

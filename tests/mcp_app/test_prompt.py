@@ -9,10 +9,10 @@ import pytest
 from longterm_app.repository import MemoryStore
 from longterm_app.schemas import SearchRequest
 from memoryserver.auth.principal import ANONYMOUS_DEVELOPER, Principal
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import Forbidden, InvalidInput
 from memoryserver.redis import close_async_clients, get_async_redis
 from memoryserver.tokens import count_message
+from providers.embeddings import get_embedder
 from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, PromptSession, memory_prompt
 from sessions_app.repository import WorkingMemoryStore
 

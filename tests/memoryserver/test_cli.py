@@ -1,7 +1,7 @@
 """The `agent-memory` command: every subcommand run for real, in a subprocess on the test Redis.
 
 The installed console script is used when the virtualenv has it (scripts/test installs the
-project), else `python -m memoryserver.cli`, the same entry point.
+project), else `python -m server.cli`, the same entry point.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from rq import Queue
 from rq.job import Job
 
 from memoryserver import __version__
-from memoryserver.cli import ALIASES, WRAPPED, main
-from memoryserver.localredis import free_port
+from server.cli import ALIASES, WRAPPED, main
+from server.localredis import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("agent-memory")
@@ -33,7 +33,7 @@ EVERY_COMMAND = ["version", "api", *WRAPPED, *ALIASES]
 
 
 def agent_memory() -> list[str]:
-    return [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "memoryserver.cli"]
+    return [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "server.cli"]
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def wait_for_health(url: str, process: subprocess.Popen[str], seconds: float = 6
 
 def test_the_console_script_is_declared_and_installed_by_the_test_command():
     project = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())
-    assert project["project"]["scripts"] == {"agent-memory": "memoryserver.cli:main"}
+    assert project["project"]["scripts"] == {"agent-memory": "server.cli:main"}
     if os.environ.get("CI"):  # CI's virtualenv is made by scripts/test, which installs the project
         assert SCRIPT.exists(), f"{SCRIPT} is missing: scripts/lib.sh should `pip install -e .`"
 

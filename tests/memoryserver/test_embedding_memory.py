@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from memoryserver.embeddings.local import MAX_BATCH_TOKENS, token_bounded_runs
+from providers.embeddings.local import MAX_BATCH_TOKENS, token_bounded_runs
 from tests.reliability.processes import ROOT
 
 
@@ -32,7 +32,7 @@ PEAK_SCRIPT = textwrap.dedent(
     """
     import random
     from pathlib import Path
-    from memoryserver.embeddings.local import LocalOnnxEmbedder
+    from providers.embeddings.local import LocalOnnxEmbedder
 
     rng = random.Random(3)
     words = "river mountain answer picture morning question science weather".split()

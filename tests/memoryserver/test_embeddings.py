@@ -11,11 +11,11 @@ import pytest
 from pydantic import SecretStr
 
 from memoryserver.config import ConfigError
-from memoryserver.embeddings import Embedder, EmbeddingMismatch, get_embedder, reset_embedders
-from memoryserver.embeddings.local import LocalOnnxEmbedder
-from memoryserver.embeddings.openai import OpenAIEmbedder
 from memoryserver.errors import BackendUnavailable, FeatureDisabled
-from memoryserver.localredis import free_port
+from providers.embeddings import Embedder, EmbeddingMismatch, get_embedder, reset_embedders
+from providers.embeddings.local import LocalOnnxEmbedder
+from providers.embeddings.openai import OpenAIEmbedder
+from server.localredis import free_port
 from tests.fake_openai import Reply, bag_of_words, fake_openai  # noqa: F401
 
 API_KEY = "sk-test-0123456789abcdef"
@@ -447,7 +447,7 @@ def test_fake_server_delays_cause_client_timeouts(fake_openai):  # noqa: F811
 
 def test_concurrent_small_calls_share_batched_model_calls():
     """Queries made at the same moment are embedded together, each getting its own rows."""
-    from memoryserver.embeddings.local import LocalOnnxEmbedder
+    from providers.embeddings.local import LocalOnnxEmbedder
 
     embedder = LocalOnnxEmbedder()
     calls: list[int] = []
@@ -471,7 +471,7 @@ def test_concurrent_small_calls_share_batched_model_calls():
 
 
 def test_a_failing_batch_fails_every_waiting_call_and_the_next_call_works():
-    from memoryserver.embeddings.local import LocalOnnxEmbedder
+    from providers.embeddings.local import LocalOnnxEmbedder
 
     embedder = LocalOnnxEmbedder()
     original = embedder._embed_batch
@@ -491,7 +491,7 @@ def test_a_failing_batch_fails_every_waiting_call_and_the_next_call_works():
 
 
 def test_a_bad_text_fails_only_its_own_call_when_batched_with_others():
-    from memoryserver.embeddings.local import LocalOnnxEmbedder
+    from providers.embeddings.local import LocalOnnxEmbedder
 
     embedder = LocalOnnxEmbedder()
     original = embedder._embed_batch
@@ -518,7 +518,7 @@ def test_a_bad_text_fails_only_its_own_call_when_batched_with_others():
 
 
 def test_a_repeated_query_is_answered_from_the_cache(monkeypatch):
-    import memoryserver.embeddings.base as base
+    import providers.embeddings.base as base
 
     embedder = LocalOnnxEmbedder("all-MiniLM-L6-v2")
     calls: list[list[str]] = []

@@ -120,7 +120,7 @@ def test_argument_types(text, value):
 
 
 def test_start_up_logs_one_line_naming_the_features_that_are_off(redis_client, caplog):
-    from memoryserver.startup import warm_up
+    from server.warm_up import warm_up
 
     with caplog.at_level(logging.WARNING, logger="memoryserver.startup"):
         warm_up()
@@ -130,7 +130,7 @@ def test_start_up_logs_one_line_naming_the_features_that_are_off(redis_client, c
 
 
 def test_start_up_names_no_model_feature_once_a_model_is_configured(redis_client, chat_model, caplog):
-    from memoryserver.startup import warm_up
+    from server.warm_up import warm_up
 
     with caplog.at_level(logging.WARNING, logger="memoryserver.startup"):
         warm_up()

@@ -10,7 +10,7 @@ from rq import Queue
 from memoryserver.observability.jobs import job_history
 from memoryserver.queues import enqueue, note_queue_depth
 from memoryserver.repositories.jobs import KEEP_SECONDS, count_job_failure, record_queue_depth
-from memoryserver.worker import MemoryWorker
+from server.worker import MemoryWorker
 
 NOW = 1_700_000_000.0  # an instant some minutes into an hour
 MINUTE = 60

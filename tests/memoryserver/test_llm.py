@@ -14,7 +14,7 @@ import pytest
 import redis
 from pydantic import BaseModel, SecretStr
 
-from memoryserver.llm import (
+from providers.llm import (
     ChatMessage,
     ModelOutputInvalid,
     ModelUnavailable,
@@ -23,7 +23,7 @@ from memoryserver.llm import (
     reset_chat_models,
     usage_totals,
 )
-from memoryserver.localredis import free_port
+from server.localredis import free_port
 from tests.fake_openai import FakeOpenAI, Reply, fake_openai  # noqa: F401
 
 OPENAI_KEY = "sk-test-llm-0123456789abcdef"
@@ -255,7 +255,7 @@ def test_an_unreachable_server_is_unavailable(llm_settings):
 def test_usage_is_counted_per_task_in_redis(provider: Provider, usage_keys: redis.Redis, caplog):
     provider.server.push(Reply.text("one"), Reply.text("two"), Reply.json(GOOD))
     model = get_chat_model()
-    with caplog.at_level(logging.INFO, logger="memoryserver.llm.usage"):
+    with caplog.at_level(logging.INFO, logger="providers.llm.usage"):
         first = model.complete(QUESTION, task="summary")
         second = model.complete(QUESTION, task="summary")
         third = model.complete(QUESTION, schema=Facts, task="extraction")
@@ -284,6 +284,6 @@ def test_usage_is_counted_per_task_in_redis(provider: Provider, usage_keys: redi
 def test_a_redis_failure_does_not_fail_the_call(provider: Provider, llm_settings, caplog):
     llm_settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     provider.server.push(Reply.text("still here"))
-    with caplog.at_level(logging.WARNING, logger="memoryserver.llm.usage"):
+    with caplog.at_level(logging.WARNING, logger="providers.llm.usage"):
         assert get_chat_model().complete(QUESTION, task="summary").text == "still here"
     assert "LLM usage for task 'summary' was not counted: Redis failed" in caplog.text

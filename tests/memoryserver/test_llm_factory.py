@@ -8,16 +8,16 @@ import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from memoryserver.config import AppConfig, ConfigError
-from memoryserver.llm import (
+from providers.llm import (
     ChatMessage,
     ModelNotConfigured,
     chat_model_status,
     get_chat_model,
     reset_chat_models,
 )
-from memoryserver.llm.anthropic_chat import AnthropicChatModel
-from memoryserver.llm.openai_chat import OpenAIChatModel
-from memoryserver.llm.structured import (
+from providers.llm.anthropic_chat import AnthropicChatModel
+from providers.llm.openai_chat import OpenAIChatModel
+from providers.llm.structured import (
     StructuredOutputError,
     describe_validation,
     extract_json,

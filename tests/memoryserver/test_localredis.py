@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from memoryserver.localredis import LocalRedis, server_command
+from server.localredis import LocalRedis, server_command
 
 
 def test_test_redis_has_search_and_json(redis_client):

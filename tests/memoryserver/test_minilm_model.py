@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memoryserver.embeddings.local import (
+from providers.embeddings.local import (
     MINILM,
     LocalOnnxEmbedder,
     _embed_run,

@@ -14,12 +14,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
 from memoryserver.auth.api_tokens import create_token
-from memoryserver.llm.usage import Usage, record_usage
 from memoryserver.observability.logs import JsonFormatter, RequestIdFilter, TextFormatter, redact
 from memoryserver.observability.request_id import current_request_id
 from memoryserver.observability.tracing import traced
 from memoryserver.queues import enqueue
-from memoryserver.worker import MemoryWorker
+from providers.llm.usage import Usage, record_usage
+from server.worker import MemoryWorker
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

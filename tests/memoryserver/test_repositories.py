@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from memoryserver.auth.api_tokens import create_token, list_tokens
-from memoryserver.llm.usage import usage_totals
-from memoryserver.localredis import free_port
 from memoryserver.queues import enqueue_once, release
 from memoryserver.redis import text
 from memoryserver.repositories import pending_jobs
 from memoryserver.repositories.api_tokens import TOKEN_INDEX, TOKEN_PREFIX
 from memoryserver.repositories.llm_usage import usage_key
 from memoryserver.repositories.server import Unreachable, server_facts
+from providers.llm.usage import usage_totals
+from server.localredis import free_port
 from tests.console.jobs import succeed
 
 

@@ -8,7 +8,7 @@ from rq import Queue
 from rq.job import Job
 
 from memoryserver.repositories.jobs import job_failure_counts
-from memoryserver.worker import MemoryWorker
+from server.worker import MemoryWorker
 
 
 def test_a_job_running_past_the_redelivery_timeout_is_stopped_and_counted(redis_client):

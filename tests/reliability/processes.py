@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from memoryserver.localredis import free_port
+from server.localredis import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,7 @@ def web_server(env: dict[str, str], log: Path) -> Iterator[str]:
     """uvicorn serving the project on a free port; yields its base URL once /health answers."""
     port = free_port()
     process = spawn(
-        ["-m", "uvicorn", "memoryserver.asgi:application", "--port", str(port), "--log-level", "warning"],
+        ["-m", "uvicorn", "server.asgi:application", "--port", str(port), "--log-level", "warning"],
         env,
         log,
     )

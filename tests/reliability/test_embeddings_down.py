@@ -10,7 +10,7 @@ from tests.fake_openai import Reply
 @pytest.fixture
 def api_embeddings(fake_openai, settings, redis_client):
     from longterm_app.services import ensure_memory_index
-    from memoryserver.embeddings import reset_embedders
+    from providers.embeddings import reset_embedders
 
     settings.EMBEDDING_PROVIDER = "openai"
     settings.EMBEDDING_BASE_URL = fake_openai.openai_base_url

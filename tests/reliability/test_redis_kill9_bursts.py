@@ -21,7 +21,7 @@ import redis
 
 from memoryserver.auth.api_tokens import create_token
 from memoryserver.auth.principal import READ, WRITE
-from memoryserver.localredis import LocalRedis
+from server.localredis import LocalRedis
 from tests.reliability.processes import base_env, web_server
 
 BURST = 30

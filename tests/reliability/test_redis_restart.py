@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from memoryserver.localredis import LocalRedis
+from server.localredis import LocalRedis
 from tests.reliability.processes import base_env, wait_for, web_server
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from memoryserver.localredis import LocalRedis, free_port
+from server.localredis import LocalRedis, free_port
 from tests.reliability.processes import base_env, kill, spawn, wait_until_up
 
 TIMEOUT_S = 1.0
@@ -36,7 +36,7 @@ def server(redis_server: LocalRedis, tmp_path_factory: pytest.TempPathFactory) -
         REQUEST_BODY_TIMEOUT_SECONDS=str(TIMEOUT_S),
     )
     port = free_port()
-    args = ["-m", "memoryserver.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
+    args = ["-m", "server.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
     process = spawn(args, env, log)
     try:
         wait_until_up(process, f"http://127.0.0.1:{port}", log)

@@ -19,8 +19,8 @@ import pytest
 import redis
 from django.test import override_settings
 
-from memoryserver.localredis import LocalRedis, free_port
 from memoryserver.redis import close_async_clients, close_sync_clients, get_async_redis, get_redis
+from server.localredis import LocalRedis, free_port
 
 BURST = 20
 ONE_URL = {"WORKING_MEMORY_REDIS_URL": "", "LONG_TERM_MEMORY_REDIS_URL": ""}  # all stores on REDIS_URL

@@ -27,7 +27,7 @@ def worker_env(fake_openai, settings, tmp_path, redis_client, use_test_redis):
     settings.OPENAI_API_BASE = fake_openai.openai_base_url
     settings.EMBEDDING_PROVIDER = "local"
     settings.ENABLE_TOPIC_EXTRACTION = settings.ENABLE_NER = False
-    from memoryserver.llm import reset_chat_models
+    from providers.llm import reset_chat_models
 
     reset_chat_models()
     yield base_env(

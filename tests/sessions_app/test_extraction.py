@@ -219,8 +219,8 @@ def test_a_summary_that_waited_for_extraction_arrives_without_another_write(api,
 def test_the_summary_arrives_whichever_job_a_real_worker_runs_first(
     api, fake_openai, settings, redis_client, first
 ):
-    from memoryserver.llm import reset_chat_models
-    from memoryserver.worker import MemoryWorker
+    from providers.llm import reset_chat_models
+    from server.worker import MemoryWorker
 
     settings.OPENAI_API_BASE = fake_openai.openai_base_url
     settings.EMBEDDING_PROVIDER = "local"

@@ -66,7 +66,7 @@ def test_a_failing_model_leaves_the_session_intact_and_the_job_failed(
     assert job_id in failed.get_job_ids()
     task = api.get(f"/tasks/{job_id}").json()
     assert task["status"] == "failed"
-    assert task["error"].startswith("memoryserver.llm.base.ModelUnavailable") and "500" in task["error"]
+    assert task["error"].startswith("providers.llm.base.ModelUnavailable") and "500" in task["error"]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def test_within_the_window_nothing_is_queued(api, redis_client):
 @pytest.fixture
 def model_configured(fake_openai, settings):
     """A chat model is configured (the scripted server); jobs stay queued until a worker runs."""
-    from memoryserver.llm import reset_chat_models
+    from providers.llm import reset_chat_models
 
     settings.OPENAI_API_BASE = fake_openai.openai_base_url
     reset_chat_models()

@@ -15,10 +15,10 @@ from longterm_app.records import MemoryRecord
 from longterm_app.repository import MemoryStore
 from longterm_app.services import index_records, prepare
 from memoryserver.auth.principal import ADMIN, SYSTEM, Principal
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import Forbidden
 from memoryserver.fields import now
 from memoryserver.redis import close_async_clients, get_async_redis
+from providers.embeddings import get_embedder
 from sessions_app.prompt import MEMORIES_HEADING, MemoryPromptRequest, memory_prompt
 from sessions_app.repository import WorkingMemoryStore
 from sessions_app.schemas import WindowQuery, WorkingMemoryInput

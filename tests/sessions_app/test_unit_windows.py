@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from memoryserver.errors import InvalidInput
-from memoryserver.llm import get_chat_model
 from memoryserver.tokens import count_message, count_text
+from providers.llm import get_chat_model
 from sessions_app.schemas import Message, WindowQuery
 from sessions_app.summaries import CHUNK_TOKENS, split_for_summary, updated_summary
 from sessions_app.windows import MessageBudget, fit_messages, message_budget, summary_reason

@@ -298,7 +298,7 @@ def test_chunked_body_within_the_limit_is_accepted(api):
 
 
 def test_redis_down_is_503_not_500(api, settings):
-    from memoryserver.localredis import free_port
+    from server.localredis import free_port
 
     settings.REDIS_URL = settings.WORKING_MEMORY_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = api.get("/sessions/")

@@ -7,8 +7,8 @@ from pydantic import ValidationError
 
 from longterm_app.queries import filter_query
 from longterm_app.records import MemoryRecord
-from memoryserver.llm import ChatMessage, ChatModel, RawReply
 from memoryserver.repositories.llm_usage import usage_key
+from providers.llm import ChatMessage, ChatModel, RawReply
 from summary_views_app.repository import partition_key
 from summary_views_app.schemas import SummaryView, SummaryViewSpec, checked_group
 from summary_views_app.summarize import EMPTY_SUMMARY, partitions, summarize, view_filters

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rq.job import Job
 
-from memoryserver.api.tasks import fetch_job
 from memoryserver.auth.principal import ANONYMOUS_DEVELOPER, Principal
 from memoryserver.errors import NotFound
+from memoryserver.job_status import fetch_job
 from memoryserver.queues import enqueue, get_queue
 from tests.upstream import jobs
 from upstream.schemas import TaskV1

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from longterm_app.maintenance import rebuild_index
 from longterm_app.repositories.index import stored_model
-from memoryserver.embeddings import get_embedder
 from memoryserver.redis import get_redis
+from providers.embeddings import get_embedder
 
 
 class Command(BaseCommand):

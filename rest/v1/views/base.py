@@ -11,12 +11,8 @@ from drf_spectacular.utils import OpenApiParameter
 from pydantic import BaseModel
 from rest_framework.request import Request
 
-from longterm_app.repository import MemoryStore
-from memoryserver.api.views import ApiView, json_response
-from memoryserver.redis import get_async_redis
+from rest.plumbing import ApiView, json_response
 from rest.v1.errors import v1_exception_handler
-from sessions_app.repository import WorkingMemoryStore
-from summary_views_app.repository import SummaryViewStore
 
 
 class V1View(ApiView):
@@ -58,15 +54,3 @@ def respond(model: BaseModel, warning: str | None = None, status: int = 200) -> 
 def listed(request: Request, name: str) -> list[str]:
     """A list query parameter, repeated (`?a=1&a=2`) or comma-separated (`?a=1,2`)."""
     return [part for value in request.query_params.getlist(name) for part in value.split(",") if part]
-
-
-def working_store() -> WorkingMemoryStore:
-    return WorkingMemoryStore(get_async_redis("working"))
-
-
-def memory_store() -> MemoryStore:
-    return MemoryStore(get_async_redis("long_term"))
-
-
-def view_store() -> SummaryViewStore:
-    return SummaryViewStore(get_async_redis("long_term"))

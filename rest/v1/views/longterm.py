@@ -14,15 +14,16 @@ from rest_framework.request import Request
 
 from longterm_app import services
 from longterm_app.query_rewrite import optimized
+from longterm_app.repository import memory_store
 from longterm_app.schemas import CompactRequest, CreateMemoriesRequest, MemoryPatch, PolicyForgetRequest
 from longterm_app.tasks import BACKGROUND, queue_compaction
-from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import ADMIN, READ, Scope
-from memoryserver.embeddings import get_embedder
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
+from providers.embeddings import get_embedder
+from rest.plumbing import json_response, parse_body, parse_query, principal_of
 from rest.v1.params import CompactParams, ForgetParams, NamespaceParams, OptimizeParams
-from rest.v1.views.base import V1View, listed, memory_store, query_parameters, respond
+from rest.v1.views.base import V1View, listed, query_parameters, respond
 from upstream.convert import memory_records, record_v1, refuse_pinned, results_v1
 from upstream.schemas import (
     AckResponse,

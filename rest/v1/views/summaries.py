@@ -14,12 +14,13 @@ from drf_spectacular.utils import extend_schema
 from pydantic import RootModel
 from rest_framework.request import Request
 
-from memoryserver.api.tasks import fetch_job
-from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import ADMIN, READ, Scope
+from memoryserver.job_status import fetch_job
+from rest.plumbing import json_response, parse_body, parse_query, principal_of
 from rest.v1.params import PartitionFilterParams
-from rest.v1.views.base import V1View, query_parameters, view_store
+from rest.v1.views.base import V1View, query_parameters
 from summary_views_app import services
+from summary_views_app.repository import view_store
 from summary_views_app.schemas import SummaryViewSpec
 from summary_views_app.tasks import BACKGROUND
 from upstream.convert import partition_v1, summary_view_v1

@@ -10,10 +10,11 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
+from longterm_app.repository import memory_store
 from longterm_app.schemas import SearchRequest
-from memoryserver.api.views import json_response, parse_body, parse_query, principal_of
 from memoryserver.auth.principal import READ, Scope
-from memoryserver.embeddings import get_embedder
+from providers.embeddings import get_embedder
+from rest.plumbing import json_response, parse_body, parse_query, principal_of
 from rest.seed.sessions import IF_MATCH, STALE
 from rest.v1.params import (
     GetWorkingMemoryParams,
@@ -22,9 +23,10 @@ from rest.v1.params import (
     SessionListParams,
     SessionScopeParams,
 )
-from rest.v1.views.base import V1View, memory_store, query_parameters, respond, working_store
+from rest.v1.views.base import V1View, query_parameters, respond
 from sessions_app import services
 from sessions_app.prompt import memory_prompt, optimized_search
+from sessions_app.repository import working_store
 from sessions_app.schemas import MAX_MESSAGES, SessionListQuery, SessionScope, WindowQuery, WorkingMemory
 from sessions_app.tasks import BACKGROUND
 from sessions_app.windows import message_budget

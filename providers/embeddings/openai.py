@@ -1,0 +1,138 @@
+"""Embeddings from the OpenAI API or any OpenAI-compatible server (Ollama, vLLM, ...).
+
+One API call per batch through the official SDK, which retries connection errors, 429
+and 5xx answers twice with back-off. Failures become `BackendUnavailable` with a message
+that names the server and the model but never the API key.
+"""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import urlsplit
+
+import numpy as np
+import openai
+
+from memoryserver.errors import BackendUnavailable
+from providers.embeddings.base import Embedder, EmbeddingMismatch, Vectors
+
+KNOWN_DIMS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+_PROBE_TEXT = "dimension probe"
+
+
+class OpenAIEmbedder(Embedder):
+    """An embedding model behind the OpenAI `/embeddings` endpoint."""
+
+    provider = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        dimensions: int | None = None,
+        batch_size: int = 64,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+    ) -> None:
+        super().__init__(model, batch_size)
+        self.dimensions = dimensions
+        self.timeout = timeout
+        self._api_key = api_key
+        # Servers without authentication (a local Ollama) still need some bearer token for the SDK.
+        self._client = openai.OpenAI(
+            api_key=api_key or "unused",
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self._server = _host(str(self._client.base_url))
+        self._dims: int | None = dimensions or KNOWN_DIMS.get(model)
+        self._dims_lock = threading.Lock()
+
+    @property
+    def dims(self) -> int:
+        """Known from EMBEDDING_DIMENSIONS or the model table; otherwise asked of the server once."""
+        if self._dims is None:
+            with self._dims_lock:
+                if self._dims is None:
+                    probe = self._request([_PROBE_TEXT])
+                    if probe.ndim != 2 or probe.shape[0] != 1:
+                        raise EmbeddingMismatch(
+                            f"Embedding model '{self.model}' answered a probe text with an array of "
+                            f"shape {probe.shape}; expected one vector."
+                        )
+                    self._dims = int(probe.shape[1])
+        return self._dims
+
+    def close(self) -> None:
+        super().close()
+        self._client.close()
+
+    def _embed_batch(self, texts: list[str]) -> Vectors:
+        vectors = self._request(texts)
+        if self._dims is None and vectors.ndim == 2:
+            # The first answer tells the dimensions; no separate probe needed.
+            with self._dims_lock:
+                self._dims = self._dims or int(vectors.shape[1])
+        return vectors
+
+    def _request(self, texts: list[str]) -> Vectors:
+        try:
+            # Plain floats: every OpenAI-compatible server supports them, not all support base64.
+            if self.dimensions is None:
+                response = self._client.embeddings.create(
+                    model=self.model, input=texts, encoding_format="float"
+                )
+            else:
+                response = self._client.embeddings.create(
+                    model=self.model, input=texts, encoding_format="float", dimensions=self.dimensions
+                )
+        except openai.OpenAIError as error:
+            raise self._translated(error) from None
+        # Order by `index`: the API does not promise to answer in input order.
+        rows = sorted(response.data, key=lambda item: item.index)
+        try:
+            return np.array([row.embedding for row in rows], dtype=np.float32)
+        except ValueError:  # ragged rows: let the base class report the shapes
+            return np.array([np.asarray(row.embedding, dtype=np.float32) for row in rows], dtype=object)
+
+    def _translated(self, error: openai.OpenAIError) -> BackendUnavailable:
+        where = f"The embedding API at {self._server} (model '{self.model}')"
+        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            return BackendUnavailable("embedding API refused the credentials")
+        if isinstance(error, openai.APITimeoutError):
+            message = f"{where} did not answer within {self.timeout:g} s."
+        elif isinstance(error, openai.APIConnectionError):
+            message = f"{where} cannot be reached."
+        elif isinstance(error, openai.RateLimitError):
+            message = f"{where} is rate-limiting requests (429); try again later."
+        elif isinstance(error, openai.APIStatusError):
+            message = f"{where} answered {error.status_code}: {_error_text(error)}"
+        else:
+            message = f"{where} failed: {type(error).__name__}."
+        return BackendUnavailable(self._scrubbed(message))
+
+    def _scrubbed(self, message: str) -> str:
+        return message.replace(self._api_key, "***") if self._api_key else message
+
+
+def _host(url: str) -> str:
+    """scheme://host[:port] of a URL, leaving out any credentials and path."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def _error_text(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        detail = body.get("error", body)
+        if isinstance(detail, dict) and isinstance(detail.get("message"), str):
+            return str(detail["message"])[:300]
+    return error.message[:300]

@@ -1,0 +1,83 @@
+"""Translate every failure into the JSON error shape of the contract.
+
+Body: {"detail": str, "status_code": int, "errors": [{"field": str, "message": str}]}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from memoryserver.errors import (
+    REDIS_DOWN,
+    BackendUnavailable,
+    FieldProblem,
+    MemoryServerError,
+    Unauthenticated,
+    error_body,
+)
+from memoryserver.redis import REDIS_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
+
+
+def _drf_problems(detail: Any, prefix: str = "") -> list[FieldProblem]:
+    """Flatten DRF's nested validation detail into field paths like `messages.3.role`."""
+    if isinstance(detail, dict):
+        problems = []
+        for key, value in detail.items():
+            field = prefix if key == "non_field_errors" else f"{prefix}.{key}".strip(".")
+            problems.extend(_drf_problems(value, field))
+        return problems
+    if isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            return [FieldProblem(prefix, str(item)) for item in detail]
+        problems = []
+        for index, item in enumerate(detail):
+            problems.extend(_drf_problems(item, f"{prefix}.{index}".strip(".")))
+        return problems
+    return [FieldProblem(prefix, str(detail))]
+
+
+def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+    if isinstance(exc, MemoryServerError):
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else {}
+        if isinstance(exc, BackendUnavailable) and exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        return exc.status_code, error_body(exc.status_code, exc.detail, exc.problems), headers
+    if isinstance(exc, RequestDataTooBig):
+        return 413, error_body(413, "Request body is too large."), {}
+    if isinstance(exc, REDIS_UNAVAILABLE):
+        logger.warning("Redis unavailable: %s", type(exc).__name__)
+        return 503, error_body(503, REDIS_DOWN), {"Retry-After": "1"}
+    if isinstance(exc, drf.ValidationError):
+        problems = _drf_problems(exc.detail)
+        return 422, error_body(422, "Invalid input.", problems), {}
+    if isinstance(exc, drf.APIException):
+        headers = {}
+        if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
+            headers["WWW-Authenticate"] = "Bearer"
+        return exc.status_code, error_body(exc.status_code, str(exc.detail)), headers
+    return None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF hook: known failures become JSON errors; anything else stays a 500."""
+    translated = _translate(exc)
+    if translated is None:
+        return None
+    status_code, body, headers = translated
+    return Response(body, status=status_code, headers=headers)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body(404, f"No endpoint at {request.path}."), status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body(500, "Internal server error."), status=500)
