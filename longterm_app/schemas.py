@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from longterm_app.forgetting import ForgetPolicy
 from longterm_app.records import MemoryRecord, MemoryType
-from memoryserver.fields import Identifier, Tag, Timestamp
+from memoryserver.fields import Identifier, Tag, Timestamp, check_tag
 
 MAX_BATCH = 1000
 SearchMode = Literal["semantic", "keyword", "hybrid"]
@@ -46,9 +46,9 @@ class TagFilter(Strict):
     any: list[Tag] | None = Field(None, min_length=1, max_length=500)
     all: list[Tag] | None = Field(None, min_length=1, max_length=500)
     none: list[Tag] | None = Field(None, min_length=1, max_length=500, description="Has none of these.")
-    startswith: Tag | None = Field(
-        None, min_length=MIN_PREFIX, description="Has a value starting with this prefix (2+ characters)."
-    )
+    startswith: (
+        Annotated[str, Field(min_length=MIN_PREFIX, max_length=200), AfterValidator(check_tag)] | None
+    ) = Field(None, description="Has a value starting with this prefix (2+ characters).")
 
     @model_validator(mode="after")
     def _has_an_operator(self) -> TagFilter:

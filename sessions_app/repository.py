@@ -111,18 +111,24 @@ else
   end
   if #held + #fresh > tonumber(ARGV[4]) then return {'full', #held} end
   added = #fresh
+  local changed = added > 0
   if added > 0 then
     redis.call('JSON.ARRAPPEND', KEYS[1], '$.messages', unpack(fresh))
     redis.call('JSON.NUMINCRBY', KEYS[1], '$.tokens', tokens)
+  end
+  local stored = cjson.decode(redis.call('JSON.GET', KEYS[1], '$.ttl_seconds'))[1]
+  if stored == cjson.null then stored = nil end
+  if ttl then
+    -- A new TTL is a change a client can see: it moves the version like new messages.
+    if stored ~= (ttl > 0 and ttl or nil) then changed = true end
+    redis.call('JSON.SET', KEYS[1], '$.ttl_seconds', ttl > 0 and ttl or 'null')
+  else
+    ttl = stored
+  end
+  if changed then
     redis.call('JSON.SET', KEYS[1], '$.updated_at', ARGV[2])
     version = version + 1
     redis.call('JSON.SET', KEYS[1], '$.version', version)
-  end
-  if ttl then
-    redis.call('JSON.SET', KEYS[1], '$.ttl_seconds', ttl > 0 and ttl or 'null')
-  else
-    ttl = cjson.decode(redis.call('JSON.GET', KEYS[1], '$.ttl_seconds'))[1]
-    if ttl == cjson.null then ttl = nil end
   end
 end
 set_ttl(KEYS, ttl, ARGV[2], ARGV[3])
@@ -476,8 +482,12 @@ class WorkingMemoryStore:
     async def delete(self, key: SessionKey) -> bool:
         """The session's keys (one slot: one command), then its listing entries."""
         member = member_of(key)
+        document, *others = session_keys(key)
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.delete(*session_keys(key))
+            # Whether the session existed is its document's: the job keys beside it may
+            # outlive an expired session.
+            pipe.delete(document)
+            pipe.delete(*others)
             for listing in [*_listings(key), EXPIRIES]:
                 pipe.zrem(listing, member)
             deleted, *_ = await pipe.execute()

@@ -198,8 +198,9 @@ async def append_messages(
             f"the limit of {MAX_MESSAGES}",
         )
     memory = WorkingMemoryPutResponse.model_validate_json(outcome.document)
-    added = outcome.added > 0 and any(m.role != "system" for m in unique)
-    await _queue_work(memory, key, budget, work, added, False)
+    # Appended messages go to the end; ids the session held already were skipped.
+    added = memory.messages[len(memory.messages) - outcome.added :] if outcome.added else []
+    await _queue_work(memory, key, budget, work, bool(unextracted(added)), False)
     if len(memory.messages) > budget.max_messages or budget.max_tokens is not None:
         memory.messages, memory.tokens = fit_messages(memory.messages, budget, memory.context)
     return memory

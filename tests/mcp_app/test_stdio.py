@@ -159,7 +159,7 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, u
         }
         assert await client.call("get_current_datetime")  # still serving
     expected = {
-        "startswith": "topics.startswith: Value should have at least 2 items after validation, not 1",
+        "startswith": "topics.startswith: String should have at least 2 characters",
         "operator": "user_id: unsupported operator 'like'; use eq, ne, any, all or startswith",
         "field": "topics.field: is 'entities' but this filter is for 'topics'; omit it",
         "date": "created_at.gt: must be epoch seconds or an ISO-8601 date-time",

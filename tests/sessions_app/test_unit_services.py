@@ -489,6 +489,18 @@ async def test_system_messages_alone_queue_no_extraction(store, work, model_conf
     assert work.extractions == []
 
 
+async def test_an_append_adding_only_a_system_message_queues_no_extraction(
+    store, work, model_configured, working_client
+):
+    first = await append(store, work, {"messages": texts(1)})
+    SessionJobStore(working_client).mark(
+        DEFAULT, "messages", "discrete_memory_extracted", "t", "content", {first.messages[0].id: "message 0"}
+    )
+    system = {"role": "system", "content": "Be brief.", "id": "s1"}
+    await append(store, work, {"messages": [*texts(1), system]})
+    assert work.extractions == [DEFAULT]  # the first append's only
+
+
 async def test_messages_extracted_before_queue_no_extraction_when_sent_again(
     store, work, model_configured, working_client
 ):

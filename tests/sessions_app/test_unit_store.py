@@ -208,6 +208,18 @@ async def test_an_append_without_a_ttl_refreshes_the_sessions_own(store, working
     assert working_client.zscore(EXPIRIES, member_of(KEY)) == T0 + 5 + 300
 
 
+async def test_an_append_that_only_changes_the_ttl_moves_the_version(store, working_client):
+    """A TTL is visible to clients: a PUT with the older version's If-Match must not drop it."""
+    await written(store, document())
+    await store.append(KEY, document(), appended(user("hi", "m1")), T0, 100, None)
+    before = await stored(store)
+    outcome = await store.append(KEY, document(), appended(user("hi", "m1")), T0 + 5, 100, 60)
+    after = await stored(store)
+    assert outcome.added == 0 and after.ttl_seconds == 60 and after.version == before.version + 1
+    same = await store.append(KEY, document(), appended(user("hi", "m1")), T0 + 6, 100, 60)
+    assert same.added == 0 and (await stored(store)).version == after.version  # nothing changed
+
+
 async def test_an_append_with_ttl_zero_makes_the_session_permanent(store, working_client):
     await written(store, document(ttl_seconds=300), ttl=300)
     await store.append(KEY, document(), appended(user("hi", "m1")), T0, 100, 0)
@@ -337,6 +349,13 @@ async def test_delete_removes_every_key_of_the_session_and_its_listings(store, w
 
 async def test_deleting_a_missing_session_reports_nothing_deleted(store):
     assert await store.delete(KEY) is False
+
+
+async def test_a_session_gone_but_for_its_job_keys_is_not_reported_deleted(store, working_client):
+    """The summary-wait key outlives an expired session; deleting it then deletes no session."""
+    SessionJobStore(working_client).await_extraction(KEY, {"window_size": 4})
+    assert await store.delete(KEY) is False
+    assert working_client.exists(summary_wait_key(KEY)) == 0
 
 
 # Key layout
