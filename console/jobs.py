@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
-import django_rq
 from django.conf import settings
 from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
@@ -26,11 +26,10 @@ from longterm_app.services import queue_compaction_everywhere
 from longterm_app.tasks import compact_memories, queue_manual_compaction
 from memoryserver.errors import NotFound
 from memoryserver.observability.jobs import JobHistory, job_history
-from memoryserver.queues import note_queue_depth
+from memoryserver.queues import get_queue, note_queue_depth
 from memoryserver.redis import get_redis
 
 COMPACTION_TASK = f"{compact_memories.__module__}.{compact_memories.__qualname__}"
-COMPACTION_QUEUE = "default"
 SHOWN_PER_LIST = 50
 
 
@@ -67,8 +66,7 @@ class QueueJobs:
 def _queue(name: str) -> Queue:
     if name not in settings.TASK_QUEUES:
         raise NotFound(f"No queue '{name}'; the queues are {', '.join(settings.TASK_QUEUES)}.")
-    # "auto": enqueue at once, even inside a database transaction, so the job id is known.
-    return django_rq.get_queue(name, connection=get_redis("queue"), commit_mode="auto")
+    return get_queue(name)
 
 
 def _traceback(job: Job) -> str | None:
@@ -157,4 +155,5 @@ def delete_failed(queue_name: str, job_id: str) -> None:
 
 def enqueue_compaction() -> str:
     """Queue a compaction run over every namespace; returns the job id."""
-    return queue_compaction_everywhere(queue_manual_compaction).task_id
+    schedule = partial(queue_manual_compaction, description="compaction from console")
+    return queue_compaction_everywhere(schedule).task_id

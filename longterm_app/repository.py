@@ -10,14 +10,14 @@ Layout (`{<ns>}` is the namespace's hash tag, `<...>` a percent-encoded part: ne
 - `memory_session_seq:{<ns>}:[~<user>:]<session>`  the last `session_seq` given in that session
 - `memory_access:{<ns>}:…`       beside each document: hash `n` (search hits) and `t` (last hit),
                                  not indexed
-- `memory_idx:meta`              which embedding model built the index (see index.py)
+- `memory_idx:meta`              which embedding model built the index (see repositories/index.py)
 - `memory_migrations:version`    the last data migration applied (longterm_app.maintenance)
 - `memory_layout`                "2" once the keys of an older server moved to the hash tags
 
 Writes that belong together run as Lua scripts: a memory and its dedup entry change at
 once, and two identical memories written at the same moment are stored once.
 
-Sharded Redis (Redis Software/Cloud): through the hash tag (`index.namespace_tag`) all keys
+Sharded Redis (Redis Software/Cloud): through the hash tag (`repositories.index.namespace_tag`) all keys
 of a namespace share one hash slot. Each script call, transaction and multi-key read covers
 one namespace: a script declares that namespace's document keys (a `#!lua` script may then
 reach only keys of the same slot), and work spanning namespaces runs one call per namespace,
@@ -54,6 +54,7 @@ from longterm_app.repositories.index import (
     KEY_PREFIX,
     META_KEY,
     marker_field,
+    missing_index,
     namespace_index,
     namespace_prefix,
     namespace_tag,
@@ -199,10 +200,6 @@ for i = 1, #ARGV, 4 do
 end
 return done
 """
-
-
-def _missing_index(error: ResponseError) -> bool:
-    return any(words in str(error).lower() for words in ("no such index", "unknown index"))
 
 
 def _part(value: str) -> str:
@@ -674,7 +671,7 @@ class MemoryStore:
                 try:
                     marker, *replies = await pipe.execute()
                 except ResponseError as error:
-                    if _missing_index(error):
+                    if missing_index(error):
                         raise MissingIndex(index) from None
                     raise
             if check:
@@ -722,7 +719,7 @@ class MemoryStore:
         try:
             values = await self.client.execute_command("FT.TAGVALS", index, "topics")
         except ResponseError as error:
-            if _missing_index(error):
+            if missing_index(error):
                 return []
             raise
         topics = sorted(text(value) for value in values)[:MAX_COUNTED_TOPICS]
@@ -746,7 +743,7 @@ class MemoryStore:
         try:
             return await self.count_by_namespace()
         except ResponseError as error:
-            if _missing_index(error):
+            if missing_index(error):
                 return None
             raise
 

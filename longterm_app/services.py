@@ -53,6 +53,7 @@ from memoryserver.errors import Conflict, InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
 from memoryserver.observability.metrics import get_metrics
 from memoryserver.redis import get_redis
+from memoryserver.validation import parse
 from providers.embeddings import Embedder, get_embedder
 
 logger = logging.getLogger(__name__)
@@ -334,16 +335,18 @@ async def edit_located_memory(
     principal: Principal,
     where: tuple[str | None, str | None],
     memory_id: str,
-    patch: MemoryPatch,
+    changes: dict[str, Any],
     namespace: str | None = None,
 ) -> MemoryRecord:
-    """`edit_memory` of the memory `locate_memory` finds at `where` (namespace, user id);
-    `namespace`, when given, must be the one it is in: memories do not move between them."""
+    """`edit_memory` with `changes` (a MemoryPatch's fields) of the memory `locate_memory`
+    finds at `where` (namespace, user id). A missing memory is reported first, then a
+    `namespace` other than its own (memories do not move between them), then bad changes."""
     record = await locate_memory(store, principal, where[0], memory_id, where[1])
     if namespace is not None and namespace != record.namespace:
         raise InvalidInput(
             "namespace", f"memories do not move between namespaces; this one is in '{record.namespace}'"
         )
+    patch = parse(MemoryPatch, changes)
     return await edit_memory(store, embedder, principal, record.namespace, memory_id, patch, record.user_id)
 
 

@@ -40,6 +40,9 @@ from providers.features import topic_tagger
 from providers.llm import ModelNotConfigured, get_chat_model
 
 logger = logging.getLogger(__name__)
+
+# Where compaction runs (the schedule and the console queue it there too).
+COMPACTION_QUEUE = "default"
 # A namespace's topics are fitted on at most this many of its memories (the rest get theirs
 # from the model as they are tagged).
 MAX_FIT_MEMORIES = 20_000
@@ -140,12 +143,12 @@ async def _compact(
         )
 
 
-def queue_manual_compaction(**options: Any) -> str:
-    """Queue a compaction run an operator asked for (the console), without retries: a run
-    that fails shows up at once among the failed jobs."""
-    queue = get_queue("default")
+def queue_manual_compaction(description: str, **options: Any) -> str:
+    """Queue a compaction run an operator asked for, without retries: a run that fails shows
+    up at once among the failed jobs."""
+    queue = get_queue(COMPACTION_QUEUE)
     job = queue.enqueue(
-        compact_memories, kwargs=options, result_ttl=RESULT_TTL_SECONDS, description="compaction from console"
+        compact_memories, kwargs=options, result_ttl=RESULT_TTL_SECONDS, description=description
     )
     note_queue_depth(queue, +1)
     return str(job.id)

@@ -1,8 +1,7 @@
-"""What a running tool call needs: who it acts for, and the stores and embedder it uses.
+"""Who a running tool call acts for.
 
 The principal is set by the server around each call (mcp_app.server.MemoryMCP.call_tool),
 from the HTTP request that carried the call or, over stdio, the process's own principal.
-Redis clients are per event loop and the embedder is cached by settings, as for REST.
 """
 
 from __future__ import annotations

@@ -480,7 +480,8 @@ class WorkingMemoryStore:
         return AppendOutcome(added=int(reply[1]), version=int(reply[2]), document=reply[3])
 
     async def delete(self, key: SessionKey) -> bool:
-        """The session's keys (one slot: one command), then its listing entries."""
+        """The session's keys (one slot), then its listing entries; True if the session's
+        document existed."""
         member = member_of(key)
         document, *others = session_keys(key)
         async with self.client.pipeline(transaction=False) as pipe:

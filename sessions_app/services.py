@@ -211,11 +211,11 @@ async def _queue_work(
     key: SessionKey,
     budget: MessageBudget,
     work: BackgroundWork,
-    unextracted: bool,
-    unpersisted: bool,
+    extract: bool,
+    promote: bool,
 ) -> None:
-    """Queue a summary when the session outgrew the window (noted on `memory`), promotion of
-    unpersisted memories and extraction of unextracted messages."""
+    """Queue a summary when the session outgrew the window (noted on `memory`), promotion
+    of its unpersisted memories (`promote`) and extraction of new messages (`extract`)."""
     reason = summary_reason(memory.messages, memory.context, budget)
     if reason:
         model_on, model_detail = chat_model_status()
@@ -226,9 +226,9 @@ async def _queue_work(
                 status="disabled", reason=reason, detail=f"summaries need a chat model: {model_detail}"
             )
         )
-    if unpersisted:
+    if promote:
         await work.promotion(key)
-    if unextracted and extraction_enabled():
+    if extract and extraction_enabled():
         await work.extraction(key)
 
 

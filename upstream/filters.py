@@ -166,7 +166,7 @@ class TimeFilterArg(BaseModel):
         found = {op: value for op in TIME_OPERATORS if (value := getattr(self, op)) is not None}
         if self.between is not None and self.between[0] > self.between[1]:
             # Refused whatever `inclusive` says: a reversed range would silently match nothing.
-            raise InvalidInput(f"{name}.between", "between needs [low, high] with low <= high")
+            raise InvalidInput(name, "between needs [low, high] with low <= high")
         if self.between is not None and self.inclusive != "both":
             low, high = found.pop("between")
             for op, bound in zip(_BETWEEN_AS[self.inclusive], (low, high), strict=True):

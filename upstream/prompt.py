@@ -48,9 +48,9 @@ def _search(request: MemoryPromptRequestV1) -> SearchRequest | None:
             if session.user_id:
                 filters["user_id"] = TagFilterV1(eq=session.user_id)
         search = SearchRequestV1(limit=DEFAULT_PROMPT_SEARCH_LIMIT, **filters)
-    elif session is not None and session.user_id and not _conditions(search.user_id):
-        search = search.model_copy(update={"user_id": TagFilterV1(eq=session.user_id)})
     try:
+        if session is not None and session.user_id and not _conditions(search.user_id):
+            search = search.model_copy(update={"user_id": TagFilterV1(eq=session.user_id)})
         return v1_search_request(search, text=request.query)
     except InvalidInput as error:
         raise error.under("long_term_search") from None

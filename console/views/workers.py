@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from longterm_app.tasks import COMPACTION_QUEUE
 from memoryserver.errors import NotFound
 
 from .. import jobs
@@ -22,7 +23,7 @@ def workers(request: HttpRequest) -> HttpResponse:
     context = {
         "queues": queues,
         "compaction_task": jobs.COMPACTION_TASK,
-        "compaction_queue": jobs.COMPACTION_QUEUE,
+        "compaction_queue": COMPACTION_QUEUE,
     }
     return render(request, "console/workers.html", context)
 
@@ -64,7 +65,7 @@ def enqueue_compaction(request: HttpRequest) -> HttpResponse:
     record(
         request,
         "job.enqueue",
-        f"job '{job_id}' in queue '{jobs.COMPACTION_QUEUE}'",
+        f"job '{job_id}' in queue '{COMPACTION_QUEUE}'",
         task=jobs.COMPACTION_TASK,
         job_id=job_id,
     )

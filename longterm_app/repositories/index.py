@@ -149,11 +149,12 @@ def drop_named(client: redis.Redis, name: str) -> None:
     try:
         client.execute_command("FT.DROPINDEX", name)
     except redis.ResponseError as error:
-        if not _missing_index(error):
+        if not missing_index(error):
             raise
 
 
-def _missing_index(error: redis.ResponseError) -> bool:
+def missing_index(error: redis.ResponseError) -> bool:
+    """Whether RediSearch answered that the index does not exist."""
     return any(words in str(error).lower() for words in ("no such index", "unknown index"))
 
 
@@ -205,8 +206,10 @@ def index_info(client: redis.Redis, index: str = INDEX_NAME) -> dict[str, Any] |
     """What FT.INFO says about the index, by field name; None if it does not exist."""
     try:
         return _info_fields(client.execute_command("FT.INFO", index))
-    except redis.ResponseError:
-        return None
+    except redis.ResponseError as error:
+        if missing_index(error):
+            return None
+        raise
 
 
 def covered_prefixes(client: redis.Redis, index: str) -> list[str] | None:

@@ -90,7 +90,7 @@ async def edit_long_term_memory(
     event_date: Annotated[
         DateTime | None, Field(description="When the event happened, e.g. 2025-09-21T09:00:00Z.")
     ] = None,
-    pinned: Annotated[bool | None, Field(description="Not supported by this server; leave it out.")] = None,
+    pinned: Annotated[bool | None, Field(description="Not supported by this server; omit it.")] = None,
 ) -> MemoryRecord:
     """Correct or update a stored memory; only the fields you give change.
 

@@ -160,3 +160,12 @@ def test_an_empty_user_filter_names_no_user_so_the_sessions_user_is_added():
     }
     assert search_of(body).user_id is not None
     assert search_of(body).user_id.eq == "u"
+
+
+def test_a_bad_user_filter_is_named_inside_long_term_search_beside_a_session_user():
+    body = {
+        "session": {"session_id": "s1", "user_id": "u"},
+        "long_term_search": {"user_id": {"field": "x", "eq": "u"}},
+    }
+    (field, _), *_ = refused(body)
+    assert field == "long_term_search.user_id.field"

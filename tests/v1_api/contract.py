@@ -1,4 +1,4 @@
-"""Responses checked against the upstream OpenAPI document (v1_api/upstream-openapi.json)."""
+"""Responses checked against the upstream OpenAPI document (upstream/upstream-openapi.json)."""
 
 from __future__ import annotations
 

@@ -192,6 +192,12 @@ def test_patch_refusals(api, pets, body, field):
     assert checked(response, "patch", DETAIL, status=422)["detail"][0]["loc"] == [field]
 
 
+def test_patch_reports_a_missing_memory_then_a_move_before_bad_fields(api, pets):
+    assert api.patch("/v1/long-term-memory/nope", json={"text": ""}).status_code == 404
+    moved = api.patch("/v1/long-term-memory/cat", json={"namespace": "elsewhere", "topics": ["a\x01"]})
+    assert moved.status_code == 422 and moved.json()["detail"][0]["loc"] == ["namespace"]
+
+
 def test_delete_by_ids_across_namespaces(api, pets):
     create(api, {"id": "far", "text": "Stored elsewhere", "namespace": "elsewhere"})
     response = api.delete(

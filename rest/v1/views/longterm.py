@@ -15,15 +15,16 @@ from rest_framework.request import Request
 from longterm_app import services
 from longterm_app.query_rewrite import optimized
 from longterm_app.repository import memory_store
-from longterm_app.schemas import CompactRequest, CreateMemoriesRequest, MemoryPatch, PolicyForgetRequest
+from longterm_app.schemas import CompactRequest, CreateMemoriesRequest, PolicyForgetRequest
 from longterm_app.tasks import BACKGROUND, queue_compaction
 from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
 from providers.embeddings import get_embedder
+from rest.parameters import query_parameters
 from rest.plumbing import json_response, parse_body, parse_query, principal_of
 from rest.v1.params import CompactParams, ForgetParams, NamespaceParams, OptimizeParams
-from rest.v1.views.base import V1View, listed, query_parameters, respond
+from rest.v1.views.base import V1View, listed, respond
 from upstream.convert import memory_records, record_v1, refuse_pinned, results_v1
 from upstream.schemas import (
     AckResponse,
@@ -140,10 +141,9 @@ class MemoryDetailView(V1View):
         changes = body.model_dump(exclude_none=True, exclude={"pinned", "namespace"})
         if not changes and body.namespace is None:
             raise InvalidInput("body", "no fields to update")
-        patch = parse(MemoryPatch, changes)
         where = (params.namespace, params.user_id)
         edited = await services.edit_located_memory(
-            memory_store(), get_embedder(), principal_of(request), where, memory_id, patch, body.namespace
+            memory_store(), get_embedder(), principal_of(request), where, memory_id, changes, body.namespace
         )
         return json_response(record_v1(edited))
 

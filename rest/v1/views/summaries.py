@@ -16,9 +16,10 @@ from rest_framework.request import Request
 
 from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.job_status import fetch_job
+from rest.parameters import query_parameters
 from rest.plumbing import json_response, parse_body, parse_query, principal_of
 from rest.v1.params import PartitionFilterParams
-from rest.v1.views.base import V1View, query_parameters
+from rest.v1.views.base import V1View
 from summary_views_app import services
 from summary_views_app.repository import view_store
 from summary_views_app.schemas import SummaryViewSpec

@@ -14,6 +14,7 @@ from longterm_app.repository import memory_store
 from longterm_app.schemas import SearchRequest
 from memoryserver.auth.principal import READ, Scope
 from providers.embeddings import get_embedder
+from rest.parameters import query_parameters
 from rest.plumbing import json_response, parse_body, parse_query, principal_of
 from rest.seed.sessions import IF_MATCH, STALE
 from rest.v1.params import (
@@ -23,7 +24,7 @@ from rest.v1.params import (
     SessionListParams,
     SessionScopeParams,
 )
-from rest.v1.views.base import V1View, query_parameters, respond
+from rest.v1.views.base import V1View, respond
 from sessions_app import services
 from sessions_app.prompt import memory_prompt, optimized_search
 from sessions_app.repository import working_store
