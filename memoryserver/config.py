@@ -180,9 +180,9 @@ class AppConfig(BaseSettings):
                 "OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT and OIDC_OP_JWKS_ENDPOINT"
             )
         if self.environment == "production":
-            if self.secret_key is None:
+            if self.secret_key is None or not self.secret_key.get_secret_value().strip():
                 raise ValueError("SECRET_KEY is required when ENVIRONMENT=production")
-            if self.allowed_hosts == ["*"]:
+            if "*" in self.allowed_hosts:
                 raise ValueError("ALLOWED_HOSTS must list host names when ENVIRONMENT=production")
         return self
 

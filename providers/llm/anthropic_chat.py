@@ -83,6 +83,8 @@ class AnthropicChatModel(ChatModel):
             )
         except anthropic.AnthropicError as error:
             raise self._translated(error) from None
+        if getattr(response, "content", None) is None or getattr(response, "usage", None) is None:
+            raise self._failures.malformed_answer("a message")
         usage = Usage(response.usage.input_tokens or 0, response.usage.output_tokens or 0)
         return RawReply(text=_reply_text(response, tool_name), usage=usage)
 

@@ -63,6 +63,11 @@ class FailureReporter:
             message = f"{self.label} answered {status}: {detail}"
         return self._error(message)
 
+    def malformed_answer(self, expected: str) -> ModelUnavailable:
+        """A success status whose body is not what the API answers (a proxy's page, a server
+        that only claims compatibility)."""
+        return self._error(f"{self.label} answered with something that is not {expected}.")
+
     def unexpected_error(self, error: Exception) -> ModelUnavailable:
         return self._error(f"{self.label} failed: {type(error).__name__}: {str(error)[:_MAX_DETAIL]}")
 

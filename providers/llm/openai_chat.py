@@ -87,6 +87,8 @@ class OpenAIChatModel(ChatModel):
             )
         except openai.OpenAIError as error:
             raise self._translated(error) from None
+        if getattr(response, "choices", None) is None:
+            raise self._failures.malformed_answer("a chat completion")
         return RawReply(text=_reply_text(response, tool_name), usage=_usage(response))
 
     def _translated(self, error: openai.OpenAIError) -> ModelUnavailable:
