@@ -154,7 +154,7 @@ def queue_manual_compaction(description: str, **options: Any) -> str:
     return str(job.id)
 
 
-async def queue_compaction(**options: Any) -> str:
+async def schedule_compaction(**options: Any) -> str:
     tenants = [(options["namespace"], options.get("user_id"))]
     return await sync_to_async(enqueue, thread_sensitive=False)(
         "default", compact_memories, tenants=tenants, **options

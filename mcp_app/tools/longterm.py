@@ -17,7 +17,7 @@ from longterm_app.schemas import (
     DeleteMemoriesResult,
     MemoryPatch,
 )
-from longterm_app.tasks import BACKGROUND, queue_compaction
+from longterm_app.tasks import BACKGROUND, schedule_compaction
 from mcp_app.context import caller
 from memoryserver.auth.principal import ADMIN, READ, WRITE
 from memoryserver.errors import InvalidInput
@@ -172,4 +172,4 @@ async def compact_long_term_memories(
             "distance_threshold": distance_threshold,
         },
     )
-    return await services.queue_compaction(principal, request, queue_compaction)
+    return await services.queue_compaction(principal, request, schedule_compaction)

@@ -104,7 +104,7 @@ def _read_redis_figures() -> Iterator[Metric]:
 
     from memoryserver.queues import queue_depths
     from memoryserver.repositories.jobs import job_failure_counts
-    from memoryserver.repositories.llm_usage import usage_totals
+    from memoryserver.repositories.llm_usage import read_totals
 
     waiting = GaugeMetricFamily(
         "agent_memory_queue_jobs", "Jobs waiting in each task queue.", labels=["queue"]
@@ -126,7 +126,7 @@ def _read_redis_figures() -> Iterator[Metric]:
         labels=["task", "kind"],
     )
     calls = CounterMetricFamily("agent_memory_llm_calls", "Model calls, by task.", labels=["task"])
-    for task, usage in usage_totals(get_redis()).items():
+    for task, usage in read_totals(get_redis()).items():
         tokens.add_metric([task, "input"], usage["input_tokens"])
         tokens.add_metric([task, "output"], usage["output_tokens"])
         calls.add_metric([task], usage["calls"])

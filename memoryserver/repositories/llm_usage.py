@@ -41,7 +41,7 @@ def task_counters(client: redis.Redis) -> dict[str, dict[str, int]]:
     }
 
 
-def usage_totals(client: redis.Redis) -> dict[str, dict[str, int]]:
+def read_totals(client: redis.Redis) -> dict[str, dict[str, int]]:
     """{task: {"calls", "input_tokens", "output_tokens"}} for every task counted so far (a
     counter never written counts 0)."""
     return {

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from memoryserver.errors import BackendUnavailable
 from memoryserver.redis import REDIS_FAILED, get_redis
-from memoryserver.repositories.llm_usage import add_call
-from memoryserver.repositories.llm_usage import usage_totals as stored_totals
+from memoryserver.repositories.llm_usage import add_call, read_totals
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +44,6 @@ def usage_totals() -> dict[str, dict[str, int]]:
     """{task: {"calls", "input_tokens", "output_tokens"}} for every task counted so far."""
     client = get_redis()
     try:
-        return stored_totals(client)
+        return read_totals(client)
     except REDIS_FAILED as error:
         raise BackendUnavailable(f"LLM usage totals cannot be read: Redis failed ({error}).") from None

@@ -23,7 +23,7 @@ from longterm_app.schemas import (
     SearchRequest,
     SearchResult,
 )
-from longterm_app.tasks import BACKGROUND, queue_compaction
+from longterm_app.tasks import BACKGROUND, schedule_compaction
 from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.errors import InvalidInput
 from memoryserver.fields import IDENTIFIER_PATTERN, IDENTIFIER_SCHEMA, check_identifier
@@ -136,7 +136,7 @@ class MemoryCompactView(ApiView):
     )
     async def post(self, request: Request) -> HttpResponse:
         body = parse_body(request, CompactRequest)
-        queued = await services.queue_compaction(principal_of(request), body, queue_compaction)
+        queued = await services.queue_compaction(principal_of(request), body, schedule_compaction)
         return json_response(queued, status=202)
 
 

@@ -16,7 +16,7 @@ from longterm_app import services
 from longterm_app.query_rewrite import optimized
 from longterm_app.repository import memory_store
 from longterm_app.schemas import CompactRequest, CreateMemoriesRequest, PolicyForgetRequest
-from longterm_app.tasks import BACKGROUND, queue_compaction
+from longterm_app.tasks import BACKGROUND, schedule_compaction
 from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
@@ -184,6 +184,6 @@ class MemoryCompactView(V1View):
     async def post(self, request: Request) -> HttpResponse:
         params = parse_query(request, CompactParams)
         compact = CompactRequest(namespace=params.namespace, user_id=params.user_id)
-        queued = await services.queue_compaction(principal_of(request), compact, queue_compaction)
+        queued = await services.queue_compaction(principal_of(request), compact, schedule_compaction)
         status = f"ok, compaction queued as task {queued.task_id}"
         return json_response(CompactAck(status=status, task_id=queued.task_id))
