@@ -5,27 +5,28 @@ from __future__ import annotations
 
 import pytest
 
-from memoryserver.config import AppConfig, ConfigError, load_config
+from memoryserver import config
 
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     """An environment with no setting in it and no .env file."""
-    for name in AppConfig.model_fields:
+    for name in config.AppConfig.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("MEMORY_SERVER_ENV_FILE", str(tmp_path / "missing.env"))
     return monkeypatch
 
 
-def configured(env, **values: str) -> AppConfig:
+def configured(env, **values: str) -> config.AppConfig:
     for name, value in values.items():
         env.setenv(name, value)
-    return load_config()
+    # Through the module: tests/memoryserver/test_config.py reloads it, which makes new classes.
+    return config.load_config()
 
 
 def refused(env, **values: str) -> list[str]:
     """The lines of the ConfigError these settings cause."""
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(config.ConfigError) as error:
         configured(env, **values)
     return str(error.value).splitlines()
 
