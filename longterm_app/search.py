@@ -69,14 +69,17 @@ def _ranked(hits: list[Hit], use_score: bool) -> list[Ranked]:
 class Searcher:
     """Runs one search request: builds the FT.SEARCH calls, ranks, pages."""
 
-    def __init__(self, store: MemoryStore, embedder: Embedder, request: SearchRequest) -> None:
+    def __init__(
+        self, store: MemoryStore, embedder: Embedder, request: SearchRequest, own_index: bool = True
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.request = request
         self.window = request.offset + request.limit
         # A search within one namespace runs on that namespace's own index: the tenant's own
-        # keyword statistics, and a vector search over the tenant's memories only.
-        namespace = single_namespace(request)
+        # keyword statistics, and a vector search over the tenant's memories only. Without
+        # `own_index` (a namespace that holds nothing) it runs on the shared index.
+        namespace = single_namespace(request) if own_index else None
         self.index = INDEX_NAME if namespace is None else namespace_index(namespace)
         # The filters of the Redis queries (the request's, less what the index implies).
         self.filters = request if namespace is None else within_namespace(request, namespace)

@@ -17,7 +17,7 @@ from longterm_app.index import (
     ensure_namespace_index,
     stale_statistics_warning,
 )
-from longterm_app.queries import filter_query, ids_query
+from longterm_app.queries import filter_query, ids_query, namespace_query, single_namespace
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repository import (
     MemoryStore,
@@ -191,13 +191,29 @@ async def search_memories(
     request = scoped_filters(request, principal)
     get_metrics().searches.labels(request.search_mode if request.text.strip() else "filter").inc()
     timestamp = now()
-    result, keys = await _with_index(lambda: Searcher(store, embedder, request).run(timestamp))
+    result, keys = await _with_index(lambda: _searched(store, embedder, request, timestamp))
     if keys:
         # Off the response's critical path: mark the hits accessed in one script call.
         task = asyncio.create_task(store.touch(keys, timestamp))
         _background.add(task)
         task.add_done_callback(_touched)
     return result
+
+
+async def _searched(
+    store: MemoryStore, embedder: Embedder, request: SearchRequest, timestamp: float
+) -> tuple[SearchResult, list[str]]:
+    """The search on its namespace's index. A namespace without an index that holds no
+    memory is searched on the shared index instead: reading a namespace never creates one."""
+    try:
+        return await Searcher(store, embedder, request).run(timestamp)
+    except MissingIndex as missing:
+        namespace = single_namespace(request)
+        if namespace is None or not missing.index.startswith(NAMESPACE_INDEX_PREFIX):
+            raise
+        if await store.count(namespace_query(namespace)):
+            raise  # a namespace with memories gets its index back (_with_index)
+        return await Searcher(store, embedder, request, own_index=False).run(timestamp)
 
 
 def _touched(task: asyncio.Task[Any]) -> None:

@@ -34,7 +34,15 @@ class ModelSpec:
 
 _OPENAI_WINDOWS = {
     "gpt-3.5-turbo": 16_385,
+    # Dated and instruct models whose window differs from their family's.
+    "gpt-3.5-turbo-0301": 4_096,
+    "gpt-3.5-turbo-0613": 4_096,
+    "gpt-3.5-turbo-instruct": 4_096,
     "gpt-4": 8_192,
+    "gpt-4-0125-preview": 128_000,
+    "gpt-4-1106-preview": 128_000,
+    "gpt-4-turbo-preview": 128_000,
+    "gpt-4-vision-preview": 128_000,
     "gpt-4-32k": 32_768,
     "gpt-4-turbo": 128_000,
     "gpt-4o": 128_000,

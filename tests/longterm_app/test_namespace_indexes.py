@@ -54,6 +54,17 @@ def test_a_vanished_namespace_index_is_recreated_by_the_next_search(api, redis_c
     assert after[0] == before[0] and {i for i, _ in after} == {i for i, _ in before}
 
 
+@pytest.mark.parametrize("mode", ["keyword", "hybrid", "semantic"])
+def test_searching_a_namespace_that_holds_nothing_creates_no_index(api, redis_client, mode):
+    """A reader naming namespaces at will must not leave an index behind for each."""
+    store(api, "real", TENANT)
+    for number in range(3):
+        assert ranking(api, f"nobody-{number}", mode) == []
+    names = {name.decode() for name in redis_client.execute_command("FT._LIST")}
+    assert not any(namespace_index(f"nobody-{number}") in names for number in range(3))
+    assert namespace_index("real") in names
+
+
 def test_searches_across_namespaces_use_the_global_index(api):
     store(api, "a", TENANT[:2])
     store(api, "b", TENANT[2:])

@@ -42,6 +42,22 @@ def test_a_model_name_resolves_ignoring_case_spaces_and_suffixes(name, resolved)
     assert spec is not None and spec.name == resolved
 
 
+@pytest.mark.parametrize(
+    ("name", "window"),
+    [
+        # A window larger than the model's would let a trimmed session overflow the client.
+        ("gpt-3.5-turbo-0613", 4_096),
+        ("gpt-3.5-turbo-instruct", 4_096),
+        ("gpt-3.5-turbo-0125", 16_385),
+        ("gpt-4-1106-preview", 128_000),
+        ("gpt-4-0613", 8_192),
+    ],
+)
+def test_dated_models_whose_window_differs_from_their_familys_get_their_own(name, window):
+    spec = resolve_model(name)
+    assert spec is not None and spec.context_window == window
+
+
 @pytest.mark.parametrize("name", ["gpt-4o_mini", "xgpt-4o", "claude-3-5", "gpt-4o mini"])
 def test_a_known_name_followed_by_anything_but_a_dash_is_unknown(name):
     assert resolve_model(name) is None
