@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from longterm_app.records import MemoryRecord
+from longterm_app.records import AccessStats, MemoryRecord
 from longterm_app.schemas import SearchRequest
 
 SECONDS_PER_DAY = 86_400.0
@@ -59,8 +59,8 @@ class Ranked:
     facts: RankFacts
     score: float
     dist: float | None
-    # Search hits counted beside the stored record (count, last time), added to `record`.
-    access: tuple[int, float] | None = None
+    # Search hits counted beside the stored record, added to `record`.
+    access: AccessStats | None = None
 
     @classmethod
     def stored(cls, key: str, raw: bytes, score: float, dist: float | None) -> Ranked:
@@ -74,14 +74,7 @@ class Ranked:
     def record(self) -> MemoryRecord:
         source = self.source
         record = source if isinstance(source, MemoryRecord) else MemoryRecord.model_validate_json(source)
-        if self.access is None:
-            return record
-        count, last = self.access
-        counted = {
-            "access_count": record.access_count + count,
-            "last_accessed": max(record.last_accessed, last),
-        }
-        return record.model_copy(update=counted)
+        return record if self.access is None else self.access.applied(record)
 
     def rescored(self, score: float) -> Ranked:
         """The same candidate with another score (keeping its parsed record, if any). Ranking
@@ -90,11 +83,11 @@ class Ranked:
         copy.__dict__.update(self.__dict__, score=score)
         return copy
 
-    def accessed(self, count: int, last: float) -> Ranked:
+    def accessed(self, access: AccessStats) -> Ranked:
         """The candidate with its side access statistics; its record is still parsed only
         when asked for."""
-        facts = self.facts._replace(last_accessed=max(self.facts.last_accessed, last))
-        return replace(self, facts=facts, access=(count, last))
+        facts = self.facts._replace(last_accessed=max(self.facts.last_accessed, access.last))
+        return replace(self, facts=facts, access=access)
 
 
 def _min_max(items: list[Ranked], value: Callable[[Ranked], float]) -> dict[str, float]:

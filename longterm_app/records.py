@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,3 +47,20 @@ def memory_hash(text: str, namespace: str | None, user_id: str | None) -> str:
     normalised = " ".join(text.split()).casefold()
     owner = f"{namespace or ''}\x1f{user_id or ''}"
     return hashlib.sha256(f"{owner}\x1f{normalised}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccessStats:
+    """Search hits counted beside a stored record (so a hit does not re-index it)."""
+
+    count: int
+    last: float
+
+    def applied(self, record: MemoryRecord) -> MemoryRecord:
+        """The record with these hits added to its own."""
+        return record.model_copy(
+            update={
+                "access_count": record.access_count + self.count,
+                "last_accessed": max(record.last_accessed, self.last),
+            }
+        )

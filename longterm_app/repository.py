@@ -48,7 +48,7 @@ from redis.exceptions import NoScriptError, ResponseError, WatchError
 
 from longterm_app.index import IndexRebuilding
 from longterm_app.queries import escape_tag
-from longterm_app.records import MemoryRecord
+from longterm_app.records import AccessStats, MemoryRecord
 from longterm_app.repositories.index import (
     INDEX_NAME,
     KEY_PREFIX,
@@ -315,20 +315,6 @@ def session_seq_key(record: MemoryRecord) -> str:
         return ""
     owner = f"~{_part(record.user_id)}:" if record.user_id else ""
     return f"{SEQ_PREFIX}{namespace_tag(record.namespace or '')}:{owner}{_part(record.session_id)}"
-
-
-@dataclass(frozen=True)
-class AccessStats:
-    count: int
-    last: float
-
-    def applied(self, record: MemoryRecord) -> MemoryRecord:
-        return record.model_copy(
-            update={
-                "access_count": record.access_count + self.count,
-                "last_accessed": max(record.last_accessed, self.last),
-            }
-        )
 
 
 @dataclass(frozen=True)

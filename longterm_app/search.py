@@ -169,7 +169,7 @@ class Searcher:
         completed = []
         for item in items:
             if item.key in stats:
-                item = item.accessed(stats[item.key].count, stats[item.key].last)
+                item = item.accessed(stats[item.key])
             if item.key in vectors and vector is not None:
                 item = replace(item, dist=float(1.0 - np.dot(vectors[item.key], vector)))
             completed.append(item)

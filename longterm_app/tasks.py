@@ -31,7 +31,6 @@ from memoryserver.queues import (
     enqueue,
     enqueue_once,
     get_queue,
-    note_queue_depth,
     release,
 )
 from memoryserver.redis import fresh_async_redis
@@ -146,12 +145,7 @@ async def _compact(
 def queue_manual_compaction(description: str, **options: Any) -> str:
     """Queue a compaction run an operator asked for, without retries: a run that fails shows
     up at once among the failed jobs."""
-    queue = get_queue(COMPACTION_QUEUE)
-    job = queue.enqueue(
-        compact_memories, kwargs=options, result_ttl=RESULT_TTL_SECONDS, description=description
-    )
-    note_queue_depth(queue, +1)
-    return str(job.id)
+    return enqueue(COMPACTION_QUEUE, compact_memories, retry=None, description=description, **options)
 
 
 async def schedule_compaction(**options: Any) -> str:

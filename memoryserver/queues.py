@@ -63,10 +63,12 @@ def enqueue(
     job_id: str | None = None,
     meta: dict[str, Any] | None = None,
     tenants: Iterable[Tenant] = (),
+    retry: Retry | None = DEFAULT_RETRY,
+    description: str | None = None,
     **kwargs: Any,
 ) -> str:
-    """Queue `func(*args, **kwargs)` with retries and return the job id; `meta` is kept on the job,
-    with the `tenants` whose data it touches."""
+    """Queue `func(*args, **kwargs)` (with retries unless `retry` is None) and return the job id;
+    `meta` is kept on the job, with the `tenants` whose data it touches."""
     owners = sorted({(namespace, user_id) for namespace, user_id in tenants}, key=str)
     if owners:
         meta = {**(meta or {}), TENANTS_META: [list(owner) for owner in owners]}
@@ -75,10 +77,11 @@ def enqueue(
         func,  # type: ignore[type-var]  # RQ takes a dotted path as well as a function
         args=args,
         kwargs=kwargs,
-        retry=DEFAULT_RETRY,
+        retry=retry,
         result_ttl=RESULT_TTL_SECONDS,
         job_id=job_id or new_id(),
         meta=meta,
+        description=description,
     )
     note_queue_depth(queue, +1)  # for the console's chart of the last hour
     return str(job.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from longterm_app.queries import neighbours_query, single_namespace, text_terms
 from longterm_app.ranking import Ranked, convex_fuse, neighbour_places, session_boosted, with_neighbours
-from longterm_app.records import MemoryRecord
+from longterm_app.records import AccessStats, MemoryRecord
 from longterm_app.schemas import SearchRequest
 
 
@@ -97,12 +97,12 @@ def test_a_search_confined_to_one_namespace_is_recognised():
 def test_side_access_statistics_rank_at_once_and_reach_the_record_only_when_it_is_read():
     stored = MemoryRecord(id="m", text="m", namespace="n", access_count=2, last_accessed=100.0)
     candidate = Ranked.stored("k", stored.model_dump_json().encode(), 0.5, 0.2)
-    accessed = candidate.accessed(3, 500.0)
+    accessed = candidate.accessed(AccessStats(3, 500.0))
     assert accessed.facts.last_accessed == 500.0  # recency ranking sees the true last access
     assert "record" not in accessed.__dict__  # the stored JSON is not parsed to rank it
     assert (accessed.record.access_count, accessed.record.last_accessed) == (5, 500.0)
     # An older side time never moves the last access back; the count still adds up.
-    older = candidate.accessed(1, 50.0)
+    older = candidate.accessed(AccessStats(1, 50.0))
     assert older.facts.last_accessed == older.record.last_accessed == 100.0
     assert older.record.access_count == 3
     assert accessed.rescored(0.9).record.access_count == 5

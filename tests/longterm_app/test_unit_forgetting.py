@@ -3,24 +3,20 @@ run directly on the test Redis (age, inactivity, budget, dry run, pinned ids, sc
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from longterm_app.forgetting import ForgetPolicy, freshness, select_for_forgetting
 from longterm_app.records import MemoryRecord
-from longterm_app.repository import MemoryStore
 from longterm_app.schemas import CreateMemoriesRequest, MemoryFilters, PolicyForgetRequest, PolicyForgetResult
 from longterm_app.services import BackgroundWork, create_memories, forget_by_policy, list_memories
 from memoryserver.auth.principal import ANONYMOUS_DEVELOPER
 from memoryserver.fields import now
-from memoryserver.redis import close_async_clients, get_async_redis
 from providers.embeddings import get_embedder
+from tests.longterm_app.stores import in_store
 
-T = TypeVar("T")
 DAY = 86_400.0
 NOW = 10_000 * DAY
 
@@ -93,18 +89,6 @@ def test_a_policy_with_an_impossible_limit_is_refused_naming_it(policy, field_na
 
 
 # forget_by_policy over Redis.
-
-
-def in_store(work: Callable[[MemoryStore], Awaitable[T]]) -> T:
-    """Run `work` on the long-term store in an event loop of its own, as one request would."""
-
-    async def run() -> T:
-        try:
-            return await work(MemoryStore(get_async_redis("long_term")))
-        finally:
-            await close_async_clients()
-
-    return asyncio.run(run())
 
 
 async def _untouched(records: list[Any]) -> Any:

@@ -3,20 +3,16 @@ mode finds what it is for, filters hold whatever their values, and pages add up.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from longterm_app.repository import MemoryStore
 from longterm_app.schemas import CreateMemoriesRequest, SearchRequest, SearchResult
 from longterm_app.services import BackgroundWork, create_memories, search_memories
 from memoryserver.auth.principal import ANONYMOUS_DEVELOPER
-from memoryserver.redis import close_async_clients, get_async_redis
 from providers.embeddings import get_embedder
+from tests.longterm_app.stores import in_store
 
-T = TypeVar("T")
 MEMORIES: list[dict[str, Any]] = [
     {"id": "dog", "text": "The user adopted a beagle named Pepper from the shelter", "topics": ["pets"]},
     {"id": "nurse", "text": "The user's sister works as a nurse in Lisbon", "topics": ["family"]},
@@ -32,21 +28,6 @@ async def _no_background(records: list[Any]) -> Any:
 
 async def _no_tagging(records: list[Any]) -> None:
     return None
-
-
-def in_store(work: Callable[[MemoryStore], Awaitable[T]]) -> T:
-    """Run `work` on the long-term store in an event loop of its own, as one request would."""
-
-    async def run() -> T:
-        try:
-            result = await work(MemoryStore(get_async_redis("long_term")))
-            # Hits are marked accessed in the background: let that finish before closing.
-            await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))
-            return result
-        finally:
-            await close_async_clients()
-
-    return asyncio.run(run())
 
 
 def store(*memories: dict[str, Any]) -> None:

@@ -4,15 +4,14 @@ embedder: create and dedupe, get, edit, delete, and the compaction queueing answ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
 
 from longterm_app.records import MemoryRecord, memory_hash
-from longterm_app.repository import MemoryStore, doc_key
+from longterm_app.repository import doc_key
 from longterm_app.schemas import CompactRequest, CreateMemoriesRequest, CreateMemoriesResult, MemoryPatch
 from longterm_app.services import (
     SYNC_BATCH_LIMIT,
@@ -27,10 +26,9 @@ from longterm_app.services import (
 )
 from memoryserver.auth.principal import ADMIN, ANONYMOUS_DEVELOPER, Principal
 from memoryserver.errors import Conflict, Forbidden, InvalidInput, NotFound
-from memoryserver.redis import close_async_clients, get_async_redis
 from providers.embeddings import get_embedder
+from tests.longterm_app.stores import in_store
 
-T = TypeVar("T")
 ANYONE = ANONYMOUS_DEVELOPER
 
 
@@ -50,18 +48,6 @@ class RecordingWork:
 
     def work(self) -> BackgroundWork:
         return BackgroundWork(indexing=self.indexing, tagging=self.tagging)
-
-
-def in_store(work: Callable[[MemoryStore], Awaitable[T]]) -> T:
-    """Run `work` on the long-term store in an event loop of its own, as one request would."""
-
-    async def run() -> T:
-        try:
-            return await work(MemoryStore(get_async_redis("long_term")))
-        finally:
-            await close_async_clients()
-
-    return asyncio.run(run())
 
 
 def create(

@@ -3,16 +3,13 @@ a caller bound to namespaces or a user never sees or changes another tenant's me
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from longterm_app.access import scoped_filters
 from longterm_app.forgetting import ForgetPolicy
 from longterm_app.queries import filter_query
-from longterm_app.repository import MemoryStore
 from longterm_app.schemas import (
     CreateMemoriesRequest,
     MemoryFilters,
@@ -31,27 +28,11 @@ from longterm_app.services import (
 )
 from memoryserver.auth.principal import ADMIN, ANONYMOUS_DEVELOPER, Principal
 from memoryserver.errors import Forbidden, NotFound
-from memoryserver.redis import close_async_clients, get_async_redis
 from providers.embeddings import get_embedder
+from tests.longterm_app.stores import in_store
 
-T = TypeVar("T")
 TEAM = Principal("team-token", "token", frozenset({ADMIN}), namespaces=frozenset({"team"}))
 ALICE = Principal("alice-token", "token", frozenset({ADMIN}), namespaces=frozenset({"team"}), user_id="alice")
-
-
-def in_store(work: Callable[[MemoryStore], Awaitable[T]]) -> T:
-    """Run `work` on the long-term store in an event loop of its own, as one request would."""
-
-    async def run() -> T:
-        try:
-            result = await work(MemoryStore(get_async_redis("long_term")))
-            # Search hits are marked accessed in the background: let that finish before closing.
-            await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))
-            return result
-        finally:
-            await close_async_clients()
-
-    return asyncio.run(run())
 
 
 async def _untouched(records: list[Any]) -> Any:

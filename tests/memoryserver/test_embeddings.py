@@ -17,6 +17,7 @@ from providers.embeddings.local import LocalOnnxEmbedder
 from providers.embeddings.openai import OpenAIEmbedder
 from server.localredis import free_port
 from tests.fake_openai import Reply, bag_of_words, fake_openai  # noqa: F401
+from tests.helpers import documented_embedding_settings
 
 API_KEY = "sk-test-0123456789abcdef"
 EMBEDDINGS = "/v1/embeddings"
@@ -32,17 +33,7 @@ def sentences(count: int, seed: int = 7) -> list[str]:
 @pytest.fixture(autouse=True)
 def embedding_settings(settings):
     """Start every test from the documented defaults, whatever the environment says."""
-    settings.EMBEDDING_PROVIDER = "auto"
-    settings.EMBEDDING_MODEL = None
-    settings.EMBEDDING_BASE_URL = None
-    settings.EMBEDDING_DIMENSIONS = None
-    settings.EMBEDDING_BATCH_SIZE = 64
-    settings.EMBEDDING_TIMEOUT_SECONDS = 30
-    settings.EMBEDDING_THREADS = None
-    settings.OPENAI_API_KEY = None
-    settings.OPENAI_API_BASE = None
-    yield settings
-    reset_embedders()
+    yield from documented_embedding_settings(settings)
 
 
 LOCAL_MODELS = ["multilingual-e5-small", "all-MiniLM-L6-v2"]

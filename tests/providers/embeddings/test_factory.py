@@ -13,24 +13,15 @@ from memoryserver.config import ConfigError
 from providers.embeddings import EmbeddingConfig, get_embedder, reset_embedders
 from providers.embeddings.local import LocalOnnxEmbedder
 from tests.fake_openai import FakeOpenAI, fake_openai  # noqa: F401
+from tests.helpers import documented_embedding_settings
 
 API_KEY = "sk-test-factory-0123456789"
 
 
 @pytest.fixture(autouse=True)
 def embedding_settings(settings):
-    """The documented defaults, whatever the environment says; embedders are forgotten afterwards."""
-    settings.EMBEDDING_PROVIDER = "auto"
-    settings.EMBEDDING_MODEL = None
-    settings.EMBEDDING_BASE_URL = None
-    settings.EMBEDDING_DIMENSIONS = None
-    settings.EMBEDDING_BATCH_SIZE = 64
-    settings.EMBEDDING_TIMEOUT_SECONDS = 30
-    settings.EMBEDDING_THREADS = None
-    settings.OPENAI_API_KEY = None
-    settings.OPENAI_API_BASE = None
-    yield settings
-    reset_embedders()
+    """Start every test from the documented defaults, whatever the environment says."""
+    yield from documented_embedding_settings(settings)
 
 
 @pytest.mark.parametrize(
