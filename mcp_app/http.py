@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from django.http import HttpRequest
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,13 +29,12 @@ from memoryserver.redis import REDIS_UNAVAILABLE, close_async_clients
 HttpMode = Literal["sse", "streamable-http"]
 
 
-def _django_request(scope: Scope) -> HttpRequest:
-    """A Django request carrying the Authorization header, for the REST API's authenticate()."""
-    request = HttpRequest()
+def _authorization(scope: Scope) -> str | None:
+    """The request's Authorization header, for the REST API's authenticate()."""
     for name, value in scope.get("headers", []):
         if name.lower() == b"authorization":
-            request.META["HTTP_AUTHORIZATION"] = value.decode("latin-1")
-    return request
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _refusal(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -74,7 +72,7 @@ class McpAuth:
         await self.app(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> Principal:
-        return self.binding.bind(await authenticate(_django_request(scope)))
+        return self.binding.bind(await authenticate(_authorization(scope)))
 
     @staticmethod
     def _closing_clients(send: Send) -> Send:

@@ -25,6 +25,9 @@ from memoryserver.redis import REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
+# An error response: status, JSON body, extra headers.
+Translated = tuple[int, dict[str, Any], dict[str, str]]
+
 
 def _drf_problems(detail: Any, prefix: str = "") -> list[FieldProblem]:
     """Flatten DRF's nested validation detail into field paths like `messages.3.role`."""
@@ -44,7 +47,8 @@ def _drf_problems(detail: Any, prefix: str = "") -> list[FieldProblem]:
     return [FieldProblem(prefix, str(detail))]
 
 
-def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+def translate(exc: Exception) -> Translated | None:
+    """The error response of a known failure; None for anything else (a 500)."""
     if isinstance(exc, MemoryServerError):
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else {}
         if isinstance(exc, BackendUnavailable) and exc.retry_after is not None:
@@ -68,7 +72,10 @@ def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | N
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF hook: known failures become JSON errors; anything else stays a 500."""
-    translated = _translate(exc)
+    return drf_response(translate(exc))
+
+
+def drf_response(translated: Translated | None) -> Response | None:
     if translated is None:
         return None
     status_code, body, headers = translated

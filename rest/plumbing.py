@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from adrf.views import APIView as AsyncAPIView
@@ -18,9 +20,29 @@ from memoryserver.validation import invalid_input, parse
 Model = TypeVar("Model", bound=BaseModel)
 
 
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """What an operation reads from its request, whichever route carried it (see rest.hot)."""
+
+    principal: Principal
+    query: Mapping[str, str]  # the last value of each parameter, as QueryDict.dict() gives it
+    body: bytes = b""
+    if_match: str | None = None
+
+
+def call_of(request: Request) -> ApiCall:
+    """The call a DRF view hands to its operation."""
+    return ApiCall(
+        principal_of(request), request.query_params.dict(), request.body, request.headers.get("If-Match")
+    )
+
+
 def parse_body(request: Request, model: type[Model]) -> Model:
-    """Validate the raw JSON body in one pass (pydantic parses and checks together)."""
-    raw = request.body
+    return parse_json(request.body, model)
+
+
+def parse_json(raw: bytes, model: type[Model]) -> Model:
+    """Validate a raw JSON body in one pass (pydantic parses and checks together)."""
     if not raw.strip():
         raise MalformedBody("body", "the request body is empty; expected a JSON object")
     try:
@@ -35,6 +57,10 @@ def parse_body(request: Request, model: type[Model]) -> Model:
 
 def parse_query(request: Request, model: type[Model]) -> Model:
     return parse(model, request.query_params.dict())
+
+
+def parse_params(call: ApiCall, model: type[Model]) -> Model:
+    return parse(model, call.query)
 
 
 def json_response(model: BaseModel, status: int = 200) -> HttpResponse:
@@ -72,7 +98,7 @@ class ApiView(AsyncAPIView):
         try:
             method = (request.method or "").lower()
             if not self.public:
-                principal = await authenticate(request)
+                principal = await authenticate(request.headers.get("Authorization"))
                 principal.require(self.method_scopes.get(method, WRITE))
                 request.user = principal
             self.initial(request, *args, **kwargs)

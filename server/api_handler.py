@@ -33,6 +33,8 @@ from memoryserver.observability.request_id import (
     request_id_for,
 )
 from memoryserver.observability.tracing import ROUTE_SCOPE_KEY
+from rest.hot import serve
+from rest.v1.urls import hot_routes
 
 API_PREFIXES = (
     "/health",
@@ -68,30 +70,33 @@ class ApiASGIHandler(ASGIHandler):
                 body_file = await self.read_body(receive)
             except RequestAborted:
                 return
-            set_script_prefix(get_script_prefix(scope))
             try:
-                request, response = await self._handle(scope, body_file)
+                route, response = await self._handle(scope, body_file)
             finally:
                 body_file.close()
             for name, value in API_HEADERS.items():
                 response.headers.setdefault(name, value)
             response.headers[HEADER] = request_id
             await self.send_response(response, send)
-            route = _route_name(request)
             scope[ROUTE_SCOPE_KEY] = route
             elapsed = time.perf_counter() - started
             get_metrics().observe_request(route, scope.get("method", ""), response.status_code, elapsed)
         finally:
             current_request_id.reset(token)
 
-    async def _handle(
-        self, scope: dict[str, Any], body_file: Any
-    ) -> tuple[HttpRequest | None, HttpResponseBase]:
+    async def _handle(self, scope: dict[str, Any], body_file: Any) -> tuple[str, HttpResponseBase]:
+        """The route's name (for metrics) and the response: from a hot route when the request
+        has one, otherwise from Django's URLconf and views."""
+        hot = hot_routes.find(scope)
+        if hot is not None:
+            return hot.route.name, await serve(hot, scope, body_file.read())
+        set_script_prefix(get_script_prefix(scope))
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             assert error_response is not None  # Django returns one or the other
-            return None, error_response
-        return request, await self._respond(request)
+            return _route_name(None), error_response
+        response = await self._respond(request)
+        return _route_name(request), response  # resolved while responding
 
     async def _respond(self, request: HttpRequest) -> HttpResponseBase:
         try:

@@ -12,7 +12,7 @@ from typing import Any
 from rest_framework.response import Response
 
 from memoryserver.errors import FieldProblem, InvalidInput, MalformedBody
-from rest.errors import exception_handler
+from rest.errors import Translated, drf_response, translate
 
 
 def _location(field: str) -> list[str | int]:
@@ -23,8 +23,13 @@ def validation_detail(problems: list[FieldProblem]) -> list[dict[str, Any]]:
     return [{"loc": _location(p.field), "msg": p.message, "type": "value_error"} for p in problems]
 
 
+def translate_v1(exc: Exception) -> Translated | None:
+    translated = translate(exc)
+    if translated is not None and isinstance(exc, InvalidInput) and not isinstance(exc, MalformedBody):
+        status, body, headers = translated
+        return status, {**body, "detail": validation_detail(exc.problems)}, headers
+    return translated
+
+
 def v1_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    response = exception_handler(exc, context)
-    if response is not None and isinstance(exc, InvalidInput) and not isinstance(exc, MalformedBody):
-        response.data = {**response.data, "detail": validation_detail(exc.problems)}
-    return response
+    return drf_response(translate_v1(exc))

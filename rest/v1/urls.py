@@ -2,6 +2,9 @@
 
 from django.urls import path
 
+from memoryserver.auth.principal import READ, WRITE
+from rest.hot import HotRoute, HotRoutes
+from rest.v1.errors import translate_v1
 from rest.v1.views import longterm, summaries, working
 
 urlpatterns = [
@@ -41,3 +44,34 @@ urlpatterns = [
     ),
     path("summary-views/<str:view_id>/run", summaries.RunViewView.as_view(), name="v1-summary-view-run"),
 ]
+
+# The operations every agent turn calls, also served straight from ASGI (see rest.hot);
+# names and scopes are their views' (tests/server/test_hot_routes.py checks).
+hot_routes = HotRoutes(
+    [
+        HotRoute(
+            "GET",
+            "/v1/working-memory/{session_id}",
+            "v1-working-memory",
+            READ,
+            working.get_working_memory,
+            translate_v1,
+        ),
+        HotRoute(
+            "PUT",
+            "/v1/working-memory/{session_id}",
+            "v1-working-memory",
+            WRITE,
+            working.put_working_memory,
+            translate_v1,
+        ),
+        HotRoute(
+            "POST",
+            "/v1/long-term-memory/search",
+            "v1-long-term-memory-search",
+            READ,
+            longterm.search_memories,
+            translate_v1,
+        ),
+    ]
+)

@@ -13,7 +13,7 @@ from rest_framework import exceptions as drf
 
 from memoryserver import errors
 from memoryserver.errors import REDIS_DOWN, BackendUnavailable, FieldProblem, InvalidInput
-from rest.errors import _translate, exception_handler
+from rest.errors import exception_handler, translate
 
 
 def body(status: int, detail: str) -> dict[str, object]:
@@ -22,7 +22,7 @@ def body(status: int, detail: str) -> dict[str, object]:
 
 def translated(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     """What a failure the handler knows becomes."""
-    answer = _translate(error)
+    answer = translate(error)
     assert answer is not None, f"{error!r} would be a 500"
     return answer
 
@@ -43,7 +43,7 @@ def translated(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
 )
 def test_a_failure_answers_its_status_and_only_the_headers_its_client_can_act_on(error, status, headers):
     detail = "Request body is too large." if isinstance(error, RequestDataTooBig) else error.detail
-    assert _translate(error) == (status, body(status, detail), headers)
+    assert translate(error) == (status, body(status, detail), headers)
 
 
 def test_invalid_input_lists_every_problem_by_field():
@@ -60,14 +60,14 @@ def test_invalid_input_lists_every_problem_by_field():
 @pytest.mark.parametrize("failure", [redis.ConnectionError, redis.TimeoutError])
 def test_an_unreachable_redis_is_a_503_and_only_the_failures_type_is_logged(failure, caplog):
     with caplog.at_level(logging.WARNING, logger="rest.errors"):
-        translated = _translate(failure("Error connecting to redis://app:hunter2@db:6379"))
+        translated = translate(failure("Error connecting to redis://app:hunter2@db:6379"))
     assert translated == (503, body(503, REDIS_DOWN), {"Retry-After": "1"})
     assert caplog.messages == [f"Redis unavailable: {failure.__name__}"]
 
 
 @pytest.mark.parametrize("error", [redis.ResponseError("OOM command not allowed"), ValueError("a bug")])
 def test_a_failure_that_is_not_a_known_one_is_left_to_become_a_500(error):
-    assert _translate(error) is None and exception_handler(error, {}) is None
+    assert translate(error) is None and exception_handler(error, {}) is None
 
 
 def test_drf_validation_details_are_flattened_into_field_paths():
@@ -97,7 +97,7 @@ def test_drf_validation_details_are_flattened_into_field_paths():
     ],
 )
 def test_drf_errors_keep_their_status_and_only_authentication_asks_for_a_token(failure, status, headers):
-    assert _translate(failure) == (status, body(status, str(failure.detail)), headers)
+    assert translate(failure) == (status, body(status, str(failure.detail)), headers)
 
 
 def test_the_drf_hook_answers_with_the_translated_body_and_headers():

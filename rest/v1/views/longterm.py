@@ -22,7 +22,16 @@ from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
 from providers.embeddings import get_embedder
 from rest.parameters import query_parameters
-from rest.plumbing import json_response, parse_body, parse_query, principal_of
+from rest.plumbing import (
+    ApiCall,
+    call_of,
+    json_response,
+    parse_body,
+    parse_json,
+    parse_params,
+    parse_query,
+    principal_of,
+)
 from rest.v1.params import CompactParams, ForgetParams, NamespaceParams, OptimizeParams
 from rest.v1.views.base import V1View, listed, respond
 from upstream.convert import memory_records, record_v1, refuse_pinned, results_v1
@@ -93,6 +102,17 @@ class MemoryCollectionView(MemoryCreateView):
         return json_response(AckResponse(status=f"ok, deleted {deleted} memories"))
 
 
+async def search_memories(call: ApiCall) -> HttpResponse:
+    """POST /v1/long-term-memory/search (a hot route: see rest.hot)."""
+    optimize = parse_params(call, OptimizeParams).optimize_query
+    search = v1_search_request(parse_json(call.body, SearchRequestV1))
+    warning = None
+    if optimize:
+        search, warning = await optimized(search)
+    result = await services.search_memories(memory_store(), get_embedder(), call.principal, search)
+    return respond(results_v1(result, search.text, search.search_mode), warning)
+
+
 class MemorySearchView(V1View):
     method_scopes: ClassVar[dict[str, Scope]] = {"post": READ}
 
@@ -104,13 +124,7 @@ class MemorySearchView(V1View):
         responses=MemoryRecordResultsResponse,
     )
     async def post(self, request: Request) -> HttpResponse:
-        optimize = parse_query(request, OptimizeParams).optimize_query
-        search = v1_search_request(parse_body(request, SearchRequestV1))
-        warning = None
-        if optimize:
-            search, warning = await optimized(search)
-        result = await services.search_memories(memory_store(), get_embedder(), principal_of(request), search)
-        return respond(results_v1(result, search.text, search.search_mode), warning)
+        return await search_memories(call_of(request))
 
 
 class MemoryDetailView(V1View):

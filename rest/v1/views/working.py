@@ -15,7 +15,16 @@ from longterm_app.schemas import SearchRequest
 from memoryserver.auth.principal import READ, Scope
 from providers.embeddings import get_embedder
 from rest.parameters import query_parameters
-from rest.plumbing import json_response, parse_body, parse_query, principal_of
+from rest.plumbing import (
+    ApiCall,
+    call_of,
+    json_response,
+    parse_body,
+    parse_json,
+    parse_params,
+    parse_query,
+    principal_of,
+)
 from rest.seed.sessions import IF_MATCH, STALE
 from rest.v1.params import (
     GetWorkingMemoryParams,
@@ -72,6 +81,34 @@ def _put_query(params: PutWorkingMemoryParams, window: ClientWindow) -> WindowQu
     )
 
 
+async def get_working_memory(call: ApiCall, session_id: str) -> HttpResponse:
+    """GET /v1/working-memory/{session_id} (a hot route: see rest.hot)."""
+    params = parse_params(call, GetWorkingMemoryParams)
+    window = client_window(params.model_name, params.context_window_max)
+    query = WindowQuery(
+        namespace=params.namespace,
+        user_id=params.user_id,
+        window_size=params.recent_messages_limit or MAX_MESSAGES,
+        model_name=window.model_name,
+        context_window_max=window.context_window_max,
+    )
+    memory = await services.get_working_memory(working_store(), call.principal, session_id, query)
+    return _answer(memory, query, window)
+
+
+async def put_working_memory(call: ApiCall, session_id: str) -> HttpResponse:
+    """PUT /v1/working-memory/{session_id} (a hot route: see rest.hot)."""
+    params = parse_params(call, PutWorkingMemoryParams)
+    body = working_memory_input(parse_json(call.body, UpdateWorkingMemory))
+    window = client_window(params.model_name, params.context_window_max)
+    query = _put_query(params, window)
+    if_match = services.parse_if_match(call.if_match)
+    memory = await services.put_working_memory(
+        working_store(), call.principal, session_id, body, query, BACKGROUND, if_match
+    )
+    return _answer(memory, query, window)
+
+
 class HealthView(V1View):
     """Liveness probe; needs no authentication."""
 
@@ -118,17 +155,7 @@ class WorkingMemoryView(V1View):
         responses=WorkingMemoryResponse,
     )
     async def get(self, request: Request, session_id: str) -> HttpResponse:
-        params = parse_query(request, GetWorkingMemoryParams)
-        window = client_window(params.model_name, params.context_window_max)
-        query = WindowQuery(
-            namespace=params.namespace,
-            user_id=params.user_id,
-            window_size=params.recent_messages_limit or MAX_MESSAGES,
-            model_name=window.model_name,
-            context_window_max=window.context_window_max,
-        )
-        memory = await services.get_working_memory(working_store(), principal_of(request), session_id, query)
-        return _answer(memory, query, window)
+        return await get_working_memory(call_of(request), session_id)
 
     @extend_schema(
         operation_id="put_working_memory_v1_working_memory__session_id__put",
@@ -138,15 +165,7 @@ class WorkingMemoryView(V1View):
         responses={200: WorkingMemoryResponse, **STALE},
     )
     async def put(self, request: Request, session_id: str) -> HttpResponse:
-        params = parse_query(request, PutWorkingMemoryParams)
-        body = working_memory_input(parse_body(request, UpdateWorkingMemory))
-        window = client_window(params.model_name, params.context_window_max)
-        query = _put_query(params, window)
-        if_match = services.parse_if_match(request.headers.get("If-Match"))
-        memory = await services.put_working_memory(
-            working_store(), principal_of(request), session_id, body, query, BACKGROUND, if_match
-        )
-        return _answer(memory, query, window)
+        return await put_working_memory(call_of(request), session_id)
 
     @extend_schema(
         operation_id="delete_working_memory_v1_working_memory__session_id__delete",

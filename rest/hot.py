@@ -1,0 +1,130 @@
+"""The hottest API operations, served straight from ASGI with neither Django's request cycle nor DRF.
+
+An agent reads and writes its working memory and searches its memories on every turn, so
+these few routes carry most of the traffic. Their views are thin: the work is in an
+operation function that takes an `ApiCall` and answers with an `HttpResponse`. The DRF view
+(which the OpenAPI schema, OPTIONS and every other method still use) and the hot route call
+the same operation, so the contract is one piece of code; the hot route only skips what
+costs a JSON API time and gives it nothing: building an `ASGIRequest` and a DRF `Request`,
+URL resolution through every pattern, content negotiation and `finalize_response`.
+
+A hot route authenticates and checks scopes as `ApiView` does, answers failures with the
+same translation its view's exception handler uses, and leaves to Django every request it
+cannot vouch for (a host outside ALLOWED_HOSTS, a script prefix), so Django answers those
+exactly as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.http import HttpResponse, QueryDict
+from django.http.request import split_domain_port, validate_host
+
+from memoryserver.auth.authenticate import authenticate
+from memoryserver.auth.principal import Scope
+from memoryserver.errors import error_body
+from rest.errors import Translated
+from rest.plumbing import ApiCall
+
+logger = logging.getLogger("django.request")  # where Django logs a view's unhandled error
+
+Operation = Callable[..., Awaitable[HttpResponse]]
+Translate = Callable[[Exception], Translated | None]
+_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class HotRoute:
+    """One operation: its method, path template (`/v1/x/{name}`; a parameter is one path
+    segment, as Django's `<str:name>`), URL pattern name (for metrics), the scope it needs,
+    and the translation of failures into error responses."""
+
+    method: str
+    template: str
+    name: str
+    scope: Scope
+    operation: Operation
+    translate: Translate
+
+    def pattern(self) -> re.Pattern[str]:
+        parts = _PARAMETER.split(self.template)
+        regex = "".join(
+            re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts)
+        )
+        return re.compile(regex)
+
+
+class HotRoutes:
+    """Finds the hot route of an ASGI request, if it has one."""
+
+    def __init__(self, routes: list[HotRoute]) -> None:
+        self._routes = [(route, route.pattern()) for route in routes]
+
+    def find(self, scope: Mapping[str, Any]) -> HotMatch | None:
+        if scope.get("root_path") or not _host_allowed(scope):
+            return None
+        method, path = scope["method"], scope["path"]
+        for route, pattern in self._routes:
+            if route.method == method and (match := pattern.fullmatch(path)):
+                try:  # Django refuses a query string that is not UTF-8: let it
+                    query = scope.get("query_string", b"").decode()
+                except UnicodeDecodeError:
+                    return None
+                return HotMatch(route, match.groupdict(), query)
+        return None
+
+
+@dataclass(frozen=True)
+class HotMatch:
+    route: HotRoute
+    parameters: dict[str, str]
+    query_string: str
+
+
+def _host_allowed(scope: Mapping[str, Any]) -> bool:
+    """The Host header passes ALLOWED_HOSTS as `HttpRequest.get_host()` checks it. Anything
+    less plain (no Host header, X-Forwarded-Host in use) is left to Django."""
+    if settings.USE_X_FORWARDED_HOST:
+        return False
+    host = _header(scope, b"host")
+    if host is None:
+        return False
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+
+
+def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    """A request header; one sent several times is joined with commas, as Django joins it."""
+    values = [value.decode("latin-1") for key, value in scope.get("headers", ()) if key.lower() == name]
+    return ",".join(values) if values else None
+
+
+async def serve(match: HotMatch, scope: Mapping[str, Any], body: bytes) -> HttpResponse:
+    """Authenticate, run the operation and answer, failures included."""
+    route = match.route
+    try:
+        principal = await authenticate(_header(scope, b"authorization"))
+        principal.require(route.scope)
+        call = ApiCall(principal, QueryDict(match.query_string).dict(), body, _header(scope, b"if-match"))
+        return await route.operation(call, **match.parameters)
+    except Exception as error:
+        return _failure(route, scope, error)
+
+
+def _failure(route: HotRoute, scope: Mapping[str, Any], error: Exception) -> HttpResponse:
+    translated = route.translate(error)
+    if translated is None:
+        logger.error("Internal Server Error: %s", scope["path"], exc_info=error)
+        translated = 500, error_body(500, "Internal server error."), {}
+    status, body, headers = translated
+    response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
