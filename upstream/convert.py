@@ -39,11 +39,12 @@ def record_v1(record: MemoryRecord) -> MemoryRecordV1:
     return MemoryRecordV1(**_record_fields(record))
 
 
-def _record_fields(record: MemoryRecord) -> dict[str, Any]:
+_TIMES = {"created_at", "updated_at", "last_accessed", "persisted_at", "event_date"}
+
+
+def _record_fields(record: MemoryRecord, exclude: set[str] = _TIMES) -> dict[str, Any]:
     return {
-        **record.model_dump(
-            exclude={"created_at", "updated_at", "last_accessed", "persisted_at", "event_date"}
-        ),
+        **record.model_dump(exclude=exclude),
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
         "last_accessed": iso(record.last_accessed),
@@ -61,10 +62,9 @@ def hit_v1(hit: MemoryHit, mode: SearchMode | None) -> MemoryRecordResultV1:
 
     Keyword hits and filter-only listings have no distance: theirs is 1 - score.
     """
-    record = MemoryRecord.model_validate(hit.model_dump(exclude={"dist", "score"}))
     dist = _unit(hit.dist) if hit.dist is not None else 1.0 - _unit(hit.score)
     return MemoryRecordResultV1(
-        **_record_fields(record),
+        **_record_fields(hit, _TIMES | {"dist", "score"}),
         dist=dist,
         score=_unit(hit.score) if mode else None,
         score_type=mode,
