@@ -33,8 +33,9 @@ from memoryserver.observability.request_id import (
     request_id_for,
 )
 from memoryserver.observability.tracing import ROUTE_SCOPE_KEY
-from rest.hot import serve
-from rest.v1.urls import hot_routes
+from rest.hot import HotRoutes, serve
+from rest.seed.urls import hot_routes as seed_hot_routes
+from rest.v1.urls import hot_routes as v1_hot_routes
 
 API_PREFIXES = (
     "/health",
@@ -48,6 +49,7 @@ API_PREFIXES = (
     "/v1/",
 )
 API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+hot_routes = HotRoutes([*seed_hot_routes, *v1_hot_routes])
 
 
 class ApiASGIHandler(ASGIHandler):

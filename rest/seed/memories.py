@@ -28,7 +28,7 @@ from memoryserver.auth.principal import ADMIN, READ, Scope
 from memoryserver.errors import InvalidInput
 from memoryserver.fields import IDENTIFIER_PATTERN, IDENTIFIER_SCHEMA, check_identifier
 from providers.embeddings import get_embedder
-from rest.plumbing import ApiView, json_response, parse_body, principal_of
+from rest.plumbing import ApiCall, ApiView, call_of, json_response, parse_body, parse_json, principal_of
 
 ID = IDENTIFIER_PATTERN.pattern
 NAMESPACE = OpenApiParameter(
@@ -60,6 +60,20 @@ def _user_id(request: Request) -> str | None:
     return _identifier(request, "user_id")
 
 
+async def create_memories(call: ApiCall) -> HttpResponse:
+    """POST /long-term-memory (a hot route: see rest.hot)."""
+    body = parse_json(call.body, CreateMemoriesRequest)
+    result = await services.create_memories(memory_store(), get_embedder(), call.principal, body, BACKGROUND)
+    return json_response(result, status=202 if result.status == "queued" else 200)
+
+
+async def search_memories(call: ApiCall) -> HttpResponse:
+    """POST /long-term-memory/search (a hot route: see rest.hot)."""
+    body = parse_json(call.body, SearchRequest)
+    result = await services.search_memories(memory_store(), get_embedder(), call.principal, body)
+    return json_response(result)
+
+
 class MemoryCollectionView(ApiView):
     """Create long-term memories directly (up to 1000 a call), or delete some by id."""
 
@@ -69,11 +83,7 @@ class MemoryCollectionView(ApiView):
         responses={200: CreateMemoriesResult, 202: CreateMemoriesResult},
     )
     async def post(self, request: Request) -> HttpResponse:
-        body = parse_body(request, CreateMemoriesRequest)
-        result = await services.create_memories(
-            memory_store(), get_embedder(), principal_of(request), body, BACKGROUND
-        )
-        return json_response(result, status=202 if result.status == "queued" else 200)
+        return await create_memories(call_of(request))
 
     @extend_schema(
         summary="Delete long-term memories by id",
@@ -108,9 +118,7 @@ class MemorySearchView(ApiView):
 
     @extend_schema(summary="Search long-term memories", request=SearchRequest, responses=SearchResult)
     async def post(self, request: Request) -> HttpResponse:
-        body = parse_body(request, SearchRequest)
-        result = await services.search_memories(memory_store(), get_embedder(), principal_of(request), body)
-        return json_response(result)
+        return await search_memories(call_of(request))
 
 
 class MemoryForgetView(ApiView):

@@ -7,7 +7,17 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 
 from rest.parameters import query_parameters
-from rest.plumbing import ApiView, json_response, parse_body, parse_query, principal_of
+from rest.plumbing import (
+    ApiCall,
+    ApiView,
+    call_of,
+    json_response,
+    parse_body,
+    parse_json,
+    parse_params,
+    parse_query,
+    principal_of,
+)
 from sessions_app import services
 from sessions_app.repository import working_store
 from sessions_app.schemas import (
@@ -44,6 +54,24 @@ def versioned(memory: WorkingMemory) -> HttpResponse:
     return response
 
 
+async def get_working_memory(call: ApiCall, session_id: str) -> HttpResponse:
+    """GET /sessions/{session_id}/memory (a hot route: see rest.hot)."""
+    query = parse_params(call, WindowQuery)
+    memory = await services.get_working_memory(working_store(), call.principal, session_id, query)
+    return versioned(memory)
+
+
+async def put_working_memory(call: ApiCall, session_id: str) -> HttpResponse:
+    """PUT /sessions/{session_id}/memory (a hot route: see rest.hot)."""
+    query = parse_params(call, WindowQuery)
+    body = parse_json(call.body, WorkingMemoryInput)
+    if_match = services.parse_if_match(call.if_match)
+    memory = await services.put_working_memory(
+        working_store(), call.principal, session_id, body, query, BACKGROUND, if_match
+    )
+    return versioned(memory)
+
+
 class SessionListView(ApiView):
     """Session ids, most recently updated first, optionally of one namespace."""
 
@@ -63,9 +91,7 @@ class WorkingMemoryView(ApiView):
 
     @extend_schema(summary="Get a session's working memory", parameters=WINDOW, responses=WorkingMemory)
     async def get(self, request: Request, session_id: str) -> HttpResponse:
-        query = parse_query(request, WindowQuery)
-        memory = await services.get_working_memory(working_store(), principal_of(request), session_id, query)
-        return versioned(memory)
+        return await get_working_memory(call_of(request), session_id)
 
     @extend_schema(
         summary="Replace a session's working memory",
@@ -76,13 +102,7 @@ class WorkingMemoryView(ApiView):
         responses={200: WorkingMemoryPutResponse, **STALE},
     )
     async def put(self, request: Request, session_id: str) -> HttpResponse:
-        query = parse_query(request, WindowQuery)
-        body = parse_body(request, WorkingMemoryInput)
-        if_match = services.parse_if_match(request.headers.get("If-Match"))
-        memory = await services.put_working_memory(
-            working_store(), principal_of(request), session_id, body, query, BACKGROUND, if_match
-        )
-        return versioned(memory)
+        return await put_working_memory(call_of(request), session_id)
 
     @extend_schema(
         summary="Delete a session's working memory", parameters=SCOPE, responses={200: DeleteResult}

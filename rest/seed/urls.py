@@ -2,6 +2,10 @@
 
 from django.urls import path
 
+from memoryserver.auth.principal import READ, WRITE
+from rest.errors import translate
+from rest.hot import HotRoute
+from rest.seed import memories, sessions
 from rest.seed.memories import (
     MemoryCollectionView,
     MemoryCompactView,
@@ -23,4 +27,29 @@ urlpatterns = [
     path("long-term-memory/compact", MemoryCompactView.as_view(), name="long-term-memory-compact"),
     path("long-term-memory/forget", MemoryForgetView.as_view(), name="long-term-memory-forget"),
     path("long-term-memory/<str:memory_id>", MemoryDetailView.as_view(), name="long-term-memory-detail"),
+]
+
+# The operations every agent turn calls, also served straight from ASGI (see rest.hot);
+# names and scopes are their views' (tests/server/test_hot_routes.py checks).
+hot_routes = [
+    HotRoute(
+        "GET", "/sessions/{session_id}/memory", "working-memory", READ, sessions.get_working_memory, translate
+    ),
+    HotRoute(
+        "PUT",
+        "/sessions/{session_id}/memory",
+        "working-memory",
+        WRITE,
+        sessions.put_working_memory,
+        translate,
+    ),
+    HotRoute("POST", "/long-term-memory", "long-term-memory", WRITE, memories.create_memories, translate),
+    HotRoute(
+        "POST",
+        "/long-term-memory/search",
+        "long-term-memory-search",
+        READ,
+        memories.search_memories,
+        translate,
+    ),
 ]

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from memoryserver.auth.principal import READ, WRITE
-from rest.hot import HotRoute, HotRoutes
+from rest.hot import HotRoute
 from rest.v1.errors import translate_v1
 from rest.v1.views import longterm, summaries, working
 
@@ -47,31 +47,29 @@ urlpatterns = [
 
 # The operations every agent turn calls, also served straight from ASGI (see rest.hot);
 # names and scopes are their views' (tests/server/test_hot_routes.py checks).
-hot_routes = HotRoutes(
-    [
-        HotRoute(
-            "GET",
-            "/v1/working-memory/{session_id}",
-            "v1-working-memory",
-            READ,
-            working.get_working_memory,
-            translate_v1,
-        ),
-        HotRoute(
-            "PUT",
-            "/v1/working-memory/{session_id}",
-            "v1-working-memory",
-            WRITE,
-            working.put_working_memory,
-            translate_v1,
-        ),
-        HotRoute(
-            "POST",
-            "/v1/long-term-memory/search",
-            "v1-long-term-memory-search",
-            READ,
-            longterm.search_memories,
-            translate_v1,
-        ),
-    ]
-)
+hot_routes = [
+    HotRoute(
+        "GET",
+        "/v1/working-memory/{session_id}",
+        "v1-working-memory",
+        READ,
+        working.get_working_memory,
+        translate_v1,
+    ),
+    HotRoute(
+        "PUT",
+        "/v1/working-memory/{session_id}",
+        "v1-working-memory",
+        WRITE,
+        working.put_working_memory,
+        translate_v1,
+    ),
+    HotRoute(
+        "POST",
+        "/v1/long-term-memory/search",
+        "v1-long-term-memory-search",
+        READ,
+        longterm.search_memories,
+        translate_v1,
+    ),
+]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -15,17 +17,18 @@ from django.urls import resolve
 import rest.hot
 import server.api_handler
 from rest.hot import HotRoutes
-from rest.v1.urls import hot_routes
+from server.api_handler import hot_routes
 from sessions_app import services as session_services
 from tests.auth.conftest import bearer
 
-ISO_NOW = re.compile(r"^\d{4}-\d\d-\d\dT")
-SERVER_TIMES = {"created_at", "updated_at", "last_accessed"}
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT")
+SERVER_TIMES = {"created_at", "updated_at", "last_accessed", "persisted_at"}
 
 
 def test_each_hot_route_has_its_views_name_and_scope():
     for route, _ in hot_routes._routes:
         path = route.template.replace("{session_id}", "s-1")
+        assert "{" not in path
         match = resolve(path)
         view = match.func.view_class  # type: ignore[attr-defined]
         assert match.url_name == route.name
@@ -54,17 +57,22 @@ def test_what_a_hot_route_cannot_vouch_for_is_left_to_django(settings, request_s
 
 
 def masked(value: Any) -> Any:
-    """A response body without the times the server stamps on writes."""
+    """A response body without the times the server stamped on it just now."""
     if isinstance(value, dict):
         return {
-            key: "<time>"
-            if key in SERVER_TIMES and isinstance(item, str) and ISO_NOW.match(item)
-            else masked(item)
+            key: "<now>" if key in SERVER_TIMES and stamped(item) else masked(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
         return [masked(item) for item in value]
     return value
+
+
+def stamped(value: Any) -> bool:
+    """A time within the last hour, as epoch seconds or ISO-8601 (the test's own are older)."""
+    if isinstance(value, str) and ISO.match(value):
+        value = datetime.fromisoformat(value).timestamp()
+    return isinstance(value, float) and value > time.time() - 3600
 
 
 KEPT_HEADERS = (
@@ -133,7 +141,32 @@ def scenario(api: httpx.Client) -> list[tuple[int, Any, dict[str, str | None]]]:
         api.post("/v1/long-term-memory/search", content=b"", headers=reader),
         api.post("/v1/long-term-memory/search", json=[], headers=reader),
     ]
-    return [answer(response) for response in calls]
+    memory = {
+        "id": "lt-1",
+        "text": "The user moved to Lisbon in May",
+        "namespace": "hot",
+        "topics": ["moves"],
+    }
+    seed_path = "/sessions/s-1/memory"
+    seed_calls = [
+        api.put(
+            seed_path, params=space, json={"messages": MESSAGES, "context": "earlier: Porto"}, headers=writer
+        ),
+        api.put(seed_path, params=space, json={"messages": MESSAGES}, headers={**writer, "If-Match": '"9"'}),
+        api.put(seed_path, params=space, json={"messages": "none"}, headers=writer),
+        api.get(seed_path, params={**space, "window_size": "1"}, headers=reader),
+        api.get(seed_path, params={**space, "window_size": "0"}, headers=reader),
+        api.get("/sessions/s-9/memory", params=space, headers=reader),
+        api.post("/long-term-memory", json={"memories": [memory]}, headers=writer),
+        api.post("/long-term-memory", json={"memories": [memory]}, headers=reader),  # no write scope
+        api.post("/long-term-memory", json={"memories": [{"text": ""}]}, headers=writer),
+        api.post(
+            "/long-term-memory/search", json={"text": "Lisbon", "namespace": {"eq": "hot"}}, headers=reader
+        ),
+        api.post("/long-term-memory/search", json={"text": "Lisbon", "search_mode": "fuzzy"}, headers=reader),
+        api.post("/long-term-memory/search", content=b"[1", headers=reader),
+    ]
+    return [answer(response) for response in calls + seed_calls]
 
 
 @pytest.fixture
@@ -161,9 +194,10 @@ def test_hot_routes_answer_as_their_views_do(api, settings, redis_client, monkey
     through_django = scenario(api)
     assert counted_hot_calls == []
 
-    assert hot == through_django
+    for index, (left, right) in enumerate(zip(hot, through_django, strict=True)):
+        assert left == right, index
     statuses = [status for status, _, _ in hot]
-    assert statuses == [
+    v1_statuses = [
         200,
         200,
         412,
@@ -185,6 +219,9 @@ def test_hot_routes_answer_as_their_views_do(api, settings, redis_client, monkey
         400,
         422,
     ]
+    assert statuses[:20] == v1_statuses
+    assert statuses[20:] == [200, 412, 422, 200, 422, 404, 200, 403, 422, 200, 422, 400]
+    assert [memory["id"] for memory in hot[29][1]["memories"]] == ["lt-1"]
     assert hot[0][2]["etag"] == '"1"' and hot[1][2]["etag"] == '"2"'
     assert hot[14][2]["www-authenticate"] == "Bearer"
     assert hot[8][1]["context_percentage_total_used"] is not None
