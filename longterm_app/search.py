@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -56,6 +58,35 @@ def hybrid_policy(matches: int, indexed: int, k: int) -> str:
     brute_force = BRUTE_FORCE_US_PER_MATCH * matches
     graph = GRAPH_US_PER_VISIT * k * indexed / max(matches, 1) + GRAPH_US_FIXED + GRAPH_US_PER_RESULT * k
     return "ADHOC_BF" if brute_force <= graph else "BATCHES"
+
+
+class RecentSizes:
+    """Index sizes counted in the last `max_age` seconds, for the newest `capacity` indexes.
+
+    Counting every memory of an index (FT.SEARCH "*" LIMIT 0 0) costs Redis about 0.3 ms at
+    10,000 memories, a third of a filtered search's Redis time; the KNN plan only needs
+    the size roughly (hybrid_policy), so a search reuses a recent count.
+    """
+
+    def __init__(self, max_age: float = 5.0, capacity: int = 4096) -> None:
+        self.max_age = max_age
+        self.capacity = capacity
+        self._sizes: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    def get(self, index: str) -> int | None:
+        counted = self._sizes.get(index)
+        if counted is None or time.monotonic() - counted[0] > self.max_age:
+            return None
+        return counted[1]
+
+    def put(self, index: str, size: int) -> None:
+        self._sizes[index] = (time.monotonic(), size)
+        self._sizes.move_to_end(index)
+        while len(self._sizes) > self.capacity:
+            self._sizes.popitem(last=False)
+
+
+INDEX_SIZES = RecentSizes()
 
 
 def _ranked(hits: list[Hit], use_score: bool) -> list[Ranked]:
@@ -210,11 +241,18 @@ class Searcher:
         return vector, convex_fuse(semantic, lexical, request.hybrid_alpha, strength), total
 
     async def _filter_counts(self) -> tuple[int, int]:
-        """(memories matching the filters, memories in the index), in one round trip."""
+        """(memories matching the filters, memories in the index, as of a few seconds ago:
+        only the KNN plan depends on it), in one round trip."""
         query = filter_query(self.filters)
-        calls = [self._call(query, limit=0)] + ([self._call("*", limit=0)] if query != "*" else [])
+        size = None if query == "*" else INDEX_SIZES.get(self.index)
+        calls = [self._call(query, limit=0)] + (
+            [self._call("*", limit=0)] if query != "*" and size is None else []
+        )
         pages = await self.store.search(calls)
-        return pages[0].total, pages[-1].total
+        if size is None:
+            size = pages[-1].total
+            INDEX_SIZES.put(self.index, size)
+        return pages[0].total, size
 
     async def _lexical(self) -> tuple[list[Ranked], float]:
         """The keyword side of hybrid search: its hits, and how strong its best one is given
