@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -68,16 +68,21 @@ class HotRoutes:
         self._routes = [(route, route.pattern()) for route in routes]
 
     def find(self, scope: Mapping[str, Any]) -> HotMatch | None:
-        if scope.get("root_path") or not _host_allowed(scope):
-            return None
         method, path = scope["method"], scope["path"]
         for route, pattern in self._routes:
             if route.method == method and (match := pattern.fullmatch(path)):
-                try:  # Django refuses a query string that is not UTF-8: let it
-                    query = scope.get("query_string", b"").decode()
-                except UnicodeDecodeError:
-                    return None
-                return HotMatch(route, match.groupdict(), query)
+                return _vouched(scope, HotMatch(route, match.groupdict(), ""))
+        return None
+
+
+def _vouched(scope: Mapping[str, Any], match: HotMatch) -> HotMatch | None:
+    """The match with its query string, unless Django should answer: a script prefix, a host
+    outside ALLOWED_HOSTS, or a query string that is not UTF-8 (Django refuses it)."""
+    if scope.get("root_path") or not _host_allowed(scope):
+        return None
+    try:
+        return replace(match, query_string=scope.get("query_string", b"").decode())
+    except UnicodeDecodeError:
         return None
 
 
