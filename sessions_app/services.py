@@ -94,7 +94,7 @@ def parse_if_match(header: str | None) -> str:
     if value == "*":
         return value
     tag = value.removeprefix("W/").strip('"')
-    return tag if tag.isdigit() else "-1"
+    return tag if tag.isascii() and tag.isdigit() else "-1"
 
 
 def _stale(key: SessionKey, stale: StaleVersion, if_match: str) -> PreconditionFailed:

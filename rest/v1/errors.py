@@ -16,7 +16,9 @@ from rest.errors import Translated, drf_response, translate
 
 
 def _location(field: str) -> list[str | int]:
-    return [int(part) if part.isdigit() else part for part in field.split(".") if part] or ["body"]
+    # Only ASCII digits are a list index: "²".isdigit() holds too, and int() refuses it.
+    parts = field.split(".")
+    return [int(part) if part.isascii() and part.isdigit() else part for part in parts if part] or ["body"]
 
 
 def validation_detail(problems: list[FieldProblem]) -> list[dict[str, Any]]:

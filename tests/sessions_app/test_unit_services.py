@@ -171,6 +171,8 @@ def contents(memory: Any) -> list[str]:
         ('"1", "2"', "-1"),
         ('"abc"', "-1"),
         ('"-2"', "-1"),
+        ('"²"', "-1"),  # digits to str.isdigit, not to Redis
+        ('"٣"', "-1"),
     ],
 )
 def test_if_match_names_no_version_any_version_one_version_or_none_that_can_match(header, version):

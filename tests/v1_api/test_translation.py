@@ -87,10 +87,15 @@ def test_hits_carry_dist_between_0_and_1(dist, score, mode, expected_dist, expec
 
 
 def test_validation_errors_take_upstream_shape():
-    detail = validation_detail([FieldProblem("messages.3.role", "bad"), FieldProblem("", "no body")])
-    assert detail == [
+    problems = [
+        FieldProblem("messages.3.role", "bad"),
+        FieldProblem("", "no body"),
+        FieldProblem("policy.²", "odd"),
+    ]
+    assert validation_detail(problems) == [
         {"loc": ["messages", 3, "role"], "msg": "bad", "type": "value_error"},
         {"loc": ["body"], "msg": "no body", "type": "value_error"},
+        {"loc": ["policy", "²"], "msg": "odd", "type": "value_error"},  # a key that only looks numeric
     ]
 
 
