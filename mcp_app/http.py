@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_app.server import PRINCIPAL_SCOPE_KEY, MemoryMCP
 from mcp_app.tenancy import Binding
+from memoryserver.asgi_headers import header
 from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import REDIS_DOWN, MemoryServerError, Unauthenticated, error_body
@@ -27,14 +28,6 @@ from memoryserver.observability.request_id import RequestIdMiddleware
 from memoryserver.redis import REDIS_UNAVAILABLE, close_async_clients
 
 HttpMode = Literal["sse", "streamable-http"]
-
-
-def _authorization(scope: Scope) -> str | None:
-    """The request's Authorization header, for the REST API's authenticate()."""
-    for name, value in scope.get("headers", []):
-        if name.lower() == b"authorization":
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _refusal(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -72,7 +65,7 @@ class McpAuth:
         await self.app(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> Principal:
-        return self.binding.bind(await authenticate(_authorization(scope)))
+        return self.binding.bind(await authenticate(header(scope, b"authorization")))
 
     @staticmethod
     def _closing_clients(send: Send) -> Send:

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.http import HttpResponse, QueryDict
 from django.http.request import split_domain_port, validate_host
 
+from memoryserver.asgi_headers import header
 from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import Scope
 from memoryserver.errors import error_body
@@ -98,26 +99,20 @@ def _host_allowed(scope: Mapping[str, Any]) -> bool:
     less plain (no Host header, X-Forwarded-Host in use) is left to Django."""
     if settings.USE_X_FORWARDED_HOST:
         return False
-    host = _header(scope, b"host")
+    host = header(scope, b"host")
     if host is None:
         return False
     domain, _ = split_domain_port(host)
     return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
 
-def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
-    """A request header; one sent several times is joined with commas, as Django joins it."""
-    values = [value.decode("latin-1") for key, value in scope.get("headers", ()) if key.lower() == name]
-    return ",".join(values) if values else None
-
-
 async def serve(match: HotMatch, scope: Mapping[str, Any], body: bytes) -> HttpResponse:
     """Authenticate, run the operation and answer, failures included."""
     route = match.route
     try:
-        principal = await authenticate(_header(scope, b"authorization"))
+        principal = await authenticate(header(scope, b"authorization"))
         principal.require(route.scope)
-        call = ApiCall(principal, QueryDict(match.query_string).dict(), body, _header(scope, b"if-match"))
+        call = ApiCall(principal, QueryDict(match.query_string).dict(), body, header(scope, b"if-match"))
         return await route.operation(call, **match.parameters)
     except Exception as error:
         return _failure(route, scope, error)

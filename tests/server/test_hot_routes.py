@@ -237,3 +237,17 @@ def test_an_unexpected_failure_is_a_logged_500_with_the_json_error_body(api, mon
     assert response.json() == {"detail": "Internal server error.", "status_code": 500}
     assert "disk on fire" not in response.text
     assert any(record.exc_info and "disk on fire" in str(record.exc_info[1]) for record in caplog.records)
+
+
+def test_two_authorization_headers_are_one_invalid_token(api, settings):
+    settings.AUTH_MODE = "token"
+    valid = token("memory:read")["Authorization"]
+    headers = [("Authorization", valid), ("Authorization", "Bearer someone-else")]
+    response = api.get("/v1/working-memory/s-1", params={"namespace": "hot"}, headers=headers)
+    assert response.status_code == 401
+    assert (
+        api.get(
+            "/v1/working-memory/s-1", params={"namespace": "hot"}, headers={"Authorization": valid}
+        ).status_code
+        == 404
+    )
