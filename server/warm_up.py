@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from memoryserver.startup import check_redis, run_warm_ups
@@ -26,3 +27,17 @@ def warm_up() -> None:
     count_text("warm up")
     get_embedder().embed("warm up")
     run_warm_ups()
+    freeze_long_lived_objects()
+
+
+def freeze_long_lived_objects() -> None:
+    """Leave what start-up built (modules, Django, models: about 140,000 objects) out of
+    Python's full garbage collections from now on.
+
+    A full collection walks every tracked object with the event loop stopped: 86 ms here
+    for what start-up leaves behind, and it comes back as soon as enough objects survive
+    (under load, every few seconds), stalling every request in flight. Frozen, those
+    objects are never walked again; garbage made while serving is still collected.
+    """
+    gc.collect()  # garbage from start-up is freed, not frozen
+    gc.freeze()
