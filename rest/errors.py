@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -80,6 +81,18 @@ def drf_response(translated: Translated | None) -> Response | None:
         return None
     status_code, body, headers = translated
     return Response(body, status=status_code, headers=headers)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's 400s (a refused Host header, too many parameters), in the API's error shape;
+    the detail is fixed text, never the refused value."""
+    if isinstance(exception, DisallowedHost):
+        detail = "The Host header names a host this server does not answer to (ALLOWED_HOSTS)."
+    elif isinstance(exception, (TooManyFieldsSent, TooManyFilesSent)):
+        detail = f"Too many parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are accepted."
+    else:
+        detail = "Bad request."
+    return JsonResponse(error_body(400, detail), status=400)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse, QueryDict
 from django.http.request import split_domain_port, validate_host
 
@@ -72,26 +73,27 @@ class HotRoutes:
         method, path = scope["method"], scope["path"]
         for route, pattern in self._routes:
             if route.method == method and (match := pattern.fullmatch(path)):
-                return _vouched(scope, HotMatch(route, match.groupdict(), ""))
+                return _vouched(scope, HotMatch(route, match.groupdict(), {}))
         return None
 
 
 def _vouched(scope: Mapping[str, Any], match: HotMatch) -> HotMatch | None:
-    """The match with its query string, unless Django should answer: a script prefix, a host
-    outside ALLOWED_HOSTS, or a query string that is not UTF-8 (Django refuses it)."""
+    """The match with its query parameters, unless Django should answer: a script prefix, a
+    host outside ALLOWED_HOSTS, or a query string Django refuses (not UTF-8, too many fields)."""
     if scope.get("root_path") or not _host_allowed(scope):
         return None
     try:
-        return replace(match, query_string=scope.get("query_string", b"").decode())
-    except UnicodeDecodeError:
+        query = QueryDict(scope.get("query_string", b"").decode())
+    except (UnicodeDecodeError, SuspiciousOperation):
         return None
+    return replace(match, query=query.dict())
 
 
 @dataclass(frozen=True)
 class HotMatch:
     route: HotRoute
     parameters: dict[str, str]
-    query_string: str
+    query: dict[str, str]  # the last value of each parameter, as QueryDict.dict() gives it
 
 
 def _host_allowed(scope: Mapping[str, Any]) -> bool:
@@ -112,7 +114,7 @@ async def serve(match: HotMatch, scope: Mapping[str, Any], body: bytes) -> HttpR
     try:
         principal = await authenticate(header(scope, b"authorization"))
         principal.require(route.scope)
-        call = ApiCall(principal, QueryDict(match.query_string).dict(), body, header(scope, b"if-match"))
+        call = ApiCall(principal, match.query, body, header(scope, b"if-match"))
         return await route.operation(call, **match.parameters)
     except Exception as error:
         return _failure(route, scope, error)

@@ -25,5 +25,6 @@ urlpatterns = [
 if settings.OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
 
+handler400 = "rest.errors.bad_request"
 handler404 = "rest.errors.not_found"
 handler500 = "rest.errors.server_error"

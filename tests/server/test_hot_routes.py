@@ -46,6 +46,7 @@ def scope(method: str, path: str, host: bytes = b"testserver", **extra: Any) -> 
         (scope("GET", "/v1/working-memory/s-1", host=b"evil.example"), "host outside ALLOWED_HOSTS"),
         (scope("GET", "/v1/working-memory/s-1", root_path="/memory"), "script prefix"),
         (scope("GET", "/v1/working-memory/s-1", query_string=b"namespace=\xff"), "query not UTF-8"),
+        (scope("GET", "/v1/working-memory/s-1", query_string=b"&".join([b"a=1"] * 1001)), "too many fields"),
         (scope("DELETE", "/v1/working-memory/s-1"), "method without a hot route"),
         (scope("GET", "/v1/working-memory/s-1/messages"), "deeper path"),
         (scope("GET", "/v1/working-memory/"), "listing"),
@@ -251,3 +252,19 @@ def test_two_authorization_headers_are_one_invalid_token(api, settings):
         ).status_code
         == 404
     )
+
+
+def test_a_query_django_refuses_is_refused_not_a_500(api):
+    too_many = "&".join(f"p{i}=1" for i in range(1001))
+    response = api.get(f"/v1/working-memory/s-1?namespace=hot&{too_many}")
+    assert response.status_code == 400
+    assert response.json()["status_code"] == 400, response.text
+
+
+def test_a_host_outside_allowed_hosts_is_a_json_400_that_does_not_echo_it(api, settings):
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    response = api.get(
+        "/v1/working-memory/s-1", params={"namespace": "hot"}, headers={"host": "evil.example"}
+    )
+    assert response.status_code == 400
+    assert response.json()["status_code"] == 400 and "evil" not in response.text
