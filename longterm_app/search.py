@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -68,22 +69,28 @@ class RecentSizes:
     the size roughly (hybrid_policy), so a search reuses a recent count.
     """
 
-    def __init__(self, max_age: float = 5.0, capacity: int = 4096) -> None:
+    def __init__(
+        self, max_age: float = 5.0, capacity: int = 4096, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_age = max_age
         self.capacity = capacity
+        self.clock = clock
         self._sizes: OrderedDict[str, tuple[float, int]] = OrderedDict()
 
     def get(self, index: str) -> int | None:
         counted = self._sizes.get(index)
-        if counted is None or time.monotonic() - counted[0] > self.max_age:
+        if counted is None or self.clock() - counted[0] > self.max_age:
             return None
         return counted[1]
 
     def put(self, index: str, size: int) -> None:
-        self._sizes[index] = (time.monotonic(), size)
-        self._sizes.move_to_end(index)
+        self._sizes.pop(index, None)  # re-added as the newest
+        self._sizes[index] = (self.clock(), size)
         while len(self._sizes) > self.capacity:
             self._sizes.popitem(last=False)
+
+    def clear(self) -> None:
+        self._sizes.clear()
 
 
 INDEX_SIZES = RecentSizes()

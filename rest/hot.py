@@ -20,53 +20,65 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.request import split_domain_port, validate_host
 
 from memoryserver.asgi_headers import header
 from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import Scope
 from memoryserver.errors import error_body
-from rest.errors import Translated
-from rest.plumbing import ApiCall
+from rest.plumbing import ApiCall, ApiView
 
 logger = logging.getLogger("django.request")  # where Django logs a view's unhandled error
 
 Operation = Callable[..., Awaitable[HttpResponse]]
-Translate = Callable[[Exception], Translated | None]
 _PARAMETER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
 class HotRoute:
     """One operation: its method, path template (`/v1/x/{name}`; a parameter is one path
-    segment, as Django's `<str:name>`), URL pattern name (for metrics), the scope it needs,
-    and the translation of failures into error responses."""
+    segment, as Django's `<str:name>`), URL pattern name (for metrics), the view it is the
+    hot route of (whose scope, error translation and Allow header it keeps) and the
+    operation both call."""
 
     method: str
     template: str
     name: str
-    scope: Scope
+    view: type[ApiView]
     operation: Operation
-    translate: Translate
 
     def pattern(self) -> re.Pattern[str]:
         parts = _PARAMETER.split(self.template)
+        # split() alternates literal text and parameter names
         regex = "".join(
             re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts)
         )
         return re.compile(regex)
+
+    @cached_property
+    def scope(self) -> Scope:
+        return self.view.scope_for(self.method)
+
+    @cached_property
+    def allow(self) -> str:
+        """The Allow header DRF gives every answer of the view."""
+        view = self.view()
+        view.setup(HttpRequest())  # as as_view() sets it up (a view with GET answers HEAD too)
+        return ", ".join(view.allowed_methods)
 
 
 class HotRoutes:
     """Finds the hot route of an ASGI request, if it has one."""
 
     def __init__(self, routes: list[HotRoute]) -> None:
+        assert not any(route.view.public for route in routes), "hot routes authenticate every call"
         self._routes = [(route, route.pattern()) for route in routes]
 
     def find(self, scope: Mapping[str, Any]) -> HotMatch | None:
@@ -115,15 +127,17 @@ async def serve(match: HotMatch, scope: Mapping[str, Any], body: bytes) -> HttpR
         principal = await authenticate(header(scope, b"authorization"))
         principal.require(route.scope)
         call = ApiCall(principal, match.query, body, header(scope, b"if-match"))
-        return await route.operation(call, **match.parameters)
+        response = await route.operation(call, **match.parameters)
     except Exception as error:
-        return _failure(route, scope, error)
+        response = _failure(route, scope, error)
+    response["Allow"] = route.allow
+    return response
 
 
 def _failure(route: HotRoute, scope: Mapping[str, Any], error: Exception) -> HttpResponse:
-    translated = route.translate(error)
+    translated = route.view.translate(error)
     if translated is None:
-        logger.error("Internal Server Error: %s", scope["path"], exc_info=error)
+        logger.error("Internal Server Error: %s", scope["path"], exc_info=error, extra={"status_code": 500})
         translated = 500, error_body(500, "Internal server error."), {}
     status, body, headers = translated
     response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")

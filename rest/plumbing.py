@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -11,11 +11,14 @@ from adrf.views import APIView as AsyncAPIView
 from django.http import HttpResponse
 from pydantic import BaseModel, ValidationError
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import READ, WRITE, Principal, Scope
 from memoryserver.errors import InvalidInput, MalformedBody
 from memoryserver.validation import invalid_input, parse
+from rest import errors
+from rest.errors import Translated, drf_response
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -90,6 +93,19 @@ class ApiView(AsyncAPIView):
         "delete": WRITE,
     }
 
+    @staticmethod
+    def translate(exc: Exception) -> Translated | None:
+        """How failures become error answers: in this view, and in its hot route (rest.hot)."""
+        return errors.translate(exc)
+
+    @classmethod
+    def scope_for(cls, method: str) -> Scope:
+        return cls.method_scopes.get(method.lower(), WRITE)
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
+        translate = type(self).translate
+        return lambda exc, context: drf_response(translate(exc))
+
     async def async_dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         self.args, self.kwargs = args, kwargs
         request = self.initialize_request(request, *args, **kwargs)
@@ -99,7 +115,7 @@ class ApiView(AsyncAPIView):
             method = (request.method or "").lower()
             if not self.public:
                 principal = await authenticate(request.headers.get("Authorization"))
-                principal.require(self.method_scopes.get(method, WRITE))
+                principal.require(self.scope_for(method))
                 request.user = principal
             self.initial(request, *args, **kwargs)
             handler: Any = getattr(self, method, self.http_method_not_allowed)

@@ -2,8 +2,6 @@
 
 from django.urls import path
 
-from memoryserver.auth.principal import READ, WRITE
-from rest.errors import translate
 from rest.hot import HotRoute
 from rest.seed import memories, sessions
 from rest.seed.memories import (
@@ -33,23 +31,25 @@ urlpatterns = [
 # names and scopes are their views' (tests/server/test_hot_routes.py checks).
 hot_routes = [
     HotRoute(
-        "GET", "/sessions/{session_id}/memory", "working-memory", READ, sessions.get_working_memory, translate
+        "GET",
+        "/sessions/{session_id}/memory",
+        "working-memory",
+        WorkingMemoryView,
+        sessions.get_working_memory,
     ),
     HotRoute(
         "PUT",
         "/sessions/{session_id}/memory",
         "working-memory",
-        WRITE,
+        WorkingMemoryView,
         sessions.put_working_memory,
-        translate,
     ),
-    HotRoute("POST", "/long-term-memory", "long-term-memory", WRITE, memories.create_memories, translate),
+    HotRoute("POST", "/long-term-memory", "long-term-memory", MemoryCollectionView, memories.create_memories),
     HotRoute(
         "POST",
         "/long-term-memory/search",
         "long-term-memory-search",
-        READ,
+        MemorySearchView,
         memories.search_memories,
-        translate,
     ),
 ]

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.response import Response
-
 from memoryserver.errors import FieldProblem, InvalidInput, MalformedBody
-from rest.errors import Translated, drf_response, translate
+from rest.errors import Translated, translate
 
 
 def _location(field: str) -> list[str | int]:
@@ -31,7 +29,3 @@ def translate_v1(exc: Exception) -> Translated | None:
         status, body, headers = translated
         return status, {**body, "detail": validation_detail(exc.problems)}, headers
     return translated
-
-
-def v1_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    return drf_response(translate_v1(exc))

@@ -2,9 +2,7 @@
 
 from django.urls import path
 
-from memoryserver.auth.principal import READ, WRITE
 from rest.hot import HotRoute
-from rest.v1.errors import translate_v1
 from rest.v1.views import longterm, summaries, working
 
 urlpatterns = [
@@ -52,24 +50,21 @@ hot_routes = [
         "GET",
         "/v1/working-memory/{session_id}",
         "v1-working-memory",
-        READ,
+        working.WorkingMemoryView,
         working.get_working_memory,
-        translate_v1,
     ),
     HotRoute(
         "PUT",
         "/v1/working-memory/{session_id}",
         "v1-working-memory",
-        WRITE,
+        working.WorkingMemoryView,
         working.put_working_memory,
-        translate_v1,
     ),
     HotRoute(
         "POST",
         "/v1/long-term-memory/search",
         "v1-long-term-memory-search",
-        READ,
+        longterm.MemorySearchView,
         longterm.search_memories,
-        translate_v1,
     ),
 ]

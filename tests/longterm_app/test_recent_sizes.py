@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from longterm_app.search import RecentSizes
 
 
-def test_a_size_is_reused_until_it_is_older_than_max_age(monkeypatch):
+def test_a_size_is_reused_until_it_is_older_than_max_age():
     clock = [1000.0]
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    sizes = RecentSizes(max_age=5.0)
+    sizes = RecentSizes(max_age=5.0, clock=lambda: clock[0])
     assert sizes.get("idx") is None
     sizes.put("idx", 10_000)
     clock[0] += 5.0

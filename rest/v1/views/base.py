@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django.http import HttpResponse
 from pydantic import BaseModel
 from rest_framework.request import Request
 
+from rest.errors import Translated
 from rest.plumbing import ApiView, json_response
-from rest.v1.errors import v1_exception_handler
+from rest.v1.errors import translate_v1
 
 
 class V1View(ApiView):
     """An API view whose validation errors take upstream's shape (see rest.v1.errors)."""
 
-    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Any]:
-        return v1_exception_handler
+    @staticmethod
+    def translate(exc: Exception) -> Translated | None:
+        return translate_v1(exc)
 
 
 def respond(model: BaseModel, warning: str | None = None, status: int = 200) -> HttpResponse:
