@@ -99,5 +99,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
     return JsonResponse(error_body(404, f"No endpoint at {request.path}."), status=404)
 
 
+INTERNAL_ERROR = "Internal server error."  # all a client learns of an unexpected failure
+
+
 def server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(error_body(500, "Internal server error."), status=500)
+    return JsonResponse(error_body(500, INTERNAL_ERROR), status=500)

@@ -33,6 +33,7 @@ from memoryserver.asgi_headers import header
 from memoryserver.auth.authenticate import authenticate
 from memoryserver.auth.principal import Scope
 from memoryserver.errors import error_body
+from rest.errors import INTERNAL_ERROR
 from rest.plumbing import ApiCall, ApiView
 
 logger = logging.getLogger("django.request")  # where Django logs a view's unhandled error
@@ -138,7 +139,7 @@ def _failure(route: HotRoute, scope: Mapping[str, Any], error: Exception) -> Htt
     translated = route.view.translate(error)
     if translated is None:
         logger.error("Internal Server Error: %s", scope["path"], exc_info=error, extra={"status_code": 500})
-        translated = 500, error_body(500, "Internal server error."), {}
+        translated = 500, error_body(500, INTERNAL_ERROR), {}
     status, body, headers = translated
     response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
     for name, value in headers.items():

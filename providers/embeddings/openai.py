@@ -8,13 +8,13 @@ that names the server and the model but never the API key.
 from __future__ import annotations
 
 import threading
-from urllib.parse import urlsplit
 
 import numpy as np
 import openai
 
 from memoryserver.errors import BackendUnavailable
 from providers.embeddings.base import Embedder, EmbeddingMismatch, Vectors
+from providers.llm.failures import error_detail, server_of
 
 KNOWN_DIMS = {
     "text-embedding-3-small": 1536,
@@ -51,7 +51,7 @@ class OpenAIEmbedder(Embedder):
             timeout=timeout,
             max_retries=max_retries,
         )
-        self._server = _host(str(self._client.base_url))
+        self._server = server_of(str(self._client.base_url))
         self._dims: int | None = dimensions or KNOWN_DIMS.get(model)
         self._dims_lock = threading.Lock()
 
@@ -113,26 +113,12 @@ class OpenAIEmbedder(Embedder):
         elif isinstance(error, openai.RateLimitError):
             message = f"{where} is rate-limiting requests (429); try again later."
         elif isinstance(error, openai.APIStatusError):
-            message = f"{where} answered {error.status_code}: {_error_text(error)}"
+            message = (
+                f"{where} answered {error.status_code}: {error_detail(error.body, error.message, limit=300)}"
+            )
         else:
             message = f"{where} failed: {type(error).__name__}."
         return BackendUnavailable(self._scrubbed(message))
 
     def _scrubbed(self, message: str) -> str:
         return message.replace(self._api_key, "***") if self._api_key else message
-
-
-def _host(url: str) -> str:
-    """scheme://host[:port] of a URL, leaving out any credentials and path."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
-
-
-def _error_text(error: openai.APIStatusError) -> str:
-    body = error.body
-    if isinstance(body, dict):
-        detail = body.get("error", body)
-        if isinstance(detail, dict) and isinstance(detail.get("message"), str):
-            return str(detail["message"])[:300]
-    return error.message[:300]

@@ -15,7 +15,7 @@ import anthropic
 from anthropic.types import Message, MessageParam
 from pydantic import BaseModel
 
-from providers.llm.base import ChatMessage, ChatModel, ModelUnavailable, RawReply
+from providers.llm.base import ChatMessage, ChatModel, RawReply
 from providers.llm.failures import FailureReporter
 from providers.llm.structured import tool_spec
 from providers.llm.usage import Usage
@@ -82,20 +82,11 @@ class AnthropicChatModel(ChatModel):
                 **options,
             )
         except anthropic.AnthropicError as error:
-            raise self._translated(error) from None
+            raise self._failures.sdk_error(error, anthropic) from None
         if getattr(response, "content", None) is None or getattr(response, "usage", None) is None:
             raise self._failures.malformed_answer("a message")
         usage = Usage(response.usage.input_tokens or 0, response.usage.output_tokens or 0)
         return RawReply(text=_reply_text(response, tool_name), usage=usage)
-
-    def _translated(self, error: anthropic.AnthropicError) -> ModelUnavailable:
-        if isinstance(error, anthropic.APITimeoutError):
-            return self._failures.timeout_error()
-        if isinstance(error, anthropic.APIConnectionError):
-            return self._failures.connection_error()
-        if isinstance(error, anthropic.APIStatusError):
-            return self._failures.status_error(error.status_code, error.body, error.message)
-        return self._failures.unexpected_error(error)
 
 
 def _message_param(message: ChatMessage) -> MessageParam:

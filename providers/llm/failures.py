@@ -1,12 +1,14 @@
 """Messages for failed model calls: what went wrong and what to check, never the API key.
 
-Providers classify their SDK's exceptions (timeout, connection, HTTP status) and ask a
-`FailureReporter` for the `ModelUnavailable` to raise, so both SDKs fail with the same words.
+Providers hand their SDK's exceptions to a `FailureReporter` (`sdk_error`), which classifies
+them (timeout, connection, HTTP status) into the `ModelUnavailable` to raise, so both SDKs
+fail with the same words.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 from urllib.parse import urlsplit
 
 from providers.llm.base import ModelUnavailable
@@ -63,6 +65,17 @@ class FailureReporter:
             message = f"{self.label} answered {status}: {detail}"
         return self._error(message)
 
+    def sdk_error(self, error: Exception, sdk: ModuleType) -> ModelUnavailable:
+        """The error for an exception of the `openai` or `anthropic` SDK (both name their
+        timeout, connection and HTTP status errors alike)."""
+        if isinstance(error, sdk.APITimeoutError):
+            return self.timeout_error()
+        if isinstance(error, sdk.APIConnectionError):
+            return self.connection_error()
+        if isinstance(error, sdk.APIStatusError):
+            return self.status_error(error.status_code, error.body, error.message)
+        return self.unexpected_error(error)
+
     def malformed_answer(self, expected: str) -> ModelUnavailable:
         """A success status whose body is not what the API answers (a proxy's page, a server
         that only claims compatibility)."""
@@ -77,13 +90,13 @@ class FailureReporter:
         return ModelUnavailable(message)
 
 
-def error_detail(body: object, fallback: str) -> str:
+def error_detail(body: object, fallback: str, limit: int = _MAX_DETAIL) -> str:
     """The API's own error message (OpenAI and Anthropic bodies), shortened."""
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return str(inner["message"])[:_MAX_DETAIL]
-    return fallback[:_MAX_DETAIL]
+            return str(inner["message"])[:limit]
+    return fallback[:limit]
 
 
 def server_of(url: str) -> str:

@@ -13,7 +13,7 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from pydantic import BaseModel
 
-from providers.llm.base import ChatMessage, ChatModel, ModelUnavailable, RawReply
+from providers.llm.base import ChatMessage, ChatModel, RawReply
 from providers.llm.failures import FailureReporter
 from providers.llm.structured import tool_spec
 from providers.llm.usage import Usage
@@ -86,19 +86,10 @@ class OpenAIChatModel(ChatModel):
                 **options,
             )
         except openai.OpenAIError as error:
-            raise self._translated(error) from None
+            raise self._failures.sdk_error(error, openai) from None
         if getattr(response, "choices", None) is None:
             raise self._failures.malformed_answer("a chat completion")
         return RawReply(text=_reply_text(response, tool_name), usage=_usage(response))
-
-    def _translated(self, error: openai.OpenAIError) -> ModelUnavailable:
-        if isinstance(error, openai.APITimeoutError):
-            return self._failures.timeout_error()
-        if isinstance(error, openai.APIConnectionError):
-            return self._failures.connection_error()
-        if isinstance(error, openai.APIStatusError):
-            return self._failures.status_error(error.status_code, error.body, error.message)
-        return self._failures.unexpected_error(error)
 
 
 def _message_param(message: ChatMessage) -> ChatCompletionMessageParam:
