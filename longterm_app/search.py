@@ -42,15 +42,21 @@ RECENCY_POOL = 50
 HYBRID_POOL = 50
 MAX_POOL = 1000
 # How RediSearch combines a filter with the vector search (HYBRID_POLICY), chosen by cost:
-# comparing the query with every filtered memory (ADHOC_BF) costs about 0.25 us per match;
+# comparing the query with every filtered memory (ADHOC_BF) costs about 0.55 us per match;
 # walking the HNSW graph in batches (BATCHES) visits about k x indexed / matches vectors at
-# about 0.9 us each, after a fixed 100 us + 4 us per result. Measured on RediSearch 2.10 at
-# 10,000 memories (1-100% of them matching, k 10-150): brute force wins below about a
-# quarter of the index for k = 50, and always for small filters such as one user's memories.
-BRUTE_FORCE_US_PER_MATCH = 0.25
+# about 0.9 us each, after a fixed 100 us + 1 us per result. Measured on RediSearch 2.10 at
+# 10,000 memories (5-93% of them matching, k 10-1000) with the query embedded by the local
+# model just before, as in a real search: the model's run leaves the memories' vectors out
+# of the CPU cache, which doubles brute force's cost per match against a warm benchmark.
+# Brute force wins below about a tenth of the index for k = 50, a third to a half for k = 1000.
+# It is also exact, where the graph misses about 1 in 2,000 of the true 10 nearest (LoCoMo's
+# conversations, EF_RUNTIME 128): so it is kept while it costs under half a millisecond
+# (about 900 matches), as for one user's memories or a small tenant.
+BRUTE_FORCE_US_PER_MATCH = 0.55
 GRAPH_US_PER_VISIT = 0.9
 GRAPH_US_FIXED = 100.0
-GRAPH_US_PER_RESULT = 4.0
+GRAPH_US_PER_RESULT = 1.0
+EXACT_BUDGET_US = 500.0
 T = TypeVar("T")
 
 
@@ -58,7 +64,7 @@ def hybrid_policy(matches: int, indexed: int, k: int) -> str:
     """The cheaper way to find the k nearest of `matches` filtered memories among `indexed`."""
     brute_force = BRUTE_FORCE_US_PER_MATCH * matches
     graph = GRAPH_US_PER_VISIT * k * indexed / max(matches, 1) + GRAPH_US_FIXED + GRAPH_US_PER_RESULT * k
-    return "ADHOC_BF" if brute_force <= graph else "BATCHES"
+    return "ADHOC_BF" if brute_force <= max(graph, EXACT_BUDGET_US) else "BATCHES"
 
 
 class RecentSizes:

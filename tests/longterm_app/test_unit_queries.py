@@ -147,9 +147,15 @@ def test_the_policy_hint_is_given_only_when_there_is_a_filter_to_combine():
     filters = MemoryFilters(user_id=TagFilter(eq="u"))
     assert (
         knn_query(filters, 7, "BATCHES")
-        == "((@user_id:{u}))=>[KNN 7 @embedding $vector HYBRID_POLICY BATCHES AS dist]"
+        == "((@user_id:{u}))=>[KNN 7 @embedding $vector EF_RUNTIME 128 HYBRID_POLICY BATCHES AS dist]"
     )
-    assert knn_query(filters, 7) == "((@user_id:{u}))=>[KNN 7 @embedding $vector AS dist]"
+    assert knn_query(filters, 7) == "((@user_id:{u}))=>[KNN 7 @embedding $vector EF_RUNTIME 128 AS dist]"
+
+
+def test_a_graph_walk_keeps_at_least_128_candidates_and_brute_force_none():
+    filters = MemoryFilters(user_id=TagFilter(eq="u"))
+    assert "EF_RUNTIME 200 " in knn_query(filters, 200, "BATCHES")
+    assert "EF_RUNTIME" not in knn_query(filters, 7, "ADHOC_BF")
 
 
 def test_a_radius_search_applies_the_filters_beside_the_vector_range():

@@ -121,3 +121,16 @@ def test_query_syntax_in_a_keyword_search_is_searched_as_words(stored):
     # Neither a negation nor a wildcard nor a field clause: three words, of which one is stored.
     result = search(text="* | -zarzuela @topics:{pets}", search_mode="keyword", limit=10)
     assert ids(result) == ["vinyl"]
+
+
+@pytest.mark.parametrize("filters", [{}, {"topics": {"any": ["pets", "family", "music"]}}])
+def test_every_vector_plan_finds_the_same_nearest_memories(stored, monkeypatch, filters):
+    # Small indexes always take brute force: force each plan, the graph's EF_RUNTIME included,
+    # through the real RediSearch, and compare with the exact answer.
+    from longterm_app import search as planner
+
+    found = {}
+    for policy in ("ADHOC_BF", "BATCHES"):
+        monkeypatch.setattr(planner, "hybrid_policy", lambda matches, indexed, k, chosen=policy: chosen)
+        found[policy] = ids(search(text="a pet dog", search_mode="semantic", limit=3, **filters))
+    assert found["BATCHES"] == found["ADHOC_BF"] and found["ADHOC_BF"][0] == "dog"
