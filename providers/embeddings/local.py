@@ -181,6 +181,7 @@ class _Runtime:
 
 
 _runtimes: dict[tuple[str, int], _Runtime] = {}
+_run_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
 _runtimes_lock = threading.Lock()
 
 
@@ -212,6 +213,17 @@ def _load(model: LocalModel, threads: int) -> _Runtime:
         raw = json.loads(files.normalizer.read_text(encoding="utf-8"))
         normalizer = {int(codepoint): text for codepoint, text in raw.items()}
     return _Runtime(model, tokenizer, session, normalizer, parallel_runs)
+
+
+def _run_threads(count: int) -> ThreadPoolExecutor:
+    """Threads for one-text runs side by side, kept for the life of the process: a pool per
+    batch started and joined two threads for every batch of two texts or more.
+    Per process id, since threads do not survive a fork."""
+    key = (os.getpid(), count)
+    with _runtimes_lock:
+        if key not in _run_pools:
+            _run_pools[key] = ThreadPoolExecutor(count, thread_name_prefix="embed-run")
+        return _run_pools[key]
 
 
 def _runtime(model: LocalModel, threads: int) -> _Runtime:
@@ -259,8 +271,8 @@ class LocalOnnxEmbedder(Embedder):
             texts = [text.translate(runtime.normalizer) for text in texts]
         encodings = runtime.tokenizer.encode_batch(texts)
         if runtime.parallel_runs > 1 and len(encodings) > 1:
-            with ThreadPoolExecutor(runtime.parallel_runs) as pool:
-                return np.concatenate(list(pool.map(lambda e: _embed_run(runtime, [e]), encodings)))
+            runs = _run_threads(runtime.parallel_runs).map(lambda e: _embed_run(runtime, [e]), encodings)
+            return np.concatenate(list(runs))
         vectors = np.empty((len(texts), DIMS), dtype=np.float32)
         max_tokens = 0 if self.spec.one_text_per_run else MAX_BATCH_TOKENS
         for rows in token_bounded_runs([len(e.ids) for e in encodings], max_tokens):

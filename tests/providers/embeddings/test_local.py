@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,17 @@ def test_the_embedder_returns_mean_pooled_vectors_normalised_in_input_order(thre
     vectors = embedder.embed_many(TEXTS)
     assert not np.allclose(np.linalg.norm(pooled, axis=1), 1.0)  # the model's output is not unit length
     np.testing.assert_allclose(vectors, unit(pooled), atol=1e-5)
+    embedder.close()
+
+
+def test_runs_side_by_side_reuse_the_same_threads_batch_after_batch():
+    embedder = LocalOnnxEmbedder(MINILM.name, threads=2)
+    embedder.embed_many(TEXTS)
+    kept = {thread.ident for thread in threading.enumerate() if thread.name.startswith("embed-run")}
+    assert len(kept) == 2  # started once, still there between batches
+    for _ in range(3):
+        embedder.embed_many(TEXTS)
+    assert {thread.ident for thread in threading.enumerate() if thread.name.startswith("embed-run")} == kept
     embedder.close()
 
 
