@@ -198,8 +198,13 @@ async def _client_process(args: argparse.Namespace, process: int, numbers: range
     async with httpx.AsyncClient(
         base_url=args.url, headers=headers(args), timeout=30, limits=limits
     ) as client:
+        # The requests are generated first; then every process runs the same window.
+        wait = start_at - time.time()
+        deadline = time.perf_counter() + max(0.0, wait) + args.seconds
+        load = Load(client, random.Random(f"{args.seed}/{process}"), deadline, args.mix)
+        if wait < 0:
+            sys.stderr.write(f"client process {process} started {-wait:.1f} s late\n")
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        load = Load(client, random.Random(args.seed + process), time.perf_counter() + args.seconds, args.mix)
         started = time.perf_counter()
         await asyncio.gather(*(load.client_loop(n) for n in numbers))
         elapsed = time.perf_counter() - started

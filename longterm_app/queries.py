@@ -230,8 +230,8 @@ EVERY_MEMORY = "@created_at:[-inf +inf]"
 
 
 # Candidates a walk of the HNSW graph keeps (EF_RUNTIME, at least k). RediSearch's default
-# of 10 found 91% of the exact 10 nearest among 10,000 memories; 64 finds 99.9%, for about
-# 0.1 ms more.
+# of 10 found 91% of the exact 10 nearest among 10,000 memories (86% in LoCoMo's
+# conversations); 128 finds 99.95% or more, for 0.05-0.17 ms more.
 GRAPH_CANDIDATES = 128
 
 

@@ -76,7 +76,10 @@ TAG_WRITE_BATCH = 500
 # trip) the first time this process searches it, and again once Redis restarted. A restart
 # shows as a new run_id, which a search asks (INFO) at most once every
 # SEARCH_INDEX_CHECK_SECONDS per process, whatever the number of indexes: FT.INFO costs Redis
-# about 1.3 ms at 10,000 memories, and every tenant has an index.
+# about 1.3 ms at 10,000 memories, and every tenant has an index. Where INFO names no run_id
+# (a proxy), every index is verified again each interval, as if Redis had restarted. (The
+# other scans are marked, as at index creation, or only add a field to memories already
+# indexed: FT.ALTER at an upgrade.)
 _verified: set[str] = set()  # the indexes this process has seen complete since Redis started
 
 
@@ -95,12 +98,15 @@ class _ServerRun:
         self.asked = now
         return True
 
-    def restarted(self, run_id: str) -> bool:
-        """Whether Redis restarted since the last answer (not on the first one)."""
-        before, self.run_id = self.run_id, run_id
-        return before is not None and before != run_id
+    def changed(self, info: Any) -> bool:
+        """Takes INFO's answer (or its error): whether Redis restarted since the last answer,
+        or cannot tell."""
+        run_id = info.get("run_id") if isinstance(info, dict) else None
+        before, self.run_id = self.run_id, None if run_id is None else str(run_id)
+        return self.run_id is None or (before is not None and before != self.run_id)
 
     def ask_again(self) -> None:
+        """The question did not reach Redis: the next search asks it."""
         self.asked = -math.inf
 
 
@@ -374,6 +380,16 @@ class MissingIndex(Exception):
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _answered(reply: Any, index: str) -> Any:
+    """A pipelined reply, or the error Redis answered instead raised (MissingIndex for an index
+    that does not exist)."""
+    if isinstance(reply, ResponseError):
+        if missing_index(reply):
+            raise MissingIndex(index) from None
+        raise reply
+    return reply
 
 
 def _page(reply: dict[Any, Any]) -> Page:
@@ -678,39 +694,31 @@ class MemoryStore:
         checks = [("INFO", "server")] if ask_run else []
         checks += [("FT.INFO", index)] if verify else []
         try:
-            marker, answers, replies = await self._pipelined(index, checks, commands)
+            answers = await self._pipelined([*checks, ("HGET", META_KEY, marker_field(index)), *commands])
         except BaseException:
             if ask_run:
                 _server_run.ask_again()
             raise
-        ft_info = answers[-1] if verify else None
-        if ask_run and _server_run.restarted(str(answers[0]["run_id"])):
+        restarted = ask_run and _server_run.changed(answers.pop(0))
+        if restarted:
             _verified.clear()
-            if ft_info is None:  # one more round trip, once per restart
-                ft_info = await self.client.execute_command("FT.INFO", index)
+        ft_info = answers.pop(0) if verify else None
+        if restarted and ft_info is None:  # one more round trip, once per restart
+            (ft_info,) = await self._pipelined([("FT.INFO", index)])
+        marker, *replies = (_answered(answer, index) for answer in answers)
         if ft_info is not None:
-            progress = scanning(ft_info)
+            progress = scanning(_answered(ft_info, index))
             if progress is not None:
                 raise IndexRebuilding(progress)
             _verified.add(index)
         return marker, replies
 
-    async def _pipelined(
-        self, index: str, checks: Sequence[Sequence[Any]], commands: Sequence[Sequence[Any]]
-    ) -> tuple[Any, list[Any], list[Any]]:
-        """The index's `rebuilding` marker, the checks' replies and the commands' replies, in
-        one round trip."""
+    async def _pipelined(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """The commands' replies in one round trip, a refused command's error in its place."""
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hget(META_KEY, marker_field(index))
-            for command in [*checks, *commands]:
+            for command in commands:
                 pipe.execute_command(*command)
-            try:
-                marker, *replies = await pipe.execute()
-            except ResponseError as error:
-                if missing_index(error):
-                    raise MissingIndex(index) from None
-                raise
-        return marker, replies[: len(checks)], replies[len(checks) :]
+            return list(await pipe.execute(raise_on_error=False))
 
     async def records_and_vectors(self, keys: Sequence[str]) -> list[tuple[str, MemoryRecord, np.ndarray]]:
         """The memories under these keys with their stored vectors (those that still exist)."""

@@ -48,7 +48,7 @@ MAX_POOL = 1000
 # 10,000 memories (5-93% of them matching, k 10-1000) with the query embedded by the local
 # model just before, as in a real search: the model's run leaves the memories' vectors out
 # of the CPU cache, which doubles brute force's cost per match against a warm benchmark.
-# Brute force wins below about a tenth of the index for k = 50, a third to a half for k = 1000.
+# Brute force wins below about a tenth of the index for k = 50, and about half for k = 1000.
 # It is also exact, where the graph misses about 1 in 2,000 of the true 10 nearest (LoCoMo's
 # conversations, EF_RUNTIME 128): so it is kept while it costs under half a millisecond
 # (about 900 matches), as for one user's memories or a small tenant.
@@ -61,7 +61,8 @@ T = TypeVar("T")
 
 
 def hybrid_policy(matches: int, indexed: int, k: int) -> str:
-    """The cheaper way to find the k nearest of `matches` filtered memories among `indexed`."""
+    """How to find the k nearest of `matches` filtered memories among `indexed`: the cheaper
+    way, but brute force (exact) while it costs under EXACT_BUDGET_US."""
     brute_force = BRUTE_FORCE_US_PER_MATCH * matches
     graph = GRAPH_US_PER_VISIT * k * indexed / max(matches, 1) + GRAPH_US_FIXED + GRAPH_US_PER_RESULT * k
     return "ADHOC_BF" if brute_force <= max(graph, EXACT_BUDGET_US) else "BATCHES"

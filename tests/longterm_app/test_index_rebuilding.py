@@ -18,6 +18,7 @@ import redis
 from longterm_app.index import IndexRebuilding
 from longterm_app.records import MemoryRecord, memory_hash
 from longterm_app.repositories.index import INDEX_NAME
+from longterm_app.repository import _ServerRun
 from longterm_app.services import ensure_memory_index
 from providers.embeddings import get_embedder
 from server.localredis import LocalRedis
@@ -166,3 +167,11 @@ def test_a_search_after_redis_restarted_is_refused_while_redis_rescans(tmp_path,
 
 def search_total() -> int:
     return in_store(lambda store: store.count("*"))
+
+
+def test_a_new_run_id_or_none_at_all_means_the_indexes_must_be_verified_again():
+    run = _ServerRun()
+    assert [run.changed({"run_id": "a"}), run.changed({"run_id": "a"})] == [False, False]
+    assert run.changed({"run_id": "b"})  # Redis restarted
+    assert run.changed({}) and run.changed(redis.ResponseError("refused"))  # cannot tell
+    assert not run.changed({"run_id": "c"})  # nothing to compare with since

@@ -129,8 +129,14 @@ def test_every_vector_plan_finds_the_same_nearest_memories(stored, monkeypatch, 
     # through the real RediSearch, and compare with the exact answer.
     from longterm_app import search as planner
 
-    found = {}
+    found, planned = {}, []
     for policy in ("ADHOC_BF", "BATCHES"):
-        monkeypatch.setattr(planner, "hybrid_policy", lambda matches, indexed, k, chosen=policy: chosen)
+
+        def forced(matches: int, indexed: int, k: int, chosen: str = policy) -> str:
+            planned.append(chosen)
+            return chosen
+
+        monkeypatch.setattr(planner, "hybrid_policy", forced)
         found[policy] = ids(search(text="a pet dog", search_mode="semantic", limit=3, **filters))
+    assert planned == ["ADHOC_BF", "BATCHES"]
     assert found["BATCHES"] == found["ADHOC_BF"] and found["ADHOC_BF"][0] == "dog"
