@@ -12,7 +12,7 @@ independent client saw GET p99 42 ms where the loop's own clients saw 308 ms).
 Each client loops for --seconds over its own four sessions, choosing each request at
 random: working memory PUT (30 %) and GET (30 %), long-term search (30 %: namespace
 filter, a `topics` `any` filter, a generated question, limit 10) and long-term create
-(10 %: one new memory). A PUT appends one message to the session (a fresh conversation
+(10 %: one new memory, a text new on every run). A PUT appends one message to the session (a fresh conversation
 after 20) and sends it whole, so the last acknowledged PUT of each session is exactly
 what must be stored. Afterwards every session is read back and compared with its last
 acknowledged write, and every created memory is fetched: anything missing or different
@@ -73,6 +73,12 @@ def mix(text: str) -> list[tuple[str, int]]:
     return shares
 
 
+def fresh_memories() -> list[dict[str, Any]]:
+    """Memories to create, different on every run (seeded by the system): a run against a
+    server that kept the last run's would otherwise only merge exact duplicates."""
+    return memories(random.Random(), 5000)
+
+
 class Load:
     def __init__(
         self, client: httpx.AsyncClient, rng: random.Random, deadline: float, shares: list[tuple[str, int]]
@@ -86,7 +92,7 @@ class Load:
         self.sessions: dict[str, list[dict[str, Any]]] = {}  # last acknowledged messages
         self.created: dict[str, str] = {}  # id -> text
         self.searches = search_bodies(rng, 2000, NAMESPACE, "semantic")
-        self.new_memories = memories(random.Random(rng.random()), 5000)
+        self.new_memories = fresh_memories()
 
     async def request(self, operation: str, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
         started = time.perf_counter()
@@ -133,7 +139,7 @@ class Load:
                 )
             else:
                 if not self.new_memories:  # a create-only mix can use them all up
-                    self.new_memories = memories(random.Random(self.rng.random()), 5000)
+                    self.new_memories = fresh_memories()
                 record = {**self.new_memories.pop(), "namespace": NAMESPACE}
                 response = await self.request(
                     "create", "POST", "/long-term-memory", json={"memories": [record]}
