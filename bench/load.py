@@ -11,13 +11,13 @@ independent client saw GET p99 42 ms where the loop's own clients saw 308 ms).
 
 Each client loops for --seconds over its own four sessions, choosing each request at
 random: working memory PUT (30 %) and GET (30 %), long-term search (30 %: namespace
-filter, a `topics` `any` filter, a generated question, limit 10) and long-term create
-(10 %: one new memory, a text new on every run). A PUT appends one message to the session (a fresh conversation
-after 20) and sends it whole, so the last acknowledged PUT of each session is exactly
-what must be stored. Afterwards every session is read back and compared with its last
-acknowledged write, and every created memory is fetched: anything missing or different
-is a lost write. Prints one JSON line: requests per second, p50/p95/p99 per operation,
-errors and lost writes; exits 1 when either is non-zero.
+filter, a `topics` `any` filter, a generated question, limit 10) and long-term create (10
+%: one new memory, a text new on every run). A PUT appends one message to the session (a
+fresh conversation after 20) and sends it whole, so the last acknowledged PUT of each
+session is exactly what must be stored. Afterwards every session is read back and compared
+with its last acknowledged write, and every created memory is fetched: anything missing or
+different is a lost write. Prints one JSON line: requests per second, p50/p95/p99 per
+operation, errors and lost writes; exits 1 when either is non-zero.
 """
 
 from __future__ import annotations
