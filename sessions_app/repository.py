@@ -60,7 +60,23 @@ CLAIM_LEASE_SECONDS = 3600
 
 # Lua shared by the write scripts. KEYS: document, then (on one server; see the module
 # docstring) namespace listing, all sessions, expiries, user listing.
-_SHARED_LUA = """
+# A session's score in a listing: its write time, or just after the newest entry when that
+# one is as recent. Timestamps have millisecond precision, so writes in a row can share one;
+# the listing still keeps the order of the writes.
+_LISTED_AT_LUA = """
+local function listed_at(listing, now)
+  local newest = redis.call('ZREVRANGE', listing, 0, 0, 'WITHSCORES')
+  local at = tonumber(now)
+  if newest[2] and tonumber(newest[2]) >= at then at = tonumber(newest[2]) + 0.000001 end
+  return at
+end
+"""
+# Lists a session (KEYS[1] a listing; ARGV: now, member): on a cluster, after the write.
+_LIST_SCRIPT = _LISTED_AT_LUA + "redis.call('ZADD', KEYS[1], listed_at(KEYS[1], ARGV[1]), ARGV[2])"
+
+_SHARED_LUA = (
+    _LISTED_AT_LUA
+    + """
 local function current_version(key)
   local raw = redis.call('JSON.GET', key, '$.version')
   if not raw then return nil end
@@ -77,11 +93,12 @@ local function set_ttl(keys, ttl, now, member)
 end
 local function index_session(keys, now, member)
   if not keys[2] then return end
-  redis.call('ZADD', keys[2], now, member)
-  redis.call('ZADD', keys[3], now, member)
-  if keys[5] ~= keys[2] then redis.call('ZADD', keys[5], now, member) end
+  redis.call('ZADD', keys[2], listed_at(keys[2], now), member)
+  redis.call('ZADD', keys[3], listed_at(keys[3], now), member)
+  if keys[5] ~= keys[2] then redis.call('ZADD', keys[5], listed_at(keys[5], now), member) end
 end
 """
+)
 
 # Appends messages in one step, creating the session (ARGV[1]) when there is none. A message
 # whose id the session already holds is skipped, so a client may safely retry an append.
@@ -425,9 +442,10 @@ class WorkingMemoryStore:
         if self.listed_by_scripts:
             return
         member = member_of(key)
+        listed = self.client.register_script(_LIST_SCRIPT)
+        for listing in _listings(key):  # each listing in a slot of its own
+            await listed(keys=[listing], args=[repr(now), member])
         async with self.client.pipeline(transaction=False) as pipe:
-            for listing in _listings(key):
-                pipe.zadd(listing, {member: now})
             if ttl > 0:
                 pipe.zadd(EXPIRIES, {member: now + ttl})
             else:

@@ -307,6 +307,15 @@ async def test_a_listing_holds_only_its_namespace_or_user(store):
     assert await store.list_sessions(None, None, 0, 10, T0) == (["a2", "shared", "b1", "a1"], 4)
 
 
+async def test_writes_with_the_same_millisecond_timestamp_list_in_the_order_they_were_made(store):
+    # Timestamps have millisecond precision: writes in a row can share one.
+    for name in ["z", "a"]:
+        await write_at(store, SessionKey("team", "alice", name), T0)
+    assert await store.list_sessions("team", "alice", 0, 10, T0) == (["a", "z"], 2)
+    await write_at(store, SessionKey("team", "alice", "z"), T0)
+    assert await store.list_sessions("team", "alice", 0, 10, T0) == (["z", "a"], 2)
+
+
 async def test_listed_keys_carry_namespace_and_user(store):
     await write_at(store, SessionKey("team", "alice", "a1"), T0)
     await write_at(store, SessionKey("team", None, "n1"), T0 + 1)
