@@ -70,6 +70,12 @@ def check_json_depth(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is a non-negative whole number in ASCII digits: `str.isdigit` also holds
+    for "²" and other Unicode digits, which `int()` refuses or reads otherwise."""
+    return text.isascii() and text.isdigit()
+
+
 def now() -> float:
     """Epoch seconds with millisecond precision."""
     return round(time.time(), 3)

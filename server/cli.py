@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memoryserver import __version__
+from memoryserver.fields import ascii_digits
 
 PROG = "agent-memory"
 
@@ -70,7 +71,7 @@ def positive_int(text: str) -> int:
 
 
 def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
+    if not ascii_digits(text) or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"'{text}' is not a TCP port (1-65535)")
     return int(text)
 

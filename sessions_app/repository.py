@@ -25,6 +25,7 @@ Writes run as Lua scripts, so a reader never sees half a session.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -443,14 +444,13 @@ class WorkingMemoryStore:
             return
         member = member_of(key)
         listed = self.client.register_script(_LIST_SCRIPT)
-        for listing in _listings(key):  # each listing in a slot of its own
-            await listed(keys=[listing], args=[repr(now), member])
-        async with self.client.pipeline(transaction=False) as pipe:
-            if ttl > 0:
-                pipe.zadd(EXPIRIES, {member: now + ttl})
-            else:
-                pipe.zrem(EXPIRIES, member)
-            await pipe.execute()
+        if ttl > 0:
+            expiry = self.client.zadd(EXPIRIES, {member: now + ttl})
+        else:
+            expiry = self.client.zrem(EXPIRIES, member)
+        # Each listing is in a slot of its own: one script call each, all sent at once.
+        listings = [listed(keys=[listing], args=[repr(now), member]) for listing in _listings(key)]
+        await asyncio.gather(expiry, *listings)
 
     async def read(self, key: SessionKey, now: float) -> bytes | None:
         """Return the stored JSON document, marking it accessed in the same script."""

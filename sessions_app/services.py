@@ -10,7 +10,7 @@ from django.conf import settings
 from longterm_app.records import MemoryRecord, memory_hash
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import InvalidInput, NotFound, PreconditionFailed
-from memoryserver.fields import check_identifier, now
+from memoryserver.fields import ascii_digits, check_identifier, now
 from memoryserver.tokens import count_messages, count_text
 from providers.llm import chat_model_status
 from sessions_app.repository import SessionFull, StaleVersion, WorkingMemoryStore
@@ -94,7 +94,7 @@ def parse_if_match(header: str | None) -> str:
     if value == "*":
         return value
     tag = value.removeprefix("W/").strip('"')
-    return tag if tag.isascii() and tag.isdigit() else "-1"
+    return tag if ascii_digits(tag) else "-1"
 
 
 def _stale(key: SessionKey, stale: StaleVersion, if_match: str) -> PreconditionFailed:

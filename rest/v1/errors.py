@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from memoryserver.errors import FieldProblem, InvalidInput, MalformedBody
+from memoryserver.fields import ascii_digits
 from rest.errors import Translated, translate
 
 
 def _location(field: str) -> list[str | int]:
-    # Only ASCII digits are a list index: "²".isdigit() holds too, and int() refuses it.
     parts = field.split(".")
-    return [int(part) if part.isascii() and part.isdigit() else part for part in parts if part] or ["body"]
+    return [int(part) if ascii_digits(part) else part for part in parts if part] or ["body"]
 
 
 def validation_detail(problems: list[FieldProblem]) -> list[dict[str, Any]]:
