@@ -13,7 +13,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 IDENTIFIER_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,200}")
 IDENTIFIER_RULE = "must be 1-200 characters: letters, digits and _ . : @ -"
+MIN_TIMESTAMP = -62_135_596_800.0  # 0001-01-01T00:00:00Z: dates before 1970 are negative
 MAX_TIMESTAMP = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+TIMESTAMP_RANGE = "must be a time from year 1 to 9999 (epoch seconds -62135596800 to 253402300799)"
 MAX_JSON_DEPTH = 32
 
 
@@ -36,24 +38,32 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, (int, float)):
-        seconds = float(value)
-        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_TIMESTAMP:
-            raise ValueError("must be epoch seconds between 0 and 253402300799")
-        return seconds
+        return _in_range(float(value))
     elif isinstance(value, str):
         try:
-            return parse_timestamp(float(value))
+            seconds = float(value)
         except ValueError:
-            pass
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError("must be epoch seconds or an ISO-8601 date-time") from None
+            moment = _iso_datetime(value)
+        else:
+            return _in_range(seconds)
     else:
         raise ValueError("must be epoch seconds or an ISO-8601 date-time")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return _in_range(moment.timestamp())
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be epoch seconds or an ISO-8601 date-time") from None
+
+
+def _in_range(seconds: float) -> float:
+    if not math.isfinite(seconds) or not MIN_TIMESTAMP <= seconds <= MAX_TIMESTAMP:
+        raise ValueError(TIMESTAMP_RANGE)
+    return seconds
 
 
 def check_json_depth(value: Any, depth: int = 0) -> Any:
@@ -101,7 +111,12 @@ IDENTIFIER_SCHEMA = {"type": "string", "pattern": f"^{IDENTIFIER_PATTERN.pattern
 Identifier = Annotated[str, AfterValidator(check_identifier), WithJsonSchema(IDENTIFIER_SCHEMA)]
 TIMESTAMP_SCHEMA = {
     "anyOf": [
-        {"type": "number", "minimum": 0, "maximum": MAX_TIMESTAMP, "description": "epoch seconds"},
+        {
+            "type": "number",
+            "minimum": MIN_TIMESTAMP,
+            "maximum": MAX_TIMESTAMP,
+            "description": "epoch seconds",
+        },
         {"type": "string", "format": "date-time"},
     ]
 }

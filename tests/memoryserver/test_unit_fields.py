@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from memoryserver.fields import (
     MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
     Tag,
     check_json_depth,
     check_tag,
@@ -51,8 +52,28 @@ def test_a_tag_is_one_to_two_hundred_characters(value, words):
 
 def test_the_last_second_of_year_9999_is_the_latest_timestamp():
     assert parse_timestamp(MAX_TIMESTAMP) == MAX_TIMESTAMP
-    with pytest.raises(ValueError, match="between 0 and 253402300799"):
+    with pytest.raises(ValueError, match="year 1 to 9999"):
         parse_timestamp(MAX_TIMESTAMP + 1)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("1965-03-01T00:00:00Z", -152_668_800.0),
+        ("1969-12-31T23:59:59Z", -1.0),
+        (-1, -1.0),
+        ("-1", -1.0),
+        ("0001-01-01T00:00:00Z", MIN_TIMESTAMP),
+    ],
+)
+def test_times_before_1970_are_negative_epoch_seconds(value, seconds):
+    assert parse_timestamp(value) == seconds
+
+
+@pytest.mark.parametrize("value", [MIN_TIMESTAMP - 1, "0001-01-01T00:00:00+00:01", "nan", float("inf")])
+def test_times_before_year_1_or_not_finite_are_refused(value):
+    with pytest.raises(ValueError, match="year 1 to 9999"):
+        parse_timestamp(value)
 
 
 def test_a_datetime_with_an_offset_becomes_utc_epoch_seconds():

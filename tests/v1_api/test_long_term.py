@@ -183,6 +183,42 @@ def test_patch_edits_fields_and_keeps_null_ones(api, pets):
     assert dated["event_date"].startswith("2025-04-15T00:00:00")
 
 
+def test_dates_before_1970_are_kept_and_filtered(api):
+    create(
+        api,
+        {"id": "born", "text": "Grandpa was born in Lisbon", "memory_type": "episodic",
+         "event_date": "1931-06-01T00:00:00Z"},
+        {"id": "moon", "text": "Grandpa watched the moon landing on TV", "memory_type": "episodic",
+         "event_date": -14_182_940},
+        {"id": "job", "text": "Grandpa retired from the railway", "memory_type": "episodic",
+         "event_date": "1996-01-01T00:00:00Z"},
+    )  # fmt: skip
+    assert checked(api.get(DETAIL.format(memory_id="born")), "get", DETAIL)["event_date"].startswith(
+        "1931-06-01T00:00:00"
+    )
+    assert checked(api.get(DETAIL.format(memory_id="moon")), "get", DETAIL)["event_date"].startswith(
+        "1969-07-20T20:17:40"
+    )
+    before_1970 = {"event_date": {"lt": "1970-01-01T00:00:00Z"}}
+    assert ids(search(api, text="Grandpa", **before_1970)) == {"born", "moon"}
+    assert ids(search(api, text="", event_date={"gt": "1931-06-01T00:00:00Z"})) == {"moon", "job"}
+
+
+@pytest.mark.parametrize(
+    ("when", "words"),
+    [
+        ("0000-12-31T00:00:00Z", "ISO-8601"),
+        ("0001-01-01T00:00:00+01:00", "year 1 to 9999"),
+        (-62_135_596_801, "year 1 to 9999"),
+    ],
+)
+def test_a_date_before_year_1_is_refused_by_name(api, when, words):
+    response = api.post("/v1/long-term-memory/", json={"memories": [{"text": "too old", "event_date": when}]})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "memories.0.event_date" and words in error["message"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [({"namespace": "elsewhere"}, "namespace"), ({"pinned": True}, "pinned"), ({}, "body")],
