@@ -36,6 +36,9 @@ class AppConfig(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     data_dir: Path = BASE_DIR / "data"
+    # Where local embedding models are built (default DATA_DIR/models); may be read-only
+    # once they are built there (`agent-memory build-models`).
+    model_dir: Path | None = None
 
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=1, le=65535)

@@ -15,6 +15,7 @@ DEBUG = False
 SECRET_KEY = CONFIG.secret_key.get_secret_value() if CONFIG.secret_key else get_random_secret_key()
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 DATA_DIR = CONFIG.data_dir
+MODEL_DIR = CONFIG.model_dir or DATA_DIR / "models"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

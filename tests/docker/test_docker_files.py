@@ -166,6 +166,15 @@ def test_dockerfile_builds_in_two_stages_and_runs_unprivileged(dockerfile):
         assert setting in env
 
 
+def test_the_image_carries_its_models_built_where_the_servers_look(dockerfile):
+    runtime = dockerfile[dockerfile.index("FROM ${PYTHON_IMAGE} AS runtime") :]
+    builder = dockerfile[: len(dockerfile) - len(runtime)]
+    (build,) = [step for step in instruction(builder, "RUN") if "build-models" in step]
+    assert build == "MODEL_DIR=/app/models agent-memory build-models --all"
+    assert "MODEL_DIR=/app/models" in " ".join(instruction(runtime, "ENV"))
+    assert "COPY --from=builder /app /app" in runtime
+
+
 def test_dockerfile_copies_files_that_exist(dockerfile):
     for step in instruction(dockerfile, "COPY"):
         if step.startswith("--from="):

@@ -37,8 +37,9 @@ def agent_memory() -> list[str]:
 
 
 @pytest.fixture
-def cli_env(use_test_redis: str, tmp_path: Path) -> dict[str, str]:
-    """The test Redis, no auth, local embeddings, no developer .env, data in a temporary folder."""
+def cli_env(use_test_redis: str, tmp_path: Path, settings) -> dict[str, str]:
+    """The test Redis, no auth, local embeddings, no developer .env, data in a temporary
+    folder, the models this test run already built."""
     return {
         **os.environ,
         "REDIS_URL": use_test_redis,
@@ -47,6 +48,7 @@ def cli_env(use_test_redis: str, tmp_path: Path) -> dict[str, str]:
         "OPENAI_API_KEY": "",
         "LOG_LEVEL": "WARNING",
         "DATA_DIR": str(tmp_path / "data"),
+        "MODEL_DIR": str(settings.MODEL_DIR),
         "MEMORY_SERVER_ENV_FILE": str(tmp_path / "no-such.env"),
     }
 
@@ -138,8 +140,10 @@ def test_api_serves_until_stopped_and_logs_json_with_request_ids(cli_env):
         health = wait_for_health(f"http://127.0.0.1:{port}", process)
         assert health.status_code == 200 and health.json()["now"] > 0
         assert health.headers["X-Request-ID"] == "probe-1"
-    # Django's own tables (console users) were migrated into DATA_DIR first.
+    # Django's own tables (console users) were migrated into DATA_DIR first; the model came
+    # from MODEL_DIR, built before, not from a build of its own.
     assert (Path(cli_env["DATA_DIR"]) / "django.sqlite3").exists()
+    assert not (Path(cli_env["DATA_DIR"]) / "models").exists()
     # Every line uvicorn, Django and the server wrote is one JSON object; the access log
     # line of the request carries its id.
     lines = [json.loads(line) for line in process.stderr_text.splitlines() if line.strip()]
@@ -240,6 +244,34 @@ def test_token_add_list_remove(cli_env, redis_client):
     assert removed.returncode == 0 and f"Removed token {token_id}" in removed.stdout
     missing = run(cli_env, "token", "remove", token_id)
     assert missing.returncode == 1 and missing.stderr.startswith("Error: ")
+
+
+def test_build_models_builds_into_model_dir_once(cli_env, tmp_path):
+    env = {**cli_env, "MODEL_DIR": str(tmp_path / "models"), "LOG_LEVEL": "INFO"}
+    built = run(env, "build-models", "all-MiniLM-L6-v2")
+    assert built.returncode == 0, built.stderr
+    name, folder = built.stdout.strip().split(": ")
+    assert name == "all-MiniLM-L6-v2" and Path(folder).parent == tmp_path / "models"
+    assert (Path(folder) / "model.onnx").stat().st_size > 1_000_000
+    # The build says what it does in two lines, without onnxruntime's line per tensor.
+    assert "Building all-MiniLM-L6-v2-int8" in built.stderr and "Quantization" not in built.stderr
+    again = run(env, "build_models", "sentence-transformers/all-MiniLM-L6-v2")
+    assert again.returncode == 0 and again.stdout == built.stdout
+    assert "Building" not in again.stderr
+    assert not (Path(cli_env["DATA_DIR"]) / "models").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "message"),
+    [
+        (["no-such-model"], {}, "Error: 'no-such-model' is not a local model: use one of"),
+        ([], {"EMBEDDING_MODEL": "text-embedding-3-small"}, "Error: EMBEDDING_MODEL 'text-embedding-"),
+    ],
+)
+def test_build_models_names_what_it_cannot_build(cli_env, tmp_path, args, extra, message):
+    result = run({**cli_env, **extra, "MODEL_DIR": str(tmp_path / "models")}, "build-models", *args)
+    assert result.returncode == 1 and result.stderr.startswith(message), result.stderr
+    assert not (tmp_path / "models").exists()
 
 
 def test_an_unreachable_redis_is_one_line_not_a_traceback(cli_env):

@@ -23,7 +23,7 @@ def test_timestamps_accept_epoch_seconds_and_iso(value, expected):
     assert parse_timestamp(value) == expected
 
 
-@pytest.mark.parametrize("value", [True, -1, math.nan, math.inf, 1e20, "tomorrow", "", None, [1]])
+@pytest.mark.parametrize("value", [True, -1e11, math.nan, math.inf, 1e20, "tomorrow", "", None, [1]])
 def test_bad_timestamps_are_refused(value):
     with pytest.raises(ValueError):
         parse_timestamp(value)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from django.conf import settings
 
 from server.localredis import free_port
 
@@ -24,6 +25,8 @@ def base_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "DISABLE_AUTH": "true",
         "DATA_DIR": str(data_dir),
+        # The models this test run already built, rather than a build per process.
+        "MODEL_DIR": str(settings.MODEL_DIR),
         "EMBEDDING_PROVIDER": "local",
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "memoryserver.settings",
