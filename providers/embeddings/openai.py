@@ -7,7 +7,9 @@ that names the server and the model but never the API key.
 
 from __future__ import annotations
 
+import math
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 import openai
@@ -104,6 +106,7 @@ class OpenAIEmbedder(Embedder):
 
     def _translated(self, error: openai.OpenAIError) -> BackendUnavailable:
         where = f"The embedding API at {self._server} (model '{self.model}')"
+        retry_after = None
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             return BackendUnavailable("embedding API refused the credentials")
         if isinstance(error, openai.APITimeoutError):
@@ -112,13 +115,27 @@ class OpenAIEmbedder(Embedder):
             message = f"{where} cannot be reached."
         elif isinstance(error, openai.RateLimitError):
             message = f"{where} is rate-limiting requests (429); try again later."
+            retry_after = retry_after_seconds(error.response.headers)
         elif isinstance(error, openai.APIStatusError):
             message = (
                 f"{where} answered {error.status_code}: {error_detail(error.body, error.message, limit=300)}"
             )
         else:
             message = f"{where} failed: {type(error).__name__}."
-        return BackendUnavailable(self._scrubbed(message))
+        return BackendUnavailable(self._scrubbed(message), retry_after=retry_after)
 
     def _scrubbed(self, message: str) -> str:
         return message.replace(self._api_key, "***") if self._api_key else message
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> int | None:
+    """The whole seconds (at least 1) an API's answer asks to wait before a retry, from its
+    `retry-after-ms` or `retry-after` (seconds) header; None when it names no wait."""
+    for name, per_second in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) / per_second
+        except ValueError:
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return max(1, math.ceil(seconds))
+    return None

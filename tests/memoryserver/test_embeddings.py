@@ -14,7 +14,7 @@ from memoryserver.config import ConfigError
 from memoryserver.errors import BackendUnavailable, FeatureDisabled
 from providers.embeddings import Embedder, EmbeddingMismatch, get_embedder, reset_embedders
 from providers.embeddings.local import LocalOnnxEmbedder
-from providers.embeddings.openai import OpenAIEmbedder
+from providers.embeddings.openai import OpenAIEmbedder, retry_after_seconds
 from server.localredis import free_port
 from tests.fake_openai import Reply, bag_of_words, fake_openai  # noqa: F401
 from tests.helpers import documented_embedding_settings
@@ -263,6 +263,26 @@ def test_server_errors_are_retried_then_reported_without_the_key(make_openai, fa
         make_openai().embed("hello")
     assert len(fake_openai.bodies(EMBEDDINGS)) == 3  # the first try and two retries
     assert API_KEY not in str(caught.value) and fake_openai.pending("embeddings") == 0
+    # The rate limit's wait (the fake's retry-after-ms: 1) becomes a whole second.
+    assert caught.value.retry_after == (1 if status == 429 else None)
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after-ms": "1"}, 1),
+        ({"retry-after-ms": "2500", "retry-after": "9"}, 3),
+        ({"retry-after": "20"}, 20),
+        ({"retry-after": "0"}, 1),
+        ({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, None),
+        ({"retry-after-ms": "soon", "retry-after": "4"}, 4),
+        ({"retry-after": "-3"}, None),
+        ({"retry-after": "inf"}, None),
+        ({}, None),
+    ],
+)
+def test_the_wait_a_rate_limit_asks_for_in_whole_seconds(headers, seconds):
+    assert retry_after_seconds(headers) == seconds
 
 
 def test_a_transient_error_is_retried_transparently(make_openai, fake_openai):  # noqa: F811

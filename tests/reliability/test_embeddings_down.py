@@ -52,3 +52,15 @@ def test_a_failing_embedding_api_fails_a_search_cleanly(api, api_embeddings):
         api.post("/long-term-memory/search", json={"text": "tea", "search_mode": "keyword"}).status_code
         == 200
     )
+
+
+def test_a_rate_limited_embedding_api_says_when_to_retry(api, api_embeddings):
+    # The scripted 429 asks for a wait of 1 ms (retry-after-ms: 1): the answer passes on
+    # a whole second; a 500 names no wait and gets no Retry-After.
+    api_embeddings.push(*[Reply.error(429, "slow down")] * 3, route="embeddings")
+    limited = api.post("/v1/long-term-memory/search", json={"text": "tea"})
+    assert limited.status_code == 503 and "rate-limiting" in limited.json()["detail"]
+    assert limited.headers["Retry-After"] == "1"
+    api_embeddings.push(*[Reply.error(500)] * 3, route="embeddings")
+    failed = api.post("/v1/long-term-memory/search", json={"text": "tea"})
+    assert failed.status_code == 503 and "Retry-After" not in failed.headers
