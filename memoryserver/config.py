@@ -77,6 +77,9 @@ class AppConfig(BaseSettings):
     otel_service_name: str = "agent-memory-server"
 
     redis_url: str | None = None
+    # The port of the local Redis scripts/serve starts when REDIS_URL is unset; commands
+    # (manage.py, agent-memory) then reach it there too.
+    local_redis_port: int = Field(6379, ge=1, le=65535)
     working_memory_redis_url: str | None = None
     long_term_memory_redis_url: str | None = None
     queue_redis_url: str | None = None

@@ -105,7 +105,8 @@ MAX_REQUEST_BODY_BYTES = CONFIG.max_request_body_bytes
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_request_body_bytes
 
 # Redis: one URL by default, or one per role (memoryserver/redis.py, README "Scaling out").
-REDIS_URL = CONFIG.redis_url or "redis://localhost:6379/0"
+LOCAL_REDIS_PORT = CONFIG.local_redis_port
+REDIS_URL = CONFIG.redis_url or f"redis://localhost:{LOCAL_REDIS_PORT}/0"
 WORKING_MEMORY_REDIS_URL = CONFIG.working_memory_redis_url
 LONG_TERM_MEMORY_REDIS_URL = CONFIG.long_term_memory_redis_url
 QUEUE_REDIS_URL = CONFIG.queue_redis_url

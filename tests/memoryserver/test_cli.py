@@ -274,6 +274,18 @@ def test_build_models_names_what_it_cannot_build(cli_env, tmp_path, args, extra,
     assert not (tmp_path / "models").exists()
 
 
+def test_without_redis_url_commands_reach_the_local_redis_on_local_redis_port(cli_env, redis_server):
+    # scripts/serve starts the local Redis on LOCAL_REDIS_PORT; a token made by a command
+    # with the same LOCAL_REDIS_PORT (and no REDIS_URL) must land in that Redis.
+    env = {**cli_env, "LOCAL_REDIS_PORT": str(redis_server.port)}
+    del env["REDIS_URL"]
+    added = run(env, "token", "add", "--description", "on the local port")
+    assert added.returncode == 0, added.stderr
+    assert "on the local port" in run(cli_env, "token", "list").stdout
+    elsewhere = run({**env, "LOCAL_REDIS_PORT": str(free_port())}, "token", "list")
+    assert elsewhere.returncode == 1 and elsewhere.stderr.startswith("Error: Redis is unreachable")
+
+
 def test_an_unreachable_redis_is_one_line_not_a_traceback(cli_env):
     result = run({**cli_env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, "migrate-memories")
     assert result.returncode == 1

@@ -23,7 +23,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=6379, help="Port to listen on (default 6379).")
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.LOCAL_REDIS_PORT,
+            help="Port to listen on (default LOCAL_REDIS_PORT, 6379).",
+        )
         parser.add_argument(
             "--data-dir",
             type=Path,
