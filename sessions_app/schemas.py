@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from longterm_app.records import MemoryRecord
 from longterm_app.strategies import MemoryStrategy
@@ -38,9 +38,14 @@ class Message(BaseModel):
 
 
 class WorkingMemoryInput(BaseModel):
-    """Body of PUT: replaces the session's working memory. Server-computed fields are ignored."""
+    """Body of PUT: replaces the session's working memory.
 
-    model_config = ConfigDict(extra="ignore")
+    The fields the server computes (`tokens`, `version`, the times...) are ignored, so a
+    session can be sent back as it was read; any other unknown field is refused, since a
+    misspelt `messages` would otherwise replace the session with an empty one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     messages: list[Message] = Field(default_factory=list, max_length=MAX_MESSAGES)
     memories: list[MemoryRecord] = Field(default_factory=list, max_length=MAX_MESSAGES)
@@ -53,6 +58,13 @@ class WorkingMemoryInput(BaseModel):
     long_term_memory_strategy: MemoryStrategy = Field(
         default_factory=MemoryStrategy, description="How long-term memories are extracted from the messages."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_server_fields(cls, body: Any) -> Any:
+        if isinstance(body, dict):
+            return {name: value for name, value in body.items() if name not in SERVER_FIELDS}
+        return body
 
 
 class AppendMessagesInput(BaseModel):
@@ -108,6 +120,10 @@ class WorkingMemoryPutResponse(WorkingMemory):
     summarization: SummarizationQueued | None = Field(
         None, description="Set when the session outgrew its window and a summary job was queued."
     )
+
+
+# What a GET or PUT answers beyond what a PUT takes.
+SERVER_FIELDS = frozenset(WorkingMemoryPutResponse.model_fields) - frozenset(WorkingMemoryInput.model_fields)
 
 
 class SessionScope(BaseModel):

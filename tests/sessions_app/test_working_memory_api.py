@@ -192,6 +192,7 @@ def test_put_without_ttl_makes_the_session_permanent_again(api, working_client):
         ({"namespace": "has space"}, "namespace"),
         ({"user_id": "x" * 201}, "user_id"),
         ({"session_id": "other"}, "session_id"),
+        ({"mesages": []}, "mesages"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(api, body, field):
@@ -205,6 +206,21 @@ def test_bad_bodies_are_422_naming_the_field(api, body, field):
     assert payload["status_code"] == 422
     assert field in [error["field"] for error in payload["errors"]], payload
     assert api.get("/sessions/s/memory").status_code == 404  # nothing half-written
+
+
+def test_a_misspelt_field_replaces_nothing_but_a_session_read_back_is_taken(api):
+    put(api, "kept", {"messages": [{"role": "user", "content": "Book the hotel"}], "data": {"a": 1}})
+    misspelt = api.put("/sessions/kept/memory", json={"mesages": [], "data": {"b": 2}})
+    assert misspelt.status_code == 422
+    assert [(e["field"], e["message"]) for e in misspelt.json()["errors"]] == [
+        ("mesages", "Extra inputs are not permitted")
+    ]
+    read = api.get("/sessions/kept/memory").json()
+    assert [m["content"] for m in read["messages"]] == ["Book the hotel"] and read["data"] == {"a": 1}
+    # What a GET answers (tokens, version, times) can be sent back as it is.
+    read["data"] = {"a": 2}
+    assert api.put("/sessions/kept/memory", json=read).status_code == 200
+    assert api.get("/sessions/kept/memory").json()["data"] == {"a": 2}
 
 
 def test_deeply_nested_data_is_refused(api):
