@@ -216,6 +216,20 @@ return {'ok', created, kept_extracted, kept_persisted, unextracted, unpersisted,
 """
 )
 
+# Deletes a session's keys (KEYS, one slot, the document first) only when it is at the
+# version ARGV[1] names ('*': any). Returns {'ok'} or {'stale', current version or 0}.
+_CONDITIONAL_DELETE_SCRIPT = (
+    _SHARED_LUA
+    + """
+local version = current_version(KEYS[1])
+if version == nil or (ARGV[1] ~= '*' and tonumber(ARGV[1]) ~= version) then
+  return {'stale', version or 0}
+end
+redis.call('DEL', unpack(KEYS))
+return {'ok'}
+"""
+)
+
 _READ_SCRIPT = """
 redis.call('JSON.SET', KEYS[1], '$.last_accessed', ARGV[1], 'XX')
 return redis.call('JSON.GET', KEYS[1])
@@ -510,17 +524,31 @@ class WorkingMemoryStore:
         self._confirmed(copies)
         return AppendOutcome(added=int(reply[1]), version=int(reply[2]), document=reply[3])
 
-    async def delete(self, key: SessionKey) -> bool:
+    async def delete(self, key: SessionKey, if_match: str = "") -> bool | StaleVersion:
         """The session's keys (one slot), then its listing entries; True if the session's
-        document existed."""
+        document existed. With `if_match` (a version or "*"), only a session at that version
+        is deleted, checked in the same script; otherwise nothing is and StaleVersion says why.
+        """
         member = member_of(key)
         document, *others = session_keys(key)
+        listings = [*_listings(key), EXPIRIES]
+        if if_match:
+            reply = await self.client.register_script(_CONDITIONAL_DELETE_SCRIPT)(
+                keys=[document, *others], args=[if_match]
+            )
+            if reply[0] == b"stale":
+                return StaleVersion(int(reply[1]))
+            async with self.client.pipeline(transaction=False) as pipe:
+                for listing in listings:
+                    pipe.zrem(listing, member)
+                await pipe.execute()
+            return True
         async with self.client.pipeline(transaction=False) as pipe:
             # Whether the session existed is its document's: the job keys beside it may
             # outlive an expired session.
             pipe.delete(document)
             pipe.delete(*others)
-            for listing in [*_listings(key), EXPIRIES]:
+            for listing in listings:
                 pipe.zrem(listing, member)
             deleted, *_ = await pipe.execute()
         return bool(deleted)

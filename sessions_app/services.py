@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -83,26 +84,53 @@ def _merged_scope(
     return SessionScope(namespace=body.namespace or query.namespace, user_id=body.user_id or query.user_id)
 
 
+# RFC 9110's If-Match: "*" or a list of entity tags (a bare version number is taken too).
+_ENTITY_TAG = r'(?:W/)?"[^"\x00-\x20\x7f]*"'
+_IF_MATCH = re.compile(rf"\*|{_ENTITY_TAG}(?:[ \t]*,[ \t]*{_ENTITY_TAG})*|[0-9]+")
+NO_VERSION = "-1"
+
+
 def parse_if_match(header: str | None) -> str:
     """The version an `If-Match` header asks for: "" (none), "*", or the version number.
 
-    A list, or an entity tag this server never issued, can match no version: "-1".
+    A list, or an entity tag this server never issued, can match no version: NO_VERSION.
+    A header that is not an entity tag at all is refused. Weak tags compare as strong ones:
+    a proxy that compresses answers may weaken the ETag it passes on.
     """
     if header is None or not header.strip():
         return ""
     value = header.strip()
+    if not _IF_MATCH.fullmatch(value):
+        raise InvalidInput("If-Match", 'must be "*" or the ETag of a GET, such as "3" (quotes included)')
     if value == "*":
         return value
     tag = value.removeprefix("W/").strip('"')
-    return tag if ascii_digits(tag) else "-1"
+    return tag if ascii_digits(tag) else NO_VERSION
 
 
-def _stale(key: SessionKey, stale: StaleVersion, if_match: str) -> PreconditionFailed:
+def refuse_if_match_on_append(header: str | None) -> None:
+    """An append takes no If-Match (it would be ignored): it never loses another client's write."""
+    if header is not None and header.strip():
+        raise InvalidInput(
+            "If-Match",
+            "an append takes none: it never loses what other clients add. To write only at a "
+            "version, replace the session with PUT and If-Match.",
+        )
+
+
+_STALE_ADVICE = {
+    "written": "Read it again, apply the change and retry, or append with POST .../messages.",
+    "deleted": "Read it again to see what changed.",
+}
+
+
+def _stale(key: SessionKey, stale: StaleVersion, if_match: str, done: str) -> PreconditionFailed:
     if not stale.current:
-        return PreconditionFailed(f"If-Match: there is no {_describe(key)}; nothing was written.")
+        return PreconditionFailed(f"If-Match: there is no {_describe(key)}; nothing was {done}.")
+    wanted = "the entity tag If-Match names" if if_match == NO_VERSION else f"version {if_match}"
     return PreconditionFailed(
-        f"If-Match: {_describe(key)} is at version {stale.current}, not {if_match}; nothing was "
-        "written. Read it again, apply the change and retry, or append with POST .../messages."
+        f"If-Match: {_describe(key)} is at version {stale.current}, not {wanted}; nothing was "
+        f"{done}. {_STALE_ADVICE[done]}"
     )
 
 
@@ -145,7 +173,7 @@ async def put_working_memory(
     document = memory.model_dump_json(exclude={"summarization"}).encode()
     outcome = await store.write(key, document, timestamp, body.ttl_seconds, if_match)
     if isinstance(outcome, StaleVersion):
-        raise _stale(key, outcome, if_match)
+        raise _stale(key, outcome, if_match, "written")
     memory.version = outcome.version
     if outcome.created_at is not None:
         memory.created_at = outcome.created_at
@@ -267,9 +295,18 @@ def extraction_enabled() -> bool:
 
 
 async def delete_working_memory(
-    store: WorkingMemoryStore, principal: Principal, session_id: str, scope: SessionScope
+    store: WorkingMemoryStore,
+    principal: Principal,
+    session_id: str,
+    scope: SessionScope,
+    if_match: str = "",
 ) -> bool:
-    return await store.delete(session_key(session_id, scope, principal))
+    """Whether the session existed; with `if_match`, it is deleted only at that version."""
+    key = session_key(session_id, scope, principal)
+    outcome = await store.delete(key, if_match)
+    if isinstance(outcome, StaleVersion):
+        raise _stale(key, outcome, if_match, "deleted")
+    return outcome
 
 
 async def list_sessions(

@@ -44,6 +44,14 @@ IF_MATCH = OpenApiParameter(
     "session only if nobody wrote to it since, else answers 412 and writes nothing. Without it "
     "the PUT replaces whatever is there (last writer wins).",
 )
+IF_MATCH_DELETE = OpenApiParameter(
+    "If-Match",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The session's ETag from an earlier answer: the session is deleted only if nobody "
+    "wrote to it since, else the answer is 412 and nothing is deleted.",
+)
 STALE = {412: OpenApiResponse(description="If-Match names a version that is no longer current.")}
 
 
@@ -105,12 +113,15 @@ class WorkingMemoryView(ApiView):
         return await put_working_memory(call_of(request), session_id)
 
     @extend_schema(
-        summary="Delete a session's working memory", parameters=SCOPE, responses={200: DeleteResult}
+        summary="Delete a session's working memory",
+        parameters=[*SCOPE, IF_MATCH_DELETE],
+        responses={200: DeleteResult, **STALE},
     )
     async def delete(self, request: Request, session_id: str) -> HttpResponse:
         scope = parse_query(request, SessionScope)
+        if_match = services.parse_if_match(request.headers.get("If-Match"))
         deleted = await services.delete_working_memory(
-            working_store(), principal_of(request), session_id, scope
+            working_store(), principal_of(request), session_id, scope, if_match
         )
         return json_response(DeleteResult(deleted=deleted))
 
@@ -129,6 +140,7 @@ class MessagesView(ApiView):
         responses=WorkingMemoryPutResponse,
     )
     async def post(self, request: Request, session_id: str) -> HttpResponse:
+        services.refuse_if_match_on_append(request.headers.get("If-Match"))
         query = parse_query(request, WindowQuery)
         body = parse_body(request, AppendMessagesInput)
         memory = await services.append_messages(

@@ -116,11 +116,58 @@ def test_a_stale_if_match_is_412_and_writes_nothing(api):
     assert contents(api.get("/sessions/s/memory").json()) == ["replaced"]
 
 
-@pytest.mark.parametrize("if_match", ['"1"', "*", "garbage"])
+@pytest.mark.parametrize("if_match", ['"1"', "*", '"garbage"'])
 def test_if_match_on_a_missing_session_is_412(api, if_match):
     response = api.put("/sessions/s/memory", json={"messages": []}, headers={"If-Match": if_match})
     assert response.status_code == 412
     assert api.get("/sessions/s/memory").status_code == 404
+
+
+@pytest.mark.parametrize("if_match", ["garbage", '"3', "W/3", "3, 4"])
+def test_an_if_match_that_is_no_entity_tag_is_refused_by_name(api, if_match):
+    api.put("/sessions/s/memory", json={"messages": [message("one")]})
+    response = api.put("/sessions/s/memory", json={"messages": []}, headers={"If-Match": if_match})
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["If-Match"]
+    assert '"3" (quotes included)' in response.json()["errors"][0]["message"]
+    assert contents(api.get("/sessions/s/memory").json()) == ["one"]
+
+
+def test_a_foreign_entity_tag_is_412_naming_what_it_asked_for(api):
+    api.put("/sessions/s/memory", json={"messages": [message("one")]})
+    response = api.put("/sessions/s/memory", json={}, headers={"If-Match": '"abc"'})
+    assert response.status_code == 412
+    assert "is at version 1, not the entity tag If-Match names" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/sessions/s/memory", "/v1/working-memory/s"], ids=["seed", "v1"])
+def test_a_delete_with_if_match_deletes_only_the_version_it_names(api, path):
+    api.put("/sessions/s/memory", json={"messages": [message("one")]})
+    api.post("/sessions/s/messages", json={"messages": [message("two")]})
+    stale = api.delete(path, headers={"If-Match": '"1"'})
+    assert (
+        stale.status_code == 412
+        and "is at version 2, not version 1; nothing was deleted" in stale.json()["detail"]
+    )
+    assert contents(api.get("/sessions/s/memory").json()) == ["one", "two"]
+    assert api.get("/sessions/").json()["sessions"] == ["s"]
+    assert api.delete(path, headers={"If-Match": '"2"'}).status_code == 200
+    assert api.get("/sessions/s/memory").status_code == 404
+    assert api.get("/sessions/").json()["sessions"] == []
+    missing = api.delete(path, headers={"If-Match": "*"})
+    assert missing.status_code == 412 and "there is no session 's'" in missing.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/sessions/s/messages", "/v1/working-memory/s/messages"], ids=["seed", "v1"]
+)
+def test_an_append_refuses_if_match_rather_than_ignore_it(api, path):
+    api.put("/sessions/s/memory", json={"messages": [message("one")]})
+    response = api.post(path, json={"messages": [message("two")]}, headers={"If-Match": '"1"'})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "If-Match" and "an append takes none" in error["message"]
+    assert contents(api.get("/sessions/s/memory").json()) == ["one"]
 
 
 def test_if_match_star_and_weak_tags_match_an_existing_session(api):

@@ -184,7 +184,7 @@ async def test_a_stale_put_names_the_current_version_and_writes_nothing(store, w
     await append(store, work, {"messages": texts(1, "more")})
     with pytest.raises(PreconditionFailed) as caught:
         await put(store, work, {"messages": texts(1, "lost")}, if_match="1")
-    assert "session 's' in namespace 'default' is at version 2, not 1" in caught.value.detail
+    assert "session 's' in namespace 'default' is at version 2, not version 1" in caught.value.detail
     assert contents(await get(store)) == ["message 0", "more 0"]
     assert work.extractions == work.promotions == [] and work.summaries == []
 

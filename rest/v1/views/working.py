@@ -25,7 +25,7 @@ from rest.plumbing import (
     parse_query,
     principal_of,
 )
-from rest.seed.sessions import IF_MATCH, STALE
+from rest.seed.sessions import IF_MATCH, IF_MATCH_DELETE, STALE
 from rest.v1.params import (
     GetWorkingMemoryParams,
     OptimizeParams,
@@ -169,14 +169,17 @@ class WorkingMemoryView(V1View):
 
     @extend_schema(
         operation_id="delete_working_memory_v1_working_memory__session_id__delete",
-        parameters=query_parameters(SessionScopeParams),
+        parameters=[*query_parameters(SessionScopeParams), IF_MATCH_DELETE],
         summary="Delete a session's working memory",
-        responses={200: AckResponse},
+        responses={200: AckResponse, **STALE},
     )
     async def delete(self, request: Request, session_id: str) -> HttpResponse:
         params = parse_query(request, SessionScopeParams)
         scope = SessionScope(namespace=params.namespace, user_id=params.user_id)
-        await services.delete_working_memory(working_store(), principal_of(request), session_id, scope)
+        if_match = services.parse_if_match(request.headers.get("If-Match"))
+        await services.delete_working_memory(
+            working_store(), principal_of(request), session_id, scope, if_match
+        )
         return json_response(AckResponse(status="ok"))
 
 
@@ -194,6 +197,7 @@ class MessagesView(V1View):
         responses=WorkingMemoryResponse,
     )
     async def post(self, request: Request, session_id: str) -> HttpResponse:
+        services.refuse_if_match_on_append(request.headers.get("If-Match"))
         params = parse_query(request, PutWorkingMemoryParams)
         body = append_input(parse_body(request, AppendMessagesV1))
         window = client_window(params.model_name, params.context_window_max)
