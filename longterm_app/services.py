@@ -53,7 +53,7 @@ from memoryserver.errors import Conflict, InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
 from memoryserver.observability.metrics import get_metrics
 from memoryserver.redis import get_redis
-from memoryserver.validation import parse
+from memoryserver.validation import parse, refuse_repeated_ids
 from providers.embeddings import Embedder, get_embedder
 
 logger = logging.getLogger(__name__)
@@ -173,6 +173,7 @@ async def create_memories(
 ) -> CreateMemoriesResult:
     timestamp = now()
     records = [prepare(record, timestamp, principal) for record in request.memories]
+    refuse_repeated_ids(((r.namespace, r.user_id, r.id) for r in records), "memories")
     if len(records) > SYNC_BATCH_LIMIT:
         task_id = await work.indexing(records)
         return CreateMemoriesResult(status="queued", task_id=task_id)

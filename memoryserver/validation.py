@@ -4,6 +4,7 @@ and query strings, /v1 translations and MCP tool arguments all validate through 
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -28,3 +29,13 @@ def parse(model: type[Model], data: Any, prefix: str = "") -> Model:
         return model.model_validate(data)
     except ValidationError as error:
         raise invalid_input(error, prefix) from None
+
+
+def refuse_repeated_ids(ids: Iterable[Hashable], path: str) -> None:
+    """InvalidInput at `path.N.id` for the first item whose id an earlier item of the same
+    request has: one request holds a message or memory once, not the last of several."""
+    first: dict[Hashable, int] = {}
+    for index, key in enumerate(ids):
+        earlier = first.setdefault(key, index)
+        if earlier != index:
+            raise InvalidInput(f"{path}.{index}.id", f"repeats the id of {path}.{earlier}")

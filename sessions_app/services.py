@@ -13,6 +13,7 @@ from memoryserver.auth.principal import Principal
 from memoryserver.errors import InvalidInput, NotFound, PreconditionFailed
 from memoryserver.fields import ascii_digits, check_identifier, now
 from memoryserver.tokens import count_messages, count_text
+from memoryserver.validation import refuse_repeated_ids
 from providers.llm import chat_model_status
 from sessions_app.repository import SessionFull, StaleVersion, WorkingMemoryStore
 from sessions_app.schemas import (
@@ -148,12 +149,14 @@ async def put_working_memory(
     memories, extraction from new messages."""
     budget = message_budget(query)
     key = session_key(session_id, _merged_scope(session_id, body, query), principal)
+    refuse_repeated_ids((message.id for message in body.messages), "messages")
     for record in body.memories:
         # Only the server knows what was promoted: a client's copy may have a changed text.
         record.persisted_at = None
         record.session_id = record.session_id or key.session_id
         record.namespace = principal.check_namespace(record.namespace or key.namespace)
         record.user_id = principal.check_user(record.user_id or key.user_id)
+    refuse_repeated_ids(((r.namespace, r.user_id, r.id) for r in body.memories), "memories")
     timestamp = now()
     memory = WorkingMemoryPutResponse(
         session_id=key.session_id,

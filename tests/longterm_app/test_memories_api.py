@@ -451,6 +451,14 @@ def test_bad_search_requests_are_422(api, body, field):
         ({"memories": [{"text": "x"}] * 1001}, "memories"),
         ({"memories": [{"text": "x", "memory_type": "dream"}]}, "memories.0.memory_type"),
         ({}, "memories"),
+        (
+            {"memories": [{"id": "d", "text": "a"}, {"id": "e", "text": "b"}, {"id": "d", "text": "c"}]},
+            "memories.2.id",
+        ),
+        (
+            {"memories": [{"id": "d", "text": "a"}, {"id": "d", "text": "b", "namespace": "default"}]},
+            "memories.1.id",
+        ),
     ],
 )
 def test_bad_creates_are_422_and_store_nothing(api, body, field):
@@ -458,6 +466,17 @@ def test_bad_creates_are_422_and_store_nothing(api, body, field):
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
     assert search(api, text="")["total"] == 0
+
+
+def test_one_id_in_several_namespaces_or_users_is_several_memories(api):
+    stored = create(
+        api,
+        {"id": "d", "text": "Alice likes tea", "user_id": "alice"},
+        {"id": "d", "text": "Bob likes coffee", "user_id": "bob"},
+        {"id": "d", "text": "Work notes", "namespace": "work"},
+    )
+    assert stored["stored"] == ["d", "d", "d"]
+    assert search(api, text="")["total"] == 3
 
 
 def test_bad_edits_and_lookups(api, pets):

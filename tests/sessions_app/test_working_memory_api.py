@@ -193,6 +193,8 @@ def test_put_without_ttl_makes_the_session_permanent_again(api, working_client):
         ({"user_id": "x" * 201}, "user_id"),
         ({"session_id": "other"}, "session_id"),
         ({"mesages": []}, "mesages"),
+        ({"messages": [{"role": "user", "content": "a", "id": "m"}] * 2}, "messages.1.id"),
+        ({"memories": [{"text": "a", "id": "x"}, {"text": "b", "id": "x"}]}, "memories.1.id"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(api, body, field):
