@@ -213,13 +213,18 @@ def keyword_query(terms: list[str], filters: MemoryFilters) -> str | None:
     return " | ".join(f"(@text:{term} {base})" for term in terms)
 
 
-def neighbours_query(places: list[tuple[str, int]], filters: MemoryFilters) -> str | None:
-    """The memories at these (session_id, session_seq) places, within the filters; None for none."""
+def neighbours_query(
+    places: list[tuple[str, int]], filters: MemoryFilters, within_radius: bool = False
+) -> str | None:
+    """The memories at these (session_id, session_seq) places, within the filters (and within
+    $radius of $vector, when asked); None for none."""
     clauses = [f"(@session_id:{_tag_set([session])} @session_seq:[{seq} {seq}])" for session, seq in places]
     if not clauses:
         return None
     match = "(" + " | ".join(clauses) + ")"
     base = filter_query(filters)
+    if within_radius:
+        match = f"{match} (@embedding:[VECTOR_RANGE $radius $vector])"
     return match if base == "*" else f"{match} {base}"
 
 

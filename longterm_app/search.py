@@ -121,6 +121,7 @@ class Searcher:
         self.embedder = embedder
         self.request = request
         self.window = request.offset + request.limit
+        self.more_neighbours = False
         # A search within one namespace runs on that namespace's own index: the tenant's own
         # keyword statistics, and a vector search over the tenant's memories only. Without
         # `own_index` (a namespace that holds nothing) it runs on the shared index.
@@ -148,7 +149,7 @@ class Searcher:
             MemoryHit.model_construct(**item.record.__dict__, dist=item.dist, score=item.score)
             for item in page
         ]
-        next_offset = self.window if self.window < total else None
+        next_offset = self.window if self.window < total or self.more_neighbours else None
         result = SearchResult(
             memories=memories, total=total, total_counts=self._total_kind(), next_offset=next_offset
         )
@@ -168,7 +169,9 @@ class Searcher:
         else:
             vector, ranked, total = await self._by_vector()
         if request.session_context and ranked:
-            ranked = await self._in_session_context(ranked)
+            ranked = await self._in_session_context(ranked, vector)
+            # Neighbours that joined count too: a keyword search's matches may be fewer.
+            total = max(total, len(ranked))
         ranked = normalised(ranked)
         if request.recency_boost:  # needs every candidate's true last access
             ranked = recency_reranked(await self._with_access(ranked), request, now)
@@ -176,17 +179,23 @@ class Searcher:
         # Recency ranking already read every candidate's access statistics.
         return total, await self._completed(page, vector, access=not request.recency_boost)
 
-    async def _in_session_context(self, ranked: list[Ranked]) -> list[Ranked]:
+    async def _in_session_context(self, ranked: list[Ranked], vector: np.ndarray | None) -> list[Ranked]:
         """Session boost, then the best hits' neighbouring memories (one more search call for
-        those not among the candidates yet, and only those that could reach the page)."""
+        those not among the candidates yet, and only those that could reach the page). With a
+        `distance_threshold`, a neighbour joins only from within it, as every result does."""
         ranked = session_boosted(ranked)
         # Recency re-ranking may lift any candidate into the page: then every neighbour counts.
         reach_page = not self.request.recency_boost and len(ranked) >= self.window
         floor = ranked[self.window - 1].score if reach_page else 0.0
-        query = neighbours_query(neighbour_places(ranked, floor), self.filters)
+        threshold = self.request.distance_threshold
+        radius = {} if vector is None or threshold is None else {"vector": _blob(vector), "radius": threshold}
+        places = neighbour_places(ranked, floor)
+        # Neighbours left out here may join a later page: the answer then offers one.
+        self.more_neighbours = len(neighbour_places(ranked)) > len(places)
+        query = neighbours_query(places, self.filters, within_radius=bool(radius))
         if query is None:
             return with_neighbours(ranked, [])
-        (page,) = await self.store.search([self._call(query, limit=2 * NEIGHBOUR_POOL)])
+        (page,) = await self.store.search([self._call(query, limit=2 * NEIGHBOUR_POOL, **radius)])
         return with_neighbours(ranked, _ranked(page.hits, use_score=True))
 
     async def _listing(self) -> tuple[int, list[Ranked]]:
@@ -285,7 +294,7 @@ class Searcher:
         return lexical, keyword_strength(max(item.score for item in lexical), indexed, found)
 
     def _vector_call(self, vector: np.ndarray, policy: str | None) -> SearchCall:
-        blob = vector.astype(np.float32).tobytes()
+        blob = _blob(vector)
         threshold = self.request.distance_threshold
         if threshold is None:
             query = knn_query(self.filters, self.pool, policy)
@@ -301,8 +310,11 @@ class Searcher:
         match = f"(({within}) | ({words}))" if words else f"({within})"
         base = filter_query(self.filters)
         query = match if base == "*" else f"{match} {base}"
-        blob = vector.astype(np.float32).tobytes()
-        return self._call(query, limit=0, vector=blob, radius=threshold)
+        return self._call(query, limit=0, vector=_blob(vector), radius=threshold)
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return vector.astype(np.float32).tobytes()
 
 
 async def _nothing(value: T) -> T:

@@ -73,6 +73,8 @@ def test_every_working_memory_script_keeps_its_keys_in_one_slot(api, working_cli
     time.sleep(1.1)  # the session expires; the listing then forgets it
     assert api.get("/v1/working-memory/", params=owner).json()["sessions"] == []
     assert api.delete(path, params=owner).status_code == 200
+    assert api.post(f"{path}/messages", params=owner, json={"messages": [message(3)]}).status_code == 200
+    assert api.delete(path, params=owner, headers={"If-Match": "*"}).status_code == 200
 
     defined = {value for name, value in vars(repository).items() if name.endswith("_SCRIPT")}
     assert {script for script, _ in scripts_run} == defined  # each script ran at least once
