@@ -47,7 +47,7 @@ from longterm_app.schemas import (
     TagFilter,
 )
 from longterm_app.search import Searcher
-from longterm_app.tagging import entities_before_write
+from longterm_app.tagging import entities_after_edit, entities_before_write
 from memoryserver.auth.principal import SYSTEM, Principal
 from memoryserver.errors import Conflict, InvalidInput, NotFound
 from memoryserver.fields import check_identifier, now
@@ -402,6 +402,8 @@ async def edit_memory(
     if "user_id" in changes:
         changes["user_id"] = principal.check_user(changes["user_id"])
     updated = record.model_copy(update=changes)
+    if updated.text != record.text and "entities" not in changes:
+        updated.entities = await entities_after_edit(record, updated)
     updated.updated_at = now()
     updated.memory_hash = memory_hash(updated.text, updated.namespace, updated.user_id)
     key = record_key(record)

@@ -85,6 +85,19 @@ async def entities_before_write(records: list[MemoryRecord]) -> list[MemoryRecor
     return [record for record in records if topics and not record.topics]
 
 
+async def entities_after_edit(old: MemoryRecord, new: MemoryRecord) -> list[str]:
+    """The entities of a memory whose text an edit changed without naming its entities.
+
+    Entities the local model found in the old text are stale once the text changes: they are
+    found again in the new one. Entities it did not find there (a client's own, or a chat
+    model's) are kept, since nothing here can tell whether they still hold.
+    """
+    if entity_extractor()[0] != "local":
+        return new.entities
+    before, after = await asyncio.to_thread(local_entities, [old.text, new.text])
+    return after if before == old.entities else new.entities
+
+
 async def _local_entities(batch: list[MemoryRecord]) -> list[list[str]]:
     """The local model's entities of each memory, found in chunks: flat out while the rest of
     the machine is idle, and while it is busy (requests, embedding an ingest) working at most

@@ -36,6 +36,33 @@ def test_entities_a_client_gave_are_kept(api, sync_jobs):
     assert entities(api, "k1") == ["Maria"]
 
 
+def test_an_edited_text_gets_its_own_entities_and_a_clients_stay(api, sync_jobs):
+    api.post(
+        "/long-term-memory",
+        json={
+            "memories": [
+                {"id": "e1", "text": MARIA},
+                {"id": "e2", "text": MARIA + " Ask her.", "entities": ["Maria"]},
+            ]
+        },
+    )
+    moved = "Maria Lopez moved to Munich in 2024 to work for BMW."
+    edited = api.patch("/long-term-memory/e1", json={"text": moved})
+    assert edited.status_code == 200 and edited.json()["entities"] == ["Maria Lopez", "Munich", "BMW"]
+    assert entities(api, "e1") == ["Maria Lopez", "Munich", "BMW"]
+    for name, expected in (("Berlin", []), ("Munich", ["e1"])):
+        found = api.post("/long-term-memory/search", json={"entities": {"any": [name]}}).json()
+        assert [m["id"] for m in found["memories"]] == expected
+    # Entities the model did not find were given by someone: an edit of the text keeps them,
+    # and entities named in the edit are the ones stored.
+    assert api.patch("/long-term-memory/e2", json={"text": moved + " Ask her."}).status_code == 200
+    assert entities(api, "e2") == ["Maria"]
+    assert (
+        api.patch("/long-term-memory/e1", json={"text": MARIA, "entities": ["Ms Lopez"]}).status_code == 200
+    )
+    assert entities(api, "e1") == ["Ms Lopez"]
+
+
 def test_the_v1_api_and_promotion_get_entities_too(api, sync_jobs):
     api.post(
         "/v1/long-term-memory/", json={"memories": [{"id": "v1", "text": "Tom ran the Chicago marathon."}]}
