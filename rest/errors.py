@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from memoryserver.errors import (
     REDIS_DOWN,
     BackendUnavailable,
+    FeatureDisabled,
     FieldProblem,
     MemoryServerError,
     Unauthenticated,
@@ -80,7 +81,13 @@ def drf_response(translated: Translated | None) -> Response | None:
     if translated is None:
         return None
     status_code, body, headers = translated
-    return Response(body, status=status_code, headers=headers)
+    response = Response(body, status=status_code, headers=headers)
+    if status_code == FeatureDisabled.status_code:
+        # A feature switched off (no chat model...) answers 501 by design, saying what to
+        # configure: worth a line, not the ERROR Django logs for a server-side 5xx.
+        logger.info("Feature off: %s", body["detail"])
+        response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own marker
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -64,7 +64,7 @@ def test_invalid_views_are_validation_errors(api, spec, field):
     assert detail[0]["loc"][0] == field
 
 
-def test_running_without_a_chat_model_says_what_to_configure(api, memories):
+def test_running_without_a_chat_model_says_what_to_configure(api, memories, caplog):
     view = create_view(api)
     for response in (
         api.post(f"{VIEWS}/{view['id']}/partitions/run", json={"group": {"user_id": "alice"}}),
@@ -73,6 +73,9 @@ def test_running_without_a_chat_model_says_what_to_configure(api, memories):
         assert response.status_code == 501
         assert "OPENAI_API_KEY" in response.json()["detail"]
     assert api.get(f"{VIEWS}/{view['id']}/partitions").json() == []
+    # An answer by design, not a server fault: logged as the feature being off, not an ERROR.
+    assert [r.levelname for r in caplog.records if r.name == "django.request"] == []
+    assert sum("Feature off:" in r.getMessage() for r in caplog.records) == 2
 
 
 def test_a_partition_is_summarised_now_and_stored(api, memories, chat_model):
