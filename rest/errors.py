@@ -86,7 +86,7 @@ def drf_response(translated: Translated | None) -> Response | None:
         # A feature switched off (no chat model...) answers 501 by design, saying what to
         # configure: worth a line, not the ERROR Django logs for a server-side 5xx.
         logger.info("Feature off: %s", body["detail"])
-        response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own marker
+        response._has_been_logged = True  # Django's own marker
     return response
 
 
