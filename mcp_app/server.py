@@ -19,6 +19,7 @@ from mcp_app.context import acting_as
 from mcp_app.errors import ToolFailure, failure_message
 from mcp_app.tenancy import Binding
 from mcp_app.tools import TOOLS
+from memoryserver import __version__
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import InvalidInput, Unauthenticated
 
@@ -43,6 +44,9 @@ class MemoryMCP(FastMCP):
 
     def __init__(self, local_principal: Principal, **settings: Any) -> None:
         super().__init__(SERVER_NAME, instructions=INSTRUCTIONS, **settings)
+        # The version `initialize` reports: this server's, not the MCP library's (FastMCP
+        # takes no version of its own; its low-level server does).
+        self._mcp_server.version = __version__
         self.local_principal = local_principal
 
     def _caller(self) -> Principal:

@@ -23,7 +23,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, InitializeResult, TextContent
 
 from mcp_app.http import HttpMode, build_http_app
 from mcp_app.server import build_server
@@ -42,8 +42,9 @@ def anyio_backend() -> str:
 class Client:
     """An MCP client session with assertions: `call` expects success, `fail` a tool error."""
 
-    def __init__(self, session: ClientSession) -> None:
+    def __init__(self, session: ClientSession, initialized: InitializeResult) -> None:
         self.session = session
+        self.server_info = initialized.serverInfo
 
     async def tool_names(self) -> set[str]:
         return {tool.name for tool in (await self.session.list_tools()).tools}
@@ -98,8 +99,7 @@ async def stdio_session(redis_url: str, *options: str) -> AsyncIterator[Client]:
             stdio_client(params, errlog=errlog) as (read, write),
             ClientSession(read, write, message_handler=on_message) as session,
         ):
-            await session.initialize()
-            yield Client(session)
+            yield Client(session, await session.initialize())
         errlog.seek(0)
         assert not stray, f"stdout carried non-protocol output: {stray}; stderr: {errlog.read()}"
 
@@ -112,8 +112,7 @@ async def http_session(url: str, mode: HttpMode, token: str | None = None) -> As
             sse_client(f"{url}/sse", headers=headers) as (read, write),
             ClientSession(read, write) as session,
         ):
-            await session.initialize()
-            yield Client(session)
+            yield Client(session, await session.initialize())
         return
     timeout = httpx.Timeout(30, read=300)
     async with (
@@ -121,8 +120,7 @@ async def http_session(url: str, mode: HttpMode, token: str | None = None) -> As
         streamable_http_client(f"{url}/mcp", http_client=http) as (read, write, _),
         ClientSession(read, write) as session,
     ):
-        await session.initialize()
-        yield Client(session)
+        yield Client(session, await session.initialize())
 
 
 @contextmanager

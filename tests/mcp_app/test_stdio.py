@@ -11,6 +11,7 @@ import pytest
 from rq.job import Job
 
 from longterm_app.repository import MemoryStore
+from memoryserver import __version__
 from sessions_app.repository import doc_key
 from sessions_app.schemas import SessionKey
 from tests.mcp_app.conftest import stdio_session
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.anyio
 
 async def test_every_tool_round_trips_through_redis_and_rest(api, redis_client, use_test_redis):
     async with stdio_session(use_test_redis) as client:
+        assert (client.server_info.name, client.server_info.version) == ("Agent Memory Server", __version__)
         check_upstream_tools((await client.session.list_tools()).tools)
         now = await client.call("get_current_datetime")
         assert now["iso_utc"].endswith("Z") and now["unix_ts"] > 1_700_000_000
