@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -103,7 +104,23 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body(404, f"No endpoint at {request.path}."), status=404)
+    detail = f"No endpoint at {request.path}."
+    if _resolves(_other_slash(request.path_info)):
+        # The routes say exactly where their slashes go: name the one a client just missed.
+        detail += f" Did you mean {_other_slash(request.path)}?"
+    return JsonResponse(error_body(404, detail), status=404)
+
+
+def _other_slash(path: str) -> str:
+    return path[:-1] if path.endswith("/") else f"{path}/"
+
+
+def _resolves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
 
 
 INTERNAL_ERROR = "Internal server error."  # all a client learns of an unexpected failure

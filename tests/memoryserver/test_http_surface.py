@@ -6,6 +6,7 @@ import io
 import socket
 import time
 
+import pytest
 from django.core.management import call_command
 
 
@@ -41,6 +42,15 @@ def test_unknown_path_is_a_json_404(api):
     response = api.get("/no/such/thing")
     assert response.status_code == 404
     assert response.json() == {"detail": "No endpoint at /no/such/thing.", "status_code": 404}
+
+
+@pytest.mark.parametrize(
+    ("path", "route"), [("/sessions", "/sessions/"), ("/long-term-memory/", "/long-term-memory")]
+)
+def test_a_404_names_the_route_a_slash_away(api, path, route):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"No endpoint at {path}. Did you mean {route}?"
 
 
 def test_wrong_method_is_a_json_405(api):
