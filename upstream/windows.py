@@ -7,7 +7,6 @@ unknown name is not an error here: it gets a default window of DEFAULT_CONTEXT_W
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,8 +16,6 @@ from sessions_app.schemas import Message
 from sessions_app.windows import MessageBudget
 
 DEFAULT_CONTEXT_WINDOW = 16_000
-# A header value carries printable ASCII only; quotes would end the warning text.
-_HEADER_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\]')
 
 
 @dataclass(frozen=True)
@@ -35,10 +32,9 @@ class ClientWindow:
 
 def client_window(model_name: str | None, context_window_max: int | None) -> ClientWindow:
     if model_name and resolve_model(model_name) is None:
-        shown = _HEADER_UNSAFE.sub("?", model_name)
         warning = (
-            f"299 - \"Unknown model_name '{shown}': using a context window of "
-            f'{context_window_max or DEFAULT_CONTEXT_WINDOW} tokens"'
+            f"Unknown model_name '{model_name}': using a context window of "
+            f"{context_window_max or DEFAULT_CONTEXT_WINDOW} tokens"
         )
         return ClientWindow(None, context_window_max or DEFAULT_CONTEXT_WINDOW, warning)
     return ClientWindow(model_name or None, context_window_max)

@@ -6,6 +6,7 @@ import pytest
 from django.http import HttpResponse
 
 from memoryserver.tokens import count_text, resolve_model
+from rest.v1.views.base import warning_header
 from sessions_app.schemas import Message
 from sessions_app.windows import MessageBudget
 from upstream.windows import DEFAULT_CONTEXT_WINDOW, client_window, context_percentages
@@ -21,9 +22,9 @@ def test_an_unknown_model_gets_the_default_window_named_in_an_http_warning():
     window = client_window("my-private-llm", None)
     assert (window.model_name, window.context_window_max) == (None, DEFAULT_CONTEXT_WINDOW)
     assert window.warning == (
-        "299 - \"Unknown model_name 'my-private-llm': "
-        f'using a context window of {DEFAULT_CONTEXT_WINDOW} tokens"'
+        f"Unknown model_name 'my-private-llm': using a context window of {DEFAULT_CONTEXT_WINDOW} tokens"
     )
+    assert warning_header(window.warning) == f'299 - "{window.warning}"'
 
 
 def test_an_unknown_model_with_an_explicit_window_is_warned_about_that_window():
@@ -34,8 +35,9 @@ def test_an_unknown_model_with_an_explicit_window_is_warned_about_that_window():
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_the_warning_is_a_valid_header_value_whatever_the_model_name(name):
-    warning = client_window(name, None).warning
-    assert warning is not None
+    text = client_window(name, None).warning
+    assert text is not None
+    warning = warning_header(text)
     assert all(32 <= ord(char) < 127 for char in warning)
     assert warning.count('"') == 2 and "\\" not in warning
     HttpResponse()["Warning"] = warning  # Django refuses header values that could split a response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpResponse
 from pydantic import BaseModel
 from rest_framework.request import Request
@@ -19,10 +21,19 @@ class V1View(ApiView):
         return translate_v1(exc)
 
 
+# A header value carries printable ASCII only; a quote or backslash would end the text.
+_HEADER_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\]')
+
+
+def warning_header(text: str) -> str:
+    """An HTTP Warning (RFC 7234: code 299, a persistent miscellaneous warning) saying `text`."""
+    return f'299 - "{_HEADER_UNSAFE.sub("?", text)}"'
+
+
 def respond(model: BaseModel, warning: str | None = None, status: int = 200) -> HttpResponse:
     response = json_response(model, status=status)
     if warning:
-        response["Warning"] = warning
+        response["Warning"] = warning_header(warning)
     return response
 
 
