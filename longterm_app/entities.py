@@ -63,7 +63,14 @@ def local_entities(texts: Sequence[str]) -> list[list[str]]:
 def _name(span: Any) -> str:
     """A recognised span as a tag: without the article the model often includes ("the World
     Cup" and "World Cup" are one tag), which bench/entity_quality.py counted as a miss in 7 of
-    40 labelled memories."""
+    40 labelled memories, and without symbols at its edges (an emoji the model took in). A
+    span without a letter ("104", which the model sometimes calls a product) is no name: ""."""
     if len(span) > 1 and span[0].lower_ in ARTICLES:
         span = span[1:]
-    return str(span.text)
+    tokens = list(span)
+    while tokens and not any(char.isalnum() for char in tokens[-1].text):
+        tokens.pop()
+    while tokens and not any(char.isalnum() for char in tokens[0].text):
+        tokens.pop(0)
+    text = "".join(token.text_with_ws for token in tokens).strip()
+    return text if any(char.isalpha() for char in text) else ""

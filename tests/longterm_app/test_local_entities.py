@@ -163,3 +163,8 @@ def test_names_are_tagged_without_their_article():
     (found,) = local_entities(["Liam watched the World Cup final and then visited the United Nations."])
     assert "World Cup" in found and "United Nations" in found
     assert not any(name.casefold().startswith("the ") for name in found)
+
+
+def test_numbers_are_no_names_and_symbols_at_a_names_edges_are_dropped():
+    found = local_entities(["bulk memory number 104 about topic 6", "Visit 🎉Paris🎉 soon"])
+    assert found == [[], ["Paris"]]
