@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from longterm_app.query_rewrite import optimized
 from longterm_app.repository import MemoryStore
-from longterm_app.schemas import MemoryHit, SearchRequest
+from longterm_app.schemas import MemoryHit, SearchRequest, TagFilter
 from longterm_app.services import search_memories
 from memoryserver.auth.principal import Principal
 from memoryserver.errors import NotFound
@@ -22,8 +22,8 @@ from memoryserver.fields import Identifier
 from memoryserver.tokens import count_message
 from providers.embeddings import Embedder
 from sessions_app.repository import WorkingMemoryStore
-from sessions_app.schemas import Message, WindowQuery
-from sessions_app.services import get_working_memory
+from sessions_app.schemas import Message, SessionKey, WindowQuery
+from sessions_app.services import get_working_memory, session_key
 from sessions_app.windows import message_budget
 
 SUMMARY_HEADING = "## Summary of the conversation so far"
@@ -76,6 +76,18 @@ def _search_request(request: MemoryPromptRequest) -> SearchRequest | None:
     if search is True:
         return SearchRequest(text=request.query)
     return search if search.text.strip() else search.model_copy(update={"text": request.query})
+
+
+def _within_session(search: SearchRequest, key: SessionKey) -> SearchRequest:
+    """A session's prompt recalls its owner's memories: the search keeps to the session's
+    namespace and user unless it names others (no other tenant's or user's memory reaches
+    the prompt by default)."""
+    update = {}
+    if search.namespace is None:
+        update["namespace"] = TagFilter(eq=key.namespace)
+    if search.user_id is None and key.user_id is not None:
+        update["user_id"] = TagFilter(eq=key.user_id)
+    return search.model_copy(update=update) if update else search
 
 
 async def optimized_search(request: MemoryPromptRequest) -> tuple[MemoryPromptRequest, str | None]:
@@ -131,9 +143,12 @@ async def memory_prompt(
     request: MemoryPromptRequest,
 ) -> MemoryPromptResponse:
     """Build the prompt; a session that does not exist simply contributes no history."""
+    search = _search_request(request)
     if request.session is not None:
         message_budget(request.session)  # an unknown model fails before any search runs
-    search = _search_request(request)
+        if search is not None:
+            key = session_key(request.session.session_id, request.session, principal)
+            search = _within_session(search, key)
     found = (
         (await search_memories(memories, embedder, principal, search)).memories if search is not None else []
     )

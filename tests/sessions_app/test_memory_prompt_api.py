@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_prompt_has_summary_memories_history_then_query(api):
     api.put(
@@ -36,6 +38,33 @@ def test_prompt_has_summary_memories_history_then_query(api):
         "What should I eat in Lisbon?",
     ]
     assert response.json()["long_term_memories"][0]["text"] == "Alice is vegetarian"
+
+
+@pytest.mark.parametrize("path", ["/memory-prompt", "/v1/memory/prompt"])
+def test_a_sessions_prompt_recalls_only_its_owners_memories(api, path):
+    session = {"session_id": "chat", "namespace": "app", "user_id": "alice"}
+    api.post(
+        "/long-term-memory",
+        json={
+            "memories": [
+                {"text": "Alice books hotels near the beach", "namespace": "app", "user_id": "alice"},
+                {"text": "Bob books hotels near the station", "namespace": "app", "user_id": "bob"},
+                {"text": "Alice books hotels with a pool", "namespace": "other", "user_id": "alice"},
+            ]
+        },
+    )
+    for search in (True, {"text": "hotels"}):
+        response = api.post(
+            path, json={"query": "Which hotel should I book?", "session": session, "long_term_search": search}
+        )
+        assert response.status_code == 200, response.text
+        system = response.json()["messages"][0]["content"]["text"]
+        assert "near the beach" in system and "station" not in system and "pool" not in system
+    # A search that names other owners gets them.
+    named = {"text": "hotels", "namespace": {"eq": "other"}, "user_id": {"eq": "alice"}}
+    response = api.post(path, json={"query": "Which hotel?", "session": session, "long_term_search": named})
+    system = response.json()["messages"][0]["content"]["text"]
+    assert "pool" in system and "beach" not in system
 
 
 def test_bad_prompt_requests_are_4xx(api):
