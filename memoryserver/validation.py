@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError
 
 from memoryserver.errors import FieldProblem, InvalidInput
 
@@ -39,3 +39,24 @@ def refuse_repeated_ids(ids: Iterable[Hashable], path: str) -> None:
         earlier = first.setdefault(key, index)
         if earlier != index:
             raise InvalidInput(f"{path}.{index}.id", f"repeats the id of {path}.{earlier}")
+
+
+def object_or_flag(model: type[Model], field: str) -> BeforeValidator:
+    """For a field that takes a `model` object or a boolean: an object is validated as `model`
+    alone, so its errors name `field.limit`, not each member of the union (a
+    `field.SearchRequest.limit` beside a `field.bool` that was never meant)."""
+
+    def validated(value: Any) -> Any:
+        if isinstance(value, dict):
+            return parse(model, value, prefix=field)
+        if value is None or isinstance(value, model):
+            return value
+        try:
+            return _FLAG.validate_python(value)  # true, false and what pydantic reads as them
+        except ValidationError:
+            raise InvalidInput(field, "must be an object or a boolean") from None
+
+    return BeforeValidator(validated)
+
+
+_FLAG = TypeAdapter(bool)

@@ -8,7 +8,7 @@ session messages that fit the client model's budget, then the query as the last 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from memoryserver.auth.principal import Principal
 from memoryserver.errors import NotFound
 from memoryserver.fields import Identifier
 from memoryserver.tokens import count_message
+from memoryserver.validation import object_or_flag
 from providers.embeddings import Embedder
 from sessions_app.repository import WorkingMemoryStore
 from sessions_app.schemas import Message, SessionKey, WindowQuery
@@ -41,7 +42,9 @@ class MemoryPromptRequest(BaseModel):
 
     query: str = Field(min_length=1, max_length=100_000, description="The user's message to answer.")
     session: PromptSession | None = Field(None, description="Include this session's recent history.")
-    long_term_search: SearchRequest | bool | None = Field(
+    long_term_search: Annotated[
+        SearchRequest | bool | None, object_or_flag(SearchRequest, "long_term_search")
+    ] = Field(
         None,
         description="Include long-term memories found by this search (its text defaults to the query); "
         "true searches with the query and default options.",

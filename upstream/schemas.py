@@ -7,12 +7,13 @@ epoch seconds. Class names end in V1 where ours would clash in the OpenAPI schem
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from longterm_app.records import MemoryType
 from longterm_app.schemas import SearchMode
+from memoryserver.validation import object_or_flag
 from sessions_app.prompt import PromptMessage
 from upstream.arguments import MemoryArg
 from upstream.filters import DateTime, TagFilterV1, TimeFilterArg
@@ -283,7 +284,9 @@ class MemoryPromptRequestV1(BaseModel):
 
     query: str
     session: WorkingMemoryRequest | None = None
-    long_term_search: SearchRequestV1 | bool | None = None
+    long_term_search: Annotated[
+        SearchRequestV1 | bool | None, object_or_flag(SearchRequestV1, "long_term_search")
+    ] = None
 
 
 class RunSummaryViewPartitionRequest(BaseModel):

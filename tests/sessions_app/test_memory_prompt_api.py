@@ -67,6 +67,23 @@ def test_a_sessions_prompt_recalls_only_its_owners_memories(api, path):
     assert "pool" in system and "beach" not in system
 
 
+@pytest.mark.parametrize("path", ["/memory-prompt", "/v1/memory/prompt"])
+@pytest.mark.parametrize(
+    ("search", "field", "words"),
+    [
+        ({"limit": 0}, "long_term_search.limit", "greater than or equal to 1"),
+        ({"text": "x", "limit": "many"}, "long_term_search.limit", "valid integer"),
+        (3, "long_term_search", "must be an object or a boolean"),
+        ([], "long_term_search", "must be an object or a boolean"),
+    ],
+)
+def test_a_bad_long_term_search_is_named_once_by_its_own_path(api, path, search, field, words):
+    response = api.post(path, json={"query": "q", "long_term_search": search})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == field and words in error["message"]
+
+
 def test_bad_prompt_requests_are_4xx(api):
     assert api.post("/memory-prompt", json={}).status_code == 422
     unknown_model = api.post(
