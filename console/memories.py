@@ -7,16 +7,13 @@ what agents' recency-ranked searches return. Every write goes through
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 
 from longterm_app import services
 from longterm_app.records import MemoryRecord
-from longterm_app.repository import MemoryStore, MissingIndex
+from longterm_app.repository import MemoryStore
 from longterm_app.schemas import MemoryPatch, SearchRequest, SearchResult
-from longterm_app.search import Searcher
 from memoryserver.auth.principal import Principal
-from memoryserver.fields import now
 from providers.embeddings import get_embedder
 
 from .runner import with_memory_store
@@ -25,13 +22,7 @@ BULK_BATCH = 100
 
 
 async def _search(store: MemoryStore, request: SearchRequest) -> SearchResult:
-    searcher = Searcher(store, get_embedder(), request)
-    try:
-        result, _keys = await searcher.run(now())
-    except MissingIndex:  # Redis was flushed or replaced: recreate the index once, as the API does
-        await asyncio.to_thread(services.ensure_memory_index)
-        result, _keys = await searcher.run(now())
-    return result
+    return await services.browse_memories(store, get_embedder(), request)
 
 
 def search(request: SearchRequest) -> SearchResult:

@@ -201,6 +201,13 @@ async def search_memories(
     return result
 
 
+async def browse_memories(store: MemoryStore, embedder: Embedder, request: SearchRequest) -> SearchResult:
+    """A search that is no access (an operator's reading, in the console): the hits' access
+    statistics stay as they are. A namespace without memories (or an index) finds nothing."""
+    result, _keys = await _with_index(lambda: _searched(store, embedder, request, now()))
+    return result
+
+
 async def _searched(
     store: MemoryStore, embedder: Embedder, request: SearchRequest, timestamp: float
 ) -> tuple[SearchResult, list[str]]:

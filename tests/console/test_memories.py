@@ -98,6 +98,21 @@ def test_every_filter_of_the_api_is_a_form_field(console: Client, pets, params, 
     assert set(listed(response)) == expected
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"namespace": "ghost"},
+        {"namespace": "ghost", "namespace_op": "eq", "text": "cat"},
+        {"namespace": "bad ns!", "namespace_op": "eq"},
+    ],
+)
+def test_a_namespace_without_memories_lists_none_rather_than_fail(console: Client, pets, params):
+    response = console.get("/console/memories/", params)
+    assert response.status_code == 200, html(response)
+    assert listed(response) == []
+    assert console.get("/console/memories/bulk-delete/", params).status_code == 200
+
+
 def test_paging_keeps_the_query_and_shows_the_total(console: Client, pets):
     first = console.get("/console/memories/", {"limit": 2})
     assert listed(first) == ["tax", "dog"]
