@@ -8,7 +8,7 @@ from typing import Literal
 
 from django.conf import settings
 
-from memoryserver.errors import Forbidden
+from memoryserver.errors import Forbidden, InvalidInput
 
 Scope = Literal["memory:read", "memory:write", "memory:admin"]
 READ: Scope = "memory:read"
@@ -47,10 +47,14 @@ class Principal:
             self.check_namespace(namespace)
 
     def default_namespace(self) -> str:
-        """The namespace used when a request names none."""
+        """The namespace used when a request names none: the caller's only one, else the
+        default one when the caller may use it; a caller of several others must name one."""
         if self.namespaces is not None and len(self.namespaces) == 1:
             return next(iter(self.namespaces))
-        return self.check_namespace(settings.DEFAULT_NAMESPACE)
+        if self.namespaces is not None and settings.DEFAULT_NAMESPACE not in self.namespaces:
+            names = ", ".join(sorted(self.namespaces))
+            raise InvalidInput("namespace", f"this caller may use several namespaces ({names}): name one")
+        return settings.DEFAULT_NAMESPACE
 
     def may_see(self, namespace: str, user_id: str | None) -> bool:
         """Whether this caller may see the data of `user_id` (None: every user) in `namespace`."""

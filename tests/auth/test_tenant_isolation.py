@@ -90,6 +90,24 @@ def test_searches_without_a_namespace_are_confined_not_widened(api, seeded):
     assert api.post("/long-term-memory/search", json={"text": ""}).status_code == 401
 
 
+def test_a_token_of_several_namespaces_is_asked_to_name_one_where_one_is_needed(api, seeded):
+    headers = add_token("--namespace", "a", "--namespace", "b")
+    for response in (
+        api.get("/sessions/", headers=headers),
+        api.put("/sessions/x/memory", json={}, headers=headers),
+        api.post("/long-term-memory", json={"memories": [{"text": "x"}]}, headers=headers),
+    ):
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error == {
+            "field": "namespace",
+            "message": "this caller may use several namespaces (a, b): name one",
+        }
+    assert api.get("/sessions/", params={"namespace": "b"}, headers=headers).json()["total"] == 2
+    both = api.post("/long-term-memory/search", json={"text": ""}, headers=headers).json()
+    assert both["total"] == 4  # a search is confined to the caller's namespaces, all of them
+
+
 def test_user_bound_token_sees_only_its_user(api, seeded, settings):
     headers = add_token("--namespace", "a", "--user-id", "u1")
     assert api.get("/sessions/s-u1/memory", headers=headers).status_code == 200  # user filled in
