@@ -91,6 +91,13 @@ async def edit_long_term_memory(
         DateTime | None, Field(description="When the event happened, e.g. 2025-09-21T09:00:00Z.")
     ] = None,
     pinned: Annotated[bool | None, Field(description="Not supported by this server; omit it.")] = None,
+    owner_user_id: Annotated[
+        str | None,
+        Field(
+            description="The user the memory belongs to now (ids are unique per namespace and "
+            "user); needed only when several users use the id. `user_id` gives it to another."
+        ),
+    ] = None,
 ) -> MemoryRecord:
     """Correct or update a stored memory; only the fields you give change.
 
@@ -117,7 +124,9 @@ async def edit_long_term_memory(
     }
     patch = parse(MemoryPatch, {name: value for name, value in changes.items() if value is not None})
     store = memory_store()
-    return await services.edit_memory(store, get_embedder(), principal, namespace, memory_id, patch)
+    return await services.edit_memory(
+        store, get_embedder(), principal, namespace, memory_id, patch, owner_user_id
+    )
 
 
 async def delete_long_term_memories(

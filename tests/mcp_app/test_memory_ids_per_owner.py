@@ -45,3 +45,11 @@ async def test_another_users_id_answers_as_a_free_one(api, settings, mcp_urls):
         assert "name the user_id" in refused  # u2's and u1's new 'pref'
         mine = await client.call("get_long_term_memory", memory_id="pref", namespace="team", user_id="u2")
         assert mine["text"] == "u2 prefers coffee"
+        # An edit names the owner apart from `user_id`, which would give the memory away.
+        assert "name the user_id" in await client.fail(
+            "edit_long_term_memory", memory_id="pref", namespace="team", topics=["drinks"]
+        )
+        edited = await client.call(
+            "edit_long_term_memory", memory_id="pref", namespace="team", owner_user_id="u2", topics=["drinks"]
+        )
+        assert (edited["user_id"], edited["topics"]) == ("u2", ["drinks"])
