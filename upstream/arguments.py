@@ -2,8 +2,9 @@
 
 These models describe what an LLM may send (so the advertised JSON schema says that time
 values are ISO-8601 strings or epoch seconds); the service contracts then validate the
-values as the REST API does. Upstream-only keys (`pinned`, `access_count`,
-`extraction_strategy`, ...) are accepted and ignored, so existing agent prompts work.
+values as the REST API does. Upstream-only keys (`access_count`, `extraction_strategy`,
+...) are accepted and ignored, so existing agent prompts work; `pinned: true` is refused
+where a memory is stored, since this server cannot pin and must not seem to.
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ class MemoryArg(BaseModel):
         None, description="Whether memories were already extracted from it."
     )
     extracted_from: list[str] | None = Field(None, description="Ids of the messages it was extracted from.")
+    pinned: bool | None = Field(None, description="Not supported by this server; omit it.")
 
     def payload(self) -> dict[str, Any]:
         """The record for the service contract; unset values take the server's defaults."""
-        return self.model_dump(exclude_none=True)
+        return self.model_dump(exclude_none=True, exclude={"pinned"})
 
 
 class StrategyArg(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
 from sessions_app.schemas import AppendMessagesInput, Message, WorkingMemory, WorkingMemoryInput
 from summary_views_app.schemas import PartitionResult, SummaryView
+from upstream.arguments import MemoryArg
 from upstream.schemas import (
     AppendMessagesV1,
     MemoryIn,
@@ -130,11 +132,17 @@ def refuse_pinned(field: str, pinned: bool | None) -> None:
         raise InvalidInput(field, "pinning memories is not supported by this server; omit it")
 
 
+def tool_memory_payloads(memories: Sequence[MemoryArg] | None) -> list[dict[str, Any]]:
+    """An MCP tool's `memories` as our records' fields; `pinned: true` is refused by name."""
+    for index, memory in enumerate(memories or []):
+        refuse_pinned(f"memories.{index}.pinned", memory.pinned)
+    return [memory.payload() for memory in memories or []]
+
+
 def memory_payload(memory: MemoryIn, field: str, memory_type: MemoryType, extracted: str) -> dict[str, Any]:
     """A /v1 memory as our record's fields, with the upstream defaults of this call."""
     refuse_pinned(f"{field}.pinned", memory.pinned)
     payload = memory.payload()
-    payload.pop("pinned", None)
     payload.setdefault("memory_type", memory_type)
     payload.setdefault("discrete_memory_extracted", extracted)
     return payload

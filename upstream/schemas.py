@@ -177,7 +177,6 @@ class MemoryIn(MemoryArg):
 
     memory_type: MemoryType | None = None  # type: ignore[assignment]  # its default depends on the call
     persisted_at: DateTime | None = None
-    pinned: bool | None = None
 
 
 class UpdateWorkingMemory(BaseModel):

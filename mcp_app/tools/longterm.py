@@ -24,7 +24,7 @@ from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
 from providers.embeddings import get_embedder
 from upstream.arguments import MemoryArg
-from upstream.convert import refuse_pinned
+from upstream.convert import refuse_pinned, tool_memory_payloads
 from upstream.filters import DateTime
 
 MemoryId = Annotated[str, Field(description="The memory's id, as returned by create or search.")]
@@ -61,7 +61,7 @@ async def create_long_term_memories(
            "event_date": "2025-09-21T09:00:00Z", "entities": ["Berlin marathon"]}])
     """
     principal = caller(WRITE)
-    request = parse(CreateMemoriesRequest, {"memories": [memory.payload() for memory in memories]})
+    request = parse(CreateMemoriesRequest, {"memories": tool_memory_payloads(memories)})
     return await services.create_memories(memory_store(), get_embedder(), principal, request, BACKGROUND)
 
 

@@ -20,6 +20,7 @@ from sessions_app.schemas import (
 )
 from sessions_app.tasks import BACKGROUND
 from upstream.arguments import MemoryArg, MessageArg, StrategyArg
+from upstream.convert import tool_memory_payloads
 
 SessionId = Annotated[str, Field(description="The conversation's session id, e.g. 'chat-42'.")]
 Namespace = Annotated[
@@ -78,7 +79,7 @@ async def set_working_memory(
         WorkingMemoryInput,
         {
             "messages": [message.model_dump(exclude_none=True) for message in messages or []],
-            "memories": [memory.payload() for memory in memories or []],
+            "memories": tool_memory_payloads(memories),
             "context": context,
             "data": data,
             "ttl_seconds": ttl_seconds or None,

@@ -154,6 +154,12 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, u
             "model": await client.fail("get_working_memory", session_id="s", model_name="gpt-99"),
             "missing memory": await client.fail("get_long_term_memory", memory_id="nope"),
             "pinned": await client.fail("edit_long_term_memory", memory_id="nope", pinned=True),
+            "pinned memory": await client.fail(
+                "create_long_term_memories", memories=[{"text": "a"}, {"text": "b", "pinned": True}]
+            ),
+            "pinned session memory": await client.fail(
+                "set_working_memory", session_id="s", memories=[{"text": "b", "pinned": True}]
+            ),
             "prompt": await client.fail("memory_prompt", query="hi", include_long_term_search=False),
             "prompt session": await client.fail("memory_prompt", query="hi", session_id={"any": ["a", "b"]}),
             "required": await client.fail("get_long_term_memory"),
@@ -175,6 +181,8 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, u
         "model": "model_name: unknown model 'gpt-99'",
         "missing memory": "No memory 'nope' in namespace 'default'.",
         "pinned": "pinned: pinning memories is not supported",
+        "pinned memory": "memories.1.pinned: pinning memories is not supported",
+        "pinned session memory": "memories.0.pinned: pinning memories is not supported",
         "prompt": "session_id: give a session_id, or set include_long_term_search to true",
         "prompt session": 'session_id: name the session as {"eq": "<session id>"}',
         "required": "memory_id: Field required",
