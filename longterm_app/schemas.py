@@ -36,6 +36,7 @@ class CreateMemoriesResult(BaseModel):
 
 # RediSearch expands a tag prefix only from this length (its MINPREFIX default).
 MIN_PREFIX = 2
+MAX_SEARCH_TEXT = 10_000
 
 
 class TagFilter(Strict):
@@ -92,7 +93,7 @@ class MemoryFilters(Strict):
 
 
 class SearchRequest(MemoryFilters):
-    text: str = Field("", max_length=10_000, description="Query; empty lists matches newest first.")
+    text: str = Field("", max_length=MAX_SEARCH_TEXT, description="Query; empty lists matches newest first.")
     limit: int = Field(10, ge=1, le=100)
     offset: int = Field(0, ge=0, le=10_000)
     distance_threshold: float | None = Field(None, ge=0, le=2, description="Cosine distance cut-off.")

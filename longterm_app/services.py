@@ -230,11 +230,15 @@ def _touched(task: asyncio.Task[Any]) -> None:
         logger.warning("Could not mark search hits accessed: %s", type(task.exception()).__name__)
 
 
-def _checked_id(memory_id: str) -> str:
+def _checked_id(memory_id: str, field: str = "memory_id") -> str:
     try:
         return check_identifier(memory_id)
     except ValueError as error:
-        raise InvalidInput("memory_id", str(error)) from None
+        raise InvalidInput(field, str(error)) from None
+
+
+def _checked_ids(memory_ids: list[str]) -> list[str]:
+    return [_checked_id(memory_id, f"memory_ids.{index}") for index, memory_id in enumerate(memory_ids)]
 
 
 def _namespace(principal: Principal, namespace: str | None) -> str:
@@ -378,7 +382,7 @@ async def delete_memories_by_id(
     store: MemoryStore, principal: Principal, memory_ids: list[str], user_id: str | None = None
 ) -> DeleteMemoriesResult:
     """Delete memories by id in every namespace (and of every user) the caller may use (upstream /v1)."""
-    ids = list(dict.fromkeys(_checked_id(memory_id) for memory_id in memory_ids))
+    ids = list(dict.fromkeys(_checked_ids(memory_ids)))
     found: list[str] = []
     for start in range(0, len(ids), FORGET_BATCH):
         found += await _keys_by_id(store, principal, ids[start : start + FORGET_BATCH], user_id)
@@ -451,7 +455,7 @@ async def delete_memories(
 ) -> DeleteMemoriesResult:
     """Delete memories by namespace and id; `user_id` names their owner, as for get_memory."""
     namespace = _namespace(principal, namespace)
-    ids = [_checked_id(memory_id) for memory_id in memory_ids]
+    ids = _checked_ids(memory_ids)
     keys = await _memory_keys(store, principal, namespace, list(dict.fromkeys(ids)), user_id)
     deleted = {id_of(key) for key in await store.delete_keys(list(keys.values()))}
     missing = [memory_id for memory_id in ids if memory_id not in deleted]

@@ -14,6 +14,7 @@ MemoryServerError
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,12 @@ class InvalidInput(MemoryServerError):
     @property
     def problems(self) -> list[FieldProblem]:
         return self._problems
+
+    def renamed(self, names: Mapping[str, str]) -> InvalidInput:
+        """The same problems, each field named as the caller knows it (`names`: ours to theirs)."""
+        return InvalidInput.from_problems(
+            [FieldProblem(names.get(p.field, p.field), p.message) for p in self._problems]
+        )
 
     def under(self, prefix: str) -> InvalidInput:
         """The same problems with their fields inside `prefix` (a nested object's path)."""

@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from longterm_app.query_rewrite import optimized
 from longterm_app.repository import MemoryStore
-from longterm_app.schemas import MemoryHit, SearchRequest, TagFilter
+from longterm_app.schemas import MAX_SEARCH_TEXT, MemoryHit, SearchRequest, TagFilter
 from longterm_app.services import search_memories
 from memoryserver.auth.principal import Principal
-from memoryserver.errors import NotFound
+from memoryserver.errors import InvalidInput, NotFound
 from memoryserver.fields import Identifier
 from memoryserver.tokens import count_message
 from memoryserver.validation import object_or_flag
@@ -72,13 +72,27 @@ class MemoryPromptResponse(BaseModel):
     )
 
 
+def search_text(query: str) -> str:
+    """A prompt's query as the text of its long-term search (which takes at most
+    MAX_SEARCH_TEXT characters); a longer query is refused by its own name."""
+    if len(query) > MAX_SEARCH_TEXT:
+        raise InvalidInput(
+            "query",
+            f"has {len(query)} characters and a long-term search takes at most {MAX_SEARCH_TEXT}: "
+            "give the search a text of its own, or leave long-term search out",
+        )
+    return query
+
+
 def _search_request(request: MemoryPromptRequest) -> SearchRequest | None:
     search = request.long_term_search
     if search is None or search is False:
         return None
     if search is True:
-        return SearchRequest(text=request.query)
-    return search if search.text.strip() else search.model_copy(update={"text": request.query})
+        search = SearchRequest()
+    if search.text.strip():
+        return search
+    return search.model_copy(update={"text": search_text(request.query)})
 
 
 def _within_session(search: SearchRequest, key: SessionKey) -> SearchRequest:

@@ -14,7 +14,7 @@ from typing import Any
 from longterm_app.schemas import SearchRequest
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
-from sessions_app.prompt import MemoryPromptRequest, PromptSession
+from sessions_app.prompt import MemoryPromptRequest, PromptSession, search_text
 from sessions_app.schemas import MAX_MESSAGES
 from upstream.filters import TagFilterV1
 from upstream.schemas import MemoryPromptRequestV1, SearchRequestV1, WorkingMemoryRequest
@@ -48,10 +48,11 @@ def _search(request: MemoryPromptRequestV1) -> SearchRequest | None:
             if session.user_id:
                 filters["user_id"] = TagFilterV1(eq=session.user_id)
         search = SearchRequestV1(limit=DEFAULT_PROMPT_SEARCH_LIMIT, **filters)
+    text = search_text(request.query)  # upstream searches with the query, always
     try:
         if session is not None and session.user_id and not _conditions(search.user_id):
             search = search.model_copy(update={"user_id": TagFilterV1(eq=session.user_id)})
-        return v1_search_request(search, text=request.query)
+        return v1_search_request(search, text=text)
     except InvalidInput as error:
         raise error.under("long_term_search") from None
 

@@ -40,7 +40,13 @@ from memoryserver.auth.principal import READ
 from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
 from providers.embeddings import get_embedder
-from sessions_app.prompt import MemoryPromptRequest, MemoryPromptResponse, PromptSession, optimized_search
+from sessions_app.prompt import (
+    MemoryPromptRequest,
+    MemoryPromptResponse,
+    PromptSession,
+    optimized_search,
+    search_text,
+)
 from sessions_app.prompt import memory_prompt as build_memory_prompt
 from sessions_app.repository import working_store
 from upstream.filters import TagFilterArg
@@ -232,7 +238,7 @@ async def memory_prompt(
             "recency_half_life_last_access_days": recency_half_life_last_access_days,
             "recency_half_life_created_days": recency_half_life_created_days,
         }
-        search = tool_search_request(query, search_mode, filters, options)
+        search = tool_search_request(search_text(query), search_mode, filters, options)
     request = parse(MemoryPromptRequest, {"query": query, "session": session, "long_term_search": search})
     if optimize_query:  # without a chat model the text is searched as given
         request, _ = await optimized_search(request)

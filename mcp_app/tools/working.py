@@ -8,6 +8,7 @@ from pydantic import Field
 
 from mcp_app.context import caller
 from memoryserver.auth.principal import READ, WRITE
+from memoryserver.errors import InvalidInput
 from memoryserver.validation import parse
 from sessions_app import services
 from sessions_app.repository import working_store
@@ -153,14 +154,15 @@ async def get_working_memory(
       get_working_memory(session_id="chat-42", recent_messages_limit=10)
     """
     principal = caller(READ)
-    query = parse(
-        WindowQuery,
-        {
-            "namespace": namespace,
-            "user_id": user_id,
-            "window_size": recent_messages_limit,
-            "model_name": model_name,
-            "context_window_max": context_window_max,
-        },
-    )
+    window = {
+        "namespace": namespace,
+        "user_id": user_id,
+        "window_size": recent_messages_limit,
+        "model_name": model_name,
+        "context_window_max": context_window_max,
+    }
+    try:
+        query = parse(WindowQuery, window)
+    except InvalidInput as error:
+        raise error.renamed({"window_size": "recent_messages_limit"}) from None
     return await services.get_working_memory(working_store(), principal, session_id, query)

@@ -163,6 +163,9 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, u
             "prompt": await client.fail("memory_prompt", query="hi", include_long_term_search=False),
             "prompt session": await client.fail("memory_prompt", query="hi", session_id={"any": ["a", "b"]}),
             "required": await client.fail("get_long_term_memory"),
+            "window": await client.fail("get_working_memory", session_id="s", recent_messages_limit=0),
+            "long query": await client.fail("memory_prompt", query="word " * 2001),
+            "ids": await client.fail("delete_long_term_memories", memory_ids=["fine", "bad id!"]),
             "unknown tool": await client.fail("forget_everything"),
         }
         assert await client.call("get_current_datetime")  # still serving
@@ -186,6 +189,9 @@ async def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(api, u
         "prompt": "session_id: give a session_id, or set include_long_term_search to true",
         "prompt session": 'session_id: name the session as {"eq": "<session id>"}',
         "required": "memory_id: Field required",
+        "window": "recent_messages_limit: Input should be greater than or equal to 1",
+        "long query": "query: has 10005 characters and a long-term search takes at most 10000",
+        "ids": "memory_ids.1: must be 1-200 characters",
         "unknown tool": "Unknown tool: forget_everything",
     }
     for case, message in expected.items():

@@ -84,6 +84,18 @@ def test_a_bad_long_term_search_is_named_once_by_its_own_path(api, path, search,
     assert error["field"] == field and words in error["message"]
 
 
+@pytest.mark.parametrize("path", ["/memory-prompt", "/v1/memory/prompt"])
+@pytest.mark.parametrize("search", [True, {"limit": 3}])
+def test_a_query_too_long_to_search_with_is_refused_by_name(api, path, search):
+    response = api.post(path, json={"query": "word " * 2001, "long_term_search": search})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "query" and "a long-term search takes at most 10000" in error["message"]
+    # A search with a text of its own, or none, leaves the query's length alone.
+    alone = api.post(path, json={"query": "word " * 2001, "session": {"session_id": "s"}})
+    assert alone.status_code == 200
+
+
 def test_bad_prompt_requests_are_4xx(api):
     assert api.post("/memory-prompt", json={}).status_code == 422
     unknown_model = api.post(
