@@ -84,6 +84,9 @@ def test_unknown_jobs_and_queues_show_an_error(console: Client, action, queue_na
 
 
 def test_compaction_is_queued_by_its_dotted_path_and_audited(console: Client):
+    page = html(console.get("/console/workers/"))
+    form = page.split('action="/console/workers/compact/"', 1)[1].split(">", 1)[0]
+    assert 'data-confirm="Compact every namespace now?' in form  # the browser asks first
     response = console.post("/console/workers/compact/")
     assert response.status_code == 302
     (job_id,) = queue().get_job_ids()
