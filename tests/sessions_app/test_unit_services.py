@@ -332,7 +332,7 @@ async def test_listing_is_confined_to_the_callers_namespace(store, work):
 
 
 async def test_a_caller_bound_to_several_namespaces_must_name_one_to_list(store):
-    with pytest.raises(Forbidden, match="Namespace 'default'"):
+    with pytest.raises(InvalidInput, match=r"namespace: this caller may use several namespaces \(a, b\)"):
         await list_sessions(store, bound({"a", "b"}), SessionListQuery())
 
 
