@@ -213,6 +213,10 @@ def keyword_query(terms: list[str], filters: MemoryFilters) -> str | None:
     return " | ".join(f"(@text:{term} {base})" for term in terms)
 
 
+# The memories within $radius (cosine distance) of the query vector $vector.
+WITHIN_RADIUS = "@embedding:[VECTOR_RANGE $radius $vector]"
+
+
 def neighbours_query(
     places: list[tuple[str, int]], filters: MemoryFilters, within_radius: bool = False
 ) -> str | None:
@@ -224,7 +228,7 @@ def neighbours_query(
     match = "(" + " | ".join(clauses) + ")"
     base = filter_query(filters)
     if within_radius:
-        match = f"{match} (@embedding:[VECTOR_RANGE $radius $vector])"
+        match = f"{match} ({WITHIN_RADIUS})"
     return match if base == "*" else f"{match} {base}"
 
 
@@ -252,6 +256,6 @@ def knn_query(filters: MemoryFilters, k: int, policy: str | None = None) -> str:
 
 def range_query(filters: MemoryFilters) -> str:
     """Every memory within $radius of $vector, with its distance as `dist`."""
-    vector_range = "@embedding:[VECTOR_RANGE $radius $vector]=>{$YIELD_DISTANCE_AS: dist}"
+    vector_range = f"{WITHIN_RADIUS}=>{{$YIELD_DISTANCE_AS: dist}}"
     base = filter_query(filters)
     return vector_range if base == "*" else f"({vector_range}) {base}"

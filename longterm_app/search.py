@@ -13,6 +13,7 @@ import numpy as np
 
 from longterm_app.index import INDEX_NAME, namespace_index
 from longterm_app.queries import (
+    WITHIN_RADIUS,
     filter_query,
     keyword_query,
     knn_query,
@@ -305,7 +306,7 @@ class Searcher:
 
     def _radius_count_call(self, vector: np.ndarray, threshold: float, with_words: bool) -> SearchCall:
         """Counts the filtered memories within the radius (or matching a query word, in hybrid mode)."""
-        within = "@embedding:[VECTOR_RANGE $radius $vector]"
+        within = WITHIN_RADIUS
         words = text_match(self.request.text) if with_words else None
         match = f"(({within}) | ({words}))" if words else f"({within})"
         base = filter_query(self.filters)

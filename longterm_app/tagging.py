@@ -90,12 +90,17 @@ async def entities_after_edit(old: MemoryRecord, new: MemoryRecord) -> list[str]
 
     Entities the local model found in the old text are stale once the text changes: they are
     found again in the new one. Entities it did not find there (a client's own, or a chat
-    model's) are kept, since nothing here can tell whether they still hold.
+    model's) are kept, since nothing here can tell whether they still hold; a memory that
+    holds only such entities keeps them as they are.
     """
     if entity_extractor()[0] != "local":
         return new.entities
     before, after = await asyncio.to_thread(local_entities, [old.text, new.text])
-    return after if before == old.entities else new.entities
+    found = {name.casefold() for name in before}
+    given = [name for name in old.entities if name.casefold() not in found]
+    if old.entities and len(given) == len(old.entities):
+        return new.entities
+    return clean_tags([*after, *given])
 
 
 async def _local_entities(batch: list[MemoryRecord]) -> list[list[str]]:

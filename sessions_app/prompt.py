@@ -164,7 +164,10 @@ async def memory_prompt(
     if request.session is not None:
         message_budget(request.session)  # an unknown model fails before any search runs
         if search is not None:
-            key = session_key(request.session.session_id, request.session, principal)
+            try:
+                key = session_key(request.session.session_id, request.session, principal)
+            except InvalidInput as error:
+                raise error.under("session") from None
             search = _within_session(search, key)
     found = (
         (await search_memories(memories, embedder, principal, search)).memories if search is not None else []

@@ -200,8 +200,9 @@ async def memory_prompt(
     about the user: it returns `messages` = a system message with the session's summary and
     the relevant long-term memories (as a bulleted list), then the session's recent messages
     that fit your model's window, then the query as the last user message. The filters
-    (topics, user_id, created_at, ...) narrow the long-term search; session_id only selects
-    the conversation history. Give session_id, or keep include_long_term_search true.
+    (topics, user_id, created_at, ...) narrow the long-term search; session_id selects the
+    conversation history, and keeps the search to the session's namespace and user unless
+    the filters name others. Give session_id, or keep include_long_term_search true.
 
     Examples:
       memory_prompt(query="What should I cook tonight?")

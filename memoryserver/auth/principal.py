@@ -51,6 +51,8 @@ class Principal:
         default one when the caller may use it; a caller of several others must name one."""
         if self.namespaces is not None and len(self.namespaces) == 1:
             return next(iter(self.namespaces))
+        if self.namespaces is not None and not self.namespaces:
+            raise Forbidden("This caller may use no namespace.")
         if self.namespaces is not None and settings.DEFAULT_NAMESPACE not in self.namespaces:
             names = ", ".join(sorted(self.namespaces))
             raise InvalidInput("namespace", f"this caller may use several namespaces ({names}): name one")

@@ -47,6 +47,9 @@ def cached_build(
         try:
             with _quiet_onnxruntime_tools():
                 build(work)
+            # mkdtemp makes the folder private to its builder; a build is read by whoever serves
+            # (the Docker image builds as root and serves as another user).
+            os.chmod(work, 0o755)
             os.rename(work, folder)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
@@ -66,7 +69,7 @@ def _quiet_onnxruntime_tools() -> Iterator[None]:
     """
     import onnxruntime
 
-    package = os.path.dirname(onnxruntime.__file__)
+    package = os.path.dirname(onnxruntime.__file__) + os.sep
 
     def keep(record: logging.LogRecord) -> bool:
         return record.levelno >= logging.ERROR or not record.pathname.startswith(package)

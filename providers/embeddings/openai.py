@@ -128,14 +128,18 @@ class OpenAIEmbedder(Embedder):
         return message.replace(self._api_key, "***") if self._api_key else message
 
 
+# The longest wait passed on to clients: an API's own figure beyond it is not believed.
+MAX_RETRY_AFTER = 3600
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> int | None:
-    """The whole seconds (at least 1) an API's answer asks to wait before a retry, from its
-    `retry-after-ms` or `retry-after` (seconds) header; None when it names no wait."""
+    """The whole seconds (1 to MAX_RETRY_AFTER) an API's answer asks to wait before a retry,
+    from its `retry-after-ms` or `retry-after` (seconds) header; None when it names no wait."""
     for name, per_second in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         try:
             seconds = float(headers.get(name, "")) / per_second
         except ValueError:
             continue
         if math.isfinite(seconds) and seconds >= 0:
-            return max(1, math.ceil(seconds))
+            return min(MAX_RETRY_AFTER, max(1, math.ceil(seconds)))
     return None

@@ -61,6 +61,11 @@ def test_an_edited_text_gets_its_own_entities_and_a_clients_stay(api, sync_jobs)
         api.patch("/long-term-memory/e1", json={"text": MARIA, "entities": ["Ms Lopez"]}).status_code == 200
     )
     assert entities(api, "e1") == ["Ms Lopez"]
+    # The model's entities beside a client's: the model's are found again, the client's stay.
+    mixed = {"entities": ["Maria Lopez", "Berlin", "Ms Lopez"]}
+    assert api.patch("/long-term-memory/e1", json=mixed).status_code == 200
+    edited = api.patch("/long-term-memory/e1", json={"text": moved})
+    assert edited.json()["entities"] == ["Maria Lopez", "Munich", "BMW", "Ms Lopez"]
 
 
 def test_the_v1_api_and_promotion_get_entities_too(api, sync_jobs):

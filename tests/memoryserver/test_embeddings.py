@@ -278,6 +278,7 @@ def test_server_errors_are_retried_then_reported_without_the_key(make_openai, fa
         ({"retry-after-ms": "soon", "retry-after": "4"}, 4),
         ({"retry-after": "-3"}, None),
         ({"retry-after": "inf"}, None),
+        ({"retry-after": "1e9"}, 3600),
         ({}, None),
     ],
 )

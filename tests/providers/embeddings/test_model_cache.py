@@ -39,6 +39,8 @@ def test_a_model_is_built_once_out_of_sight_and_then_found(tmp_path: Path, sourc
     assert cached_build(cache, NAME, source, 1, build) == folder
     assert build.runs == 1 and (folder / "model.onnx").read_text() == "build 1"
     assert folder.parent == cache and folder.name.startswith(f"{NAME}-") and folder.name.endswith("-v1")
+    # Readable by whoever serves, not only by the builder (an image builds as root).
+    assert folder.stat().st_mode & 0o777 == 0o755
 
 
 @pytest.mark.parametrize("change", ["source", "version"])
