@@ -123,6 +123,8 @@ async def edit_long_term_memory(
         "event_date": event_date,
     }
     patch = parse(MemoryPatch, {name: value for name, value in changes.items() if value is not None})
+    if not patch.model_fields_set:
+        raise InvalidInput("", "no fields to update: give text, topics, entities, memory_type, ...")
     store = memory_store()
     return await services.edit_memory(
         store, get_embedder(), principal, namespace, memory_id, patch, owner_user_id

@@ -166,6 +166,8 @@ class MemoryDetailView(ApiView):
     )
     async def patch(self, request: Request, memory_id: str) -> HttpResponse:
         body = parse_body(request, MemoryPatch)
+        if not body.model_fields_set:  # as /v1: an edit that changes nothing is a client's mistake
+            raise InvalidInput("body", "no fields to update")
         record = await services.edit_memory(
             memory_store(),
             get_embedder(),

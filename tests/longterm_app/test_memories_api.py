@@ -484,6 +484,12 @@ def test_bad_edits_and_lookups(api, pets):
     assert api.patch("/long-term-memory/cat", json={"namespace": "other"}).status_code == 422
     assert api.patch("/long-term-memory/cat", json={"text": None}).status_code == 422
     assert api.patch("/long-term-memory/ghost", json={"text": "x"}).status_code == 404
+    before = api.get("/long-term-memory/cat").json()
+    empty = api.patch("/long-term-memory/cat", json={})
+    assert empty.status_code == 422 and empty.json()["errors"] == [
+        {"field": "body", "message": "no fields to update"}
+    ]
+    assert api.get("/long-term-memory/cat").json()["updated_at"] == before["updated_at"]
     assert api.get("/long-term-memory/bad%20id").status_code == 422
     assert api.delete("/long-term-memory").status_code == 422
 
