@@ -13,10 +13,17 @@ from memoryserver.errors import FieldProblem, InvalidInput, MalformedBody
 from memoryserver.fields import ascii_digits
 from rest.errors import Translated, translate
 
+# A list index in a field path; longer runs of digits are keys (a JSON object's "999...").
+_MAX_INDEX_DIGITS = 9
+
 
 def _location(field: str) -> list[str | int]:
     parts = field.split(".")
-    return [int(part) if ascii_digits(part) else part for part in parts if part] or ["body"]
+    return [_index_or_key(part) for part in parts if part] or ["body"]
+
+
+def _index_or_key(part: str) -> str | int:
+    return int(part) if ascii_digits(part) and len(part) <= _MAX_INDEX_DIGITS else part
 
 
 def validation_detail(problems: list[FieldProblem]) -> list[dict[str, Any]]:

@@ -183,6 +183,12 @@ def test_patch_edits_fields_and_keeps_null_ones(api, pets):
     assert dated["event_date"].startswith("2025-04-15T00:00:00")
 
 
+def test_a_policy_key_of_many_digits_is_named_not_a_500(api):
+    response = api.post("/v1/long-term-memory/forget", json={"policy": {"9" * 30: []}})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["policy", "9" * 30]
+
+
 def test_dates_before_1970_are_kept_and_filtered(api):
     create(
         api,

@@ -94,11 +94,14 @@ def test_validation_errors_take_upstream_shape():
         FieldProblem("messages.3.role", "bad"),
         FieldProblem("", "no body"),
         FieldProblem("policy.²", "odd"),
+        FieldProblem("policy.999999999999999999999999999999", "unknown"),
     ]
     assert validation_detail(problems) == [
         {"loc": ["messages", 3, "role"], "msg": "bad", "type": "value_error"},
         {"loc": ["body"], "msg": "no body", "type": "value_error"},
         {"loc": ["policy", "²"], "msg": "odd", "type": "value_error"},  # a key that only looks numeric
+        # A key of digits beyond any list's length stays a key (as an int it broke the JSON encoder).
+        {"loc": ["policy", "999999999999999999999999999999"], "msg": "unknown", "type": "value_error"},
     ]
 
 
