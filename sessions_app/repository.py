@@ -83,6 +83,11 @@ local function current_version(key)
   if not raw then return nil end
   return cjson.decode(raw)[1] or 0  -- documents written before versions existed are version 0
 end
+-- Whether If-Match `wanted` ('' none, '*' any existing session, else a version) refuses a
+-- session at `version` (nil: there is none).
+local function refused(wanted, version)
+  return wanted ~= '' and (version == nil or (wanted ~= '*' and tonumber(wanted) ~= version))
+end
 local function set_ttl(keys, ttl, now, member)
   if ttl and ttl > 0 then
     redis.call('EXPIRE', keys[1], ttl)
@@ -172,7 +177,7 @@ local function decoded(path)
   return {}
 end
 local version = current_version(KEYS[1])
-if ARGV[5] ~= '' and (version == nil or (ARGV[5] ~= '*' and tonumber(ARGV[5]) ~= version)) then
+if refused(ARGV[5], version) then
   return {'stale', version or 0}
 end
 local old = redis.call('JSON.GET', KEYS[1], '$.created_at')
@@ -222,7 +227,7 @@ _CONDITIONAL_DELETE_SCRIPT = (
     _SHARED_LUA
     + """
 local version = current_version(KEYS[1])
-if version == nil or (ARGV[1] ~= '*' and tonumber(ARGV[1]) ~= version) then
+if refused(ARGV[1], version) then
   return {'stale', version or 0}
 end
 redis.call('DEL', unpack(KEYS))
